@@ -1,0 +1,32 @@
+# Thin front door over CMake/Ninja. `make` builds build/cicada; `make run` and `make test` are the
+# README's quick start: both install missing Debian packages first (scripts/deps.sh).
+BUILD ?= build
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all build deps run test asan clean bench
+
+all: build
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+build: $(BUILD)/build.ninja
+	cmake --build $(BUILD)
+
+deps:
+	./scripts/deps.sh
+
+run: deps
+	$(MAKE) build
+	./$(BUILD)/cicada serve
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+
+# Whole suite under AddressSanitizer + UndefinedBehaviorSanitizer in its own build tree.
+asan: deps
+	$(MAKE) BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DCICADA_SANITIZE=ON" test
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,95 @@
+/* engine.h — the recogniser interface and the registry that maps each EngineModelType to a loaded
+ * engine. Engines take mono float PCM at their own sample rate and return timed segments of text
+ * with word timings. Models load once per process; transcribe() is safe to call from many worker
+ * threads at once (each engine keeps its own per-call decoding state). */
+#ifndef CICADA_ENGINE_H
+#define CICADA_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct engine_word {
+    char *text;
+    int64_t start_ms, end_ms;   /* absolute, from the start of the audio */
+} engine_word;
+
+typedef struct engine_segment {
+    char *text;                 /* words joined the language's way (no spaces for Mandarin) */
+    int64_t start_ms, end_ms;
+    engine_word *words;
+    size_t nwords;
+} engine_segment;
+
+typedef struct engine_result {
+    engine_segment *segs;
+    size_t nsegs;
+} engine_result;
+void engine_result_free(engine_result *r);
+/* Appends a segment (copies strings); used by engines. */
+engine_segment *engine_result_add_segment(engine_result *r, int64_t start_ms, int64_t end_ms);
+void engine_segment_add_word(engine_segment *s, const char *text, int64_t start_ms, int64_t end_ms);
+
+typedef struct engine_opts {
+    const char *language;       /* "en", "zh", ...; engine-specific meaning */
+    const char *hotwords;       /* optional, may be NULL */
+} engine_opts;
+
+typedef struct engine engine;
+typedef struct engine_vtbl {
+    const char *kind;           /* "sphinx", "whisper" */
+    int (*sample_rate)(const engine *e);
+    /* Returns 0 on success; non-zero with err filled on failure. */
+    int (*transcribe)(engine *e, const float *pcm, size_t n, const engine_opts *o, engine_result *out,
+                      char *err, size_t errlen);
+    void (*destroy)(engine *e);
+} engine_vtbl;
+struct engine {
+    const engine_vtbl *vt;
+    char name[64];              /* e.g. "sphinx:en-us" */
+};
+
+static inline int engine_sample_rate(const engine *e) { return e->vt->sample_rate(e); }
+int engine_transcribe(engine *e, const float *pcm, size_t n, const engine_opts *o, engine_result *out,
+                      char *err, size_t errlen);
+void engine_destroy(engine *e);
+
+/* ---- pocketsphinx ---- */
+typedef struct sphinx_params {
+    const char *hmm;            /* acoustic model directory */
+    const char *lm;             /* language model (.lm.bin / .lm) */
+    const char *dict;           /* pronunciation dictionary */
+    int sample_rate;            /* the acoustic model's rate: 16000 (en-us) or 8000 (tdt_sc_8k) */
+    bool join_without_spaces;   /* Mandarin */
+    int64_t segment_gap_ms;     /* a silence at least this long starts a new Result segment; 500 */
+} sphinx_params;
+sphinx_params sphinx_default_params(void);   /* the Debian en-us model */
+/* Loads the model once (validating the files); err says what is missing. */
+engine *engine_sphinx_new(const sphinx_params *p, char *err, size_t errlen);
+
+/* ---- registry: EngineModelType -> engine ---- */
+typedef struct engine_registry engine_registry;
+
+typedef struct engine_registry_params {
+    const char *sphinx_en_dir;  /* default: the Debian pocketsphinx-en-us model; "" disables */
+    const char *sphinx_zh_dir;  /* CICADA_SPHINX_ZH_MODEL; NULL/"" = Mandarin not installed */
+} engine_registry_params;
+engine_registry_params engine_registry_default_params(void);
+
+engine_registry *engine_registry_new(const engine_registry_params *p, char *err, size_t errlen);
+void engine_registry_free(engine_registry *r);
+
+typedef enum engine_lookup {
+    ENGINE_FOUND = 0,
+    ENGINE_UNKNOWN_TYPE,        /* not an EngineModelType the API defines */
+    ENGINE_NOT_INSTALLED,       /* valid type, no engine configured for it here */
+} engine_lookup;
+/* Finds the engine for a type. On ENGINE_NOT_INSTALLED, hint says which model is missing and how
+ * to install it. opts->language is set for the type. Models load lazily, once, on first use;
+ * a load failure is ENGINE_NOT_INSTALLED with the reason in hint. */
+engine_lookup engine_registry_get(engine_registry *r, const char *engine_model_type, engine **out,
+                                  engine_opts *opts, char *hint, size_t hintlen);
+/* True for every EngineModelType in the spec. */
+bool engine_type_known(const char *engine_model_type);
+
+#endif

@@ -1,0 +1,186 @@
+/* store.h — durable state: buckets with ASR enabled, their queues, and jobs. One interface; the
+ * SQLite backend (WAL, group commit) is the embedded default, a PostgreSQL one plugs in behind
+ * the same functions later. Every function is thread-safe and returns a store_rc. */
+#ifndef CICADA_STORE_H
+#define CICADA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+typedef struct store_queue store_queue;
+
+typedef enum store_rc {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,
+    STORE_CONFLICT,     /* state did not allow the change (e.g. cancel of a Running job) */
+    STORE_FULL,         /* queue already holds MaxSize waiting jobs */
+    STORE_ERROR,        /* database failure; message via store_last_error() of this thread */
+} store_rc;
+
+/* Message of the last STORE_ERROR on the calling thread. */
+const char *store_last_error(void);
+
+/* ---- lifecycle ---- */
+typedef struct store_params {
+    const char *sqlite_path;    /* e.g. "<data>/cicada.db" */
+    int busy_timeout_ms;        /* default 5000 */
+    int group_commit_max;       /* most job inserts per transaction; default 256 */
+} store_params;
+store_params store_default_params(void);
+store *store_open(const store_params *p, char *err, size_t errlen);
+void store_close(store *s);
+
+/* ---- buckets ---- */
+typedef struct store_bucket {
+    char name[64];       /* full name, "examplebucket-1250000000" */
+    char appid[32];
+    char region[32];
+    int64_t create_ms;
+} store_bucket;
+
+/* Enables ASR on a bucket: inserts it (if absent) and creates its default queue (Active,
+ * MaxSize 10000, MaxConcurrent 10, Name "asr-queue" ... ) if it has none. Idempotent.
+ * *out_queue receives the default queue. */
+store_rc store_bucket_open(store *s, const store_bucket *b, store_queue *out_queue);
+/* Disables ASR: removes the bucket row (queues and jobs stay for history). */
+store_rc store_bucket_close(store *s, const char *name);
+store_rc store_bucket_get(store *s, const char *name, store_bucket *out);
+
+typedef struct store_bucket_filter {
+    const char *appid;        /* required: a key sees only its appid's buckets */
+    const char *region;       /* NULL or "" = any */
+    const char *name;         /* exact full name, NULL = any */
+    const char *name_prefix;  /* NULL = any (bucketNames) */
+    int page_number;          /* 1-based */
+    int page_size;            /* 1..100 */
+} store_bucket_filter;
+/* Fills up to page_size buckets (ordered by name); *total is the count of all matches. */
+store_rc store_bucket_list(store *s, const store_bucket_filter *f, store_bucket *out, size_t *n, int64_t *total);
+
+/* ---- queues ---- */
+struct store_queue {
+    char id[40];             /* "p" + 32 hex */
+    char bucket[64];
+    char name[128];
+    char state[16];          /* "Active" | "Paused" */
+    int max_size;            /* 10000 */
+    int max_concurrent;      /* 10 */
+    char notify_url[1024];
+    char notify_event[32];   /* "TaskFinish" */
+    char notify_type[16];    /* "Url" */
+    char notify_state[8];    /* "On" | "Off" */
+    char notify_format[8];   /* "XML" | "JSON" */
+    int64_t create_ms;
+    int64_t update_ms;
+};
+
+store_rc store_queue_get(store *s, const char *id, store_queue *out);
+/* Replaces name, state, notify_* and update_ms of an existing queue (matched by id AND bucket). */
+store_rc store_queue_update(store *s, const store_queue *q);
+typedef struct store_queue_filter {
+    const char *bucket;       /* required */
+    const char *state;        /* NULL, "" or "All" = any; else "Active" / "Paused" */
+    int page_number, page_size;
+} store_queue_filter;
+store_rc store_queue_list(store *s, const store_queue_filter *f, store_queue *out, size_t *n, int64_t *total);
+
+/* ---- jobs ---- */
+typedef enum job_state {
+    JOB_SUBMITTED = 0, JOB_RUNNING, JOB_SUCCESS, JOB_FAILED, JOB_PAUSE, JOB_CANCEL
+} job_state;
+const char *job_state_name(job_state s);          /* "Submitted", ... */
+bool job_state_parse(const char *name, job_state *out);
+
+/* The SpeechRecognition parameters, echoed back with defaults filled in. Strings that were not
+ * given are "" (and not echoed). */
+typedef struct job_params {
+    char engine_model_type[32];
+    int channel_num;            /* 1 */
+    int res_text_format;        /* 0 */
+    int filter_dirty, filter_modal, filter_punc, convert_num_mode;  /* 0 */
+    int speaker_diarization, speaker_number;                        /* 0 */
+    int sentence_max_length;    /* 0 */
+    char output_file_type[8];   /* "txt" */
+    char hot_vocabulary_table_id[64];
+    char flash_asr[16], format[16], first_channel_only[8], word_info[8];
+} job_params;
+
+typedef struct store_job {
+    int64_t seq;                /* insertion order; assigned by store_job_insert */
+    char id[40];
+    char tag[32];               /* "SpeechRecognition" */
+    char bucket[64];            /* BucketId of Input */
+    char region[32];
+    char queue_id[40];
+    job_state state;
+    char code[64];              /* "Success" or a failure code */
+    char message[512];
+    int64_t create_ms, start_ms, end_ms;   /* 0 = unset */
+    int job_level;              /* 0..2 */
+    char input_object[1024];
+    char input_url[2048];
+    char template_id[64];
+    char template_name[128];
+    job_params params;
+    char output_region[32];
+    char output_bucket[64];
+    char output_object[1024];
+    char user_data[1100];
+    char callback[2048];        /* "" = queue's NotifyConfig, "no" = none */
+    char callback_format[8];    /* "XML" | "JSON" */
+    char callback_type[16];     /* "Url" */
+    int attempts;               /* times the job was started (restart recovery) */
+    /* Result, present once State is Success: */
+    double audio_time;          /* seconds */
+    char *result;               /* Result lines; heap, freed by store_job_clear */
+    char *result_detail;        /* JSON array of sentences (ResultDetail); heap */
+    char object_name[1024];
+    char detail_object_name[1100];
+} store_job;
+
+void store_job_init(store_job *j);   /* zero + defaults (channel_num 1, "txt", code "Success"...) */
+void store_job_clear(store_job *j);  /* frees result strings, keeps the rest */
+
+/* Inserts a Submitted job. Refuses with STORE_FULL when its queue already has MaxSize jobs waiting
+ * and STORE_NOT_FOUND when the queue does not exist. Durable when it returns (fsync'd; concurrent
+ * callers share one commit). Sets j->seq. */
+store_rc store_job_insert(store *s, store_job *j);
+/* Reads a job of this bucket (other buckets' jobs are STORE_NOT_FOUND). Caller clears. */
+store_rc store_job_get(store *s, const char *bucket, const char *id, store_job *out);
+
+typedef struct store_job_filter {
+    const char *bucket;         /* required */
+    const char *queue_id;       /* NULL = any */
+    const char *tag;            /* NULL = any */
+    unsigned state_mask;        /* bit (1u << job_state); 0 = all */
+    int64_t start_create_ms;    /* 0 = unbounded */
+    int64_t end_create_ms;      /* 0 = unbounded */
+    bool descending;            /* orderByTime=Desc (the default) */
+    int64_t after_seq;          /* from the page token; 0 = from the start */
+    int size;                   /* 1..100 */
+} store_job_filter;
+/* Fills up to f->size jobs (caller clears each); *next_seq is 0 when there is no further page,
+ * else the seq to put in the next token. */
+store_rc store_job_list(store *s, const store_job_filter *f, store_job *out, size_t *n, int64_t *next_seq);
+
+/* Cancels a Submitted (or Pause) job: STORE_CONFLICT if it is in any other state. */
+store_rc store_job_cancel(store *s, const char *bucket, const char *id, int64_t now_ms);
+
+/* Scheduler side: atomically picks the best runnable job — Submitted, its queue Active and below
+ * MaxConcurrent running, highest JobLevel first then oldest — marks it Running (start_ms = now,
+ * attempts+1) and returns it. STORE_NOT_FOUND when nothing is runnable. */
+store_rc store_job_claim(store *s, int64_t now_ms, store_job *out);
+/* Ends a Running job as Success (with result fields) or Failed (code, message). */
+store_rc store_job_finish(store *s, const store_job *j);
+/* On start-up: every Running job goes back to Submitted (it will run again). Returns how many. */
+store_rc store_job_requeue_running(store *s, int *count);
+/* Counts jobs of a queue in a state (tests, metrics). */
+store_rc store_job_count(store *s, const char *queue_id, job_state st, int64_t *out);
+
+/* Page tokens: opaque, url-safe strings encoding a seq. */
+void store_token_encode(int64_t seq, char out[32]);
+bool store_token_decode(const char *tok, int64_t *seq);
+
+#endif

@@ -1,0 +1,73 @@
+/* util.h — small shared pieces every layer may use: a growable byte buffer, ids, the API's time
+ * format, logging and a few file-system helpers. Nothing here knows about HTTP, XML or storage. */
+#ifndef CICADA_UTIL_H
+#define CICADA_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- growable buffer (always NUL-terminated when data != NULL) ---- */
+typedef struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} buf;
+
+void buf_init(buf *b);
+void buf_free(buf *b);
+void buf_reset(buf *b);                          /* len = 0, keeps memory */
+void buf_append(buf *b, const void *p, size_t n); /* aborts on out-of-memory */
+void buf_puts(buf *b, const char *s);
+void buf_putc(buf *b, char c);
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *buf_steal(buf *b);                         /* returns data ("" if empty), re-inits b */
+
+/* ---- memory helpers: abort on out-of-memory, never return NULL ---- */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Copies src into dst of size n, always terminating; returns false if it had to truncate. */
+bool strlcpy_ok(char *dst, const char *src, size_t n);
+
+/* ---- ids (OpenSSL RAND_bytes) ---- */
+#define ID_JOB_LEN 33      /* "s" + 32 hex */
+#define ID_QUEUE_LEN 33    /* "p" + 32 hex */
+#define ID_TEMPLATE_LEN 34 /* "t1" + 32 hex */
+void ids_random_hex(char *out, size_t nhex);    /* writes nhex chars + NUL */
+void ids_new(char *out, const char *prefix);    /* prefix + 32 hex + NUL; out >= strlen(prefix)+33 */
+bool ids_valid(const char *id, const char *prefix);
+
+/* ---- time ---- */
+int64_t time_now_ms(void);          /* wall clock, ms since the epoch */
+int64_t time_mono_ms(void);         /* monotonic clock, ms */
+/* Formats a unix time in ms as "2020-08-20T17:43:01+0800" in the server's local offset;
+ * ms <= 0 formats as "-". out must hold TIME_FMT_LEN bytes. */
+#define TIME_FMT_LEN 32
+void time_format(int64_t ms, char out[TIME_FMT_LEN]);
+/* Parses leniently: ISO-8601 with offset "+0800", "+08:00" or "Z", a space or 'T' separator,
+ * no offset (= local), and the Python SDK's month-in-minutes slip is accepted as long as the
+ * result is a valid date. Returns false if unparseable. */
+bool time_parse(const char *s, int64_t *out_ms);
+/* "[m:s.mmm,m:s.mmm]" pieces: formats ms as "m:s.mmm" (minutes unbounded, seconds not padded). */
+void time_format_offset(int64_t ms, char out[32]);
+
+/* ---- logging (to stderr; level from CICADA_LOG=debug|info|warn|error, default info) ---- */
+typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
+void log_set_level(log_level lv);
+void log_msg(log_level lv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+/* ---- files ---- */
+bool fs_mkdirs(const char *path, int mode);                  /* mkdir -p */
+bool fs_read_file(const char *path, char **out, size_t *len, size_t max); /* NUL-terminated */
+bool fs_write_file_atomic(const char *path, const void *data, size_t len, int mode); /* tmp+fsync+rename */
+int  fs_cpu_count(void);
+
+#endif
