@@ -1,1 +1,265 @@
-/* placeholder: implemented in progress */
+/* api.c — what every API call shares: construction, authentication and bucket resolution (spec
+ * sections 6 and 7), query/header access, responses and the error body (section 5). */
+#include "api/api_internal.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+api_params api_default_params(void)
+{
+    return (api_params){.region = "ap-chongqing", .default_bucket = NULL, .server_name = "cicada",
+                        .max_body = 1 << 20, .max_skew_s = 60};
+}
+
+api *api_new(const api_params *p, const api_deps *d)
+{
+    api *a = xcalloc(1, sizeof *a);
+    a->p = p ? *p : api_default_params();
+    a->d = *d;
+    snprintf(a->region, sizeof a->region, "%s", a->p.region ? a->p.region : "ap-chongqing");
+    snprintf(a->default_bucket, sizeof a->default_bucket, "%s", a->p.default_bucket ? a->p.default_bucket : "");
+    a->p.region = a->region;
+    a->p.default_bucket = a->default_bucket;
+    return a;
+}
+
+void api_free(api *a)
+{
+    free(a);
+}
+
+void api_set_sched(api *a, sched *s)
+{
+    a->d.sched = s;
+}
+
+void api_response_init(api_response *r)
+{
+    memset(r, 0, sizeof *r);
+    r->status = 200;
+    r->fd = -1;
+    buf_init(&r->body);
+}
+
+void api_response_free(api_response *r)
+{
+    buf_free(&r->body);
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+}
+
+void api_response_header(api_response *r, const char *name, const char *value)
+{
+    if (r->nextra >= API_MAX_EXTRA_HEADERS)
+        return;
+    snprintf(r->extra_name[r->nextra], sizeof r->extra_name[0], "%s", name);
+    snprintf(r->extra_value[r->nextra], sizeof r->extra_value[0], "%s", value);
+    r->nextra++;
+}
+
+void api_error(api_response *r, const api_request *q, int status, const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->fd >= 0) {
+        close(r->fd);
+        r->fd = -1;
+    }
+    r->nextra = 0;
+    r->status = status;
+    r->content_type = "application/xml";
+    buf_reset(&r->body);
+    xml_writer w = {&r->body};
+    xw_decl(&w);
+    xw_open(&w, "Error");
+    xw_text_elem(&w, "Code", code);
+    xw_text_elem(&w, "Message", msg);
+    xw_text_elem(&w, "Resource", q->path);
+    xw_text_elem(&w, "RequestId", q->request_id);
+    xw_text_elem(&w, "TraceId", q->request_id);
+    xw_close(&w, "Error");
+}
+
+const char *api_param(const api_request *q, const char *name)
+{
+    for (size_t i = 0; i < q->nparams; i++)
+        if (strcmp(q->params[i].name, name) == 0)
+            return q->params[i].value && q->params[i].value[0] ? q->params[i].value : NULL;
+    return NULL;
+}
+
+bool api_param_present(const api_request *q, const char *name)
+{
+    for (size_t i = 0; i < q->nparams; i++)
+        if (strcmp(q->params[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+const char *api_header(const api_request *q, const char *name)
+{
+    for (size_t i = 0; i < q->nheaders; i++)
+        if (strcasecmp(q->headers[i].name, name) == 0)
+            return q->headers[i].value;
+    return NULL;
+}
+
+/* "<name>-<appid>" with the spec's shape: ^[a-z0-9][a-z0-9-]{0,48}-<digits>$. */
+bool api_bucket_name_valid(const char *b, char appid_out[32])
+{
+    const char *dash = strrchr(b, '-');
+    if (!dash || dash == b || !dash[1] || strlen(dash + 1) >= 32)
+        return false;
+    for (const char *p = dash + 1; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    size_t name_len = (size_t)(dash - b);
+    if (name_len > 49 || !(islower((unsigned char)b[0]) || isdigit((unsigned char)b[0])))
+        return false;
+    for (size_t i = 0; i < name_len; i++)
+        if (!(islower((unsigned char)b[i]) || isdigit((unsigned char)b[i]) || b[i] == '-'))
+            return false;
+    if (appid_out)
+        snprintf(appid_out, 32, "%s", dash + 1);
+    return true;
+}
+
+/* Section 7: which bucket a Host names. Returns false for a service-level host. */
+static bool bucket_from_host(const api *a, const char *host, char out[64], bool *is_service)
+{
+    char h[256];
+    snprintf(h, sizeof h, "%s", host ? host : "");
+    if (h[0] == '[') {                    /* IPv6 literal: never a bucket host */
+        *is_service = false;
+        snprintf(out, 64, "%s", a->default_bucket);
+        return out[0] != '\0';
+    }
+    char *colon = strchr(h, ':');
+    if (colon)
+        *colon = '\0';
+    for (char *p = h; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    *is_service = false;
+    const char *dot = strchr(h, '.');
+    bool cloud = strstr(h, ".myqcloud.com") || strstr(h, ".tencentcos.cn");
+    if (cloud && dot) {
+        if (strncmp(h, "ci.", 3) == 0 || strncmp(h, "cos.", 4) == 0) {
+            *is_service = true;
+            out[0] = '\0';
+            return false;
+        }
+        size_t n = (size_t)(dot - h);
+        if (n < 64 && (strncmp(dot, ".ci.", 4) == 0 || strncmp(dot, ".cos.", 5) == 0)) {
+            memcpy(out, h, n);
+            out[n] = '\0';
+            return true;
+        }
+    }
+    snprintf(out, 64, "%s", a->default_bucket);
+    return out[0] != '\0';
+}
+
+static int auth_http_status(auth_status s)
+{
+    (void)s;
+    return 403;
+}
+
+bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
+{
+    auth_request ar = {
+        .method = q->method, .path = q->path, .params = q->params, .nparams = q->nparams,
+        .headers = q->headers, .nheaders = q->nheaders, .authorization = api_header(q, "Authorization"),
+        .now = (int64_t)time(NULL), .max_skew = a->p.max_skew_s,
+    };
+    const auth_key *key = NULL;
+    auth_status st = auth_verify(&ar, a->d.keys, &key);
+    if (st != AUTH_OK) {
+        api_error(r, q, auth_http_status(st), auth_status_code(st), "%s", auth_status_message(st));
+        return false;
+    }
+    q->key = key;
+    snprintf(q->appid, sizeof q->appid, "%s", key->appid);
+    bool is_service = false;
+    bool has_bucket = bucket_from_host(a, q->host, q->bucket, &is_service);
+    if (!need_bucket)
+        return true;
+    if (!has_bucket) {
+        api_error(r, q, 400, "InvalidRequest",
+                  "the Host header %s names no bucket and this server has no default bucket "
+                  "(use <bucket>-<appid>.ci.<region>.myqcloud.com or set CICADA_DEFAULT_BUCKET)",
+                  q->host && q->host[0] ? q->host : "(none)");
+        return false;
+    }
+    char appid[32];
+    if (!api_bucket_name_valid(q->bucket, appid)) {
+        api_error(r, q, 400, "InvalidBucketName", "bucket name %s does not match <name>-<appid>", q->bucket);
+        return false;
+    }
+    if (strcmp(appid, key->appid) != 0) {
+        api_error(r, q, 403, "AccessDenied", "SecretId %s belongs to appid %s and may not act on bucket %s",
+                  key->secret_id, key->appid, q->bucket);
+        return false;
+    }
+    return true;
+}
+
+/* Sets the XML content type and writes the declaration. */
+void api_xml_begin(api_response *r, xml_writer *w)
+{
+    r->status = 200;
+    r->content_type = "application/xml";
+    buf_reset(&r->body);
+    w->out = &r->body;
+    xw_decl(w);
+}
+
+/* Parses an XML body into a tree, or answers MalformedXML. */
+xml_node *api_parse_body(api_response *r, const api_request *q)
+{
+    if (q->body_len == 0) {
+        api_error(r, q, 400, "MalformedXML", "the request body is empty; an XML <Request> is required");
+        return NULL;
+    }
+    xml_parse_params pp = xml_parse_default_params();
+    char err[256];
+    xml_node *root = xml_parse(q->body, q->body_len, &pp, err, sizeof err);
+    if (!root) {
+        api_error(r, q, 400, "MalformedXML", "the XML body is not well-formed: %s", err);
+        return NULL;
+    }
+    if (strcmp(xml_name(root), "Request") != 0) {
+        api_error(r, q, 400, "MalformedXML", "the root element is <%s>; expected <Request>", xml_name(root));
+        xml_free(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* Page size/number parameters: absent -> default; present -> must be in range. */
+bool api_int_param(api_response *r, const api_request *q, const char *name, int lo, int hi, int def, int *out)
+{
+    const char *v = api_param(q, name);
+    if (!v) {
+        *out = def;
+        return true;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || end == v || n < lo || n > hi) {
+        api_error(r, q, 400, "InvalidArgument", "%s must be an integer from %d to %d (got \"%s\")", name, lo, hi, v);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}

@@ -1,1 +1,495 @@
-/* placeholder: implemented in progress */
+/* job.c — submitting, describing, listing and cancelling jobs (spec sections 2-4), and sending a
+ * finished job's callback. Submission validates everything a worker would trip over later (engine
+ * installed, input object present, queue exists and has room), so a bad request is a 4xx that
+ * creates nothing, and a job that is accepted can only fail on its audio. */
+#include "api/api_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define JOB_PAGE_MAX 100
+#define DESCRIBE_MAX 100
+
+typedef struct int_field {
+    const char *name;
+    int lo, hi;
+    size_t offset;
+} int_field;
+
+#define PF(name, lo, hi, member) {name, lo, hi, offsetof(job_params, member)}
+static const int_field PARAM_INTS[] = {
+    PF("ChannelNum", 1, 2, channel_num),
+    PF("ResTextFormat", 0, 3, res_text_format),
+    PF("FilterDirty", 0, 2, filter_dirty),
+    PF("FilterModal", 0, 2, filter_modal),
+    PF("FilterPunc", 0, 2, filter_punc),
+    PF("ConvertNumMode", 0, 3, convert_num_mode),
+    PF("SpeakerDiarization", 0, 1, speaker_diarization),
+    PF("SpeakerNumber", 0, 10, speaker_number),
+    PF("SentenceMaxLength", 0, 40, sentence_max_length),
+};
+
+static bool parse_int(const char *v, long lo, long hi, int *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < lo || n > hi)
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+static bool is_http_url(const char *u)
+{
+    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
+}
+
+/* Copies an optional string element; false with r filled when it does not fit. */
+static bool take(api_response *r, const api_request *q, const xml_node *n, const char *path, char *dst, size_t cap)
+{
+    const char *v = xml_path_text(n, path);
+    if (!v)
+        return true;
+    if (!strlcpy_ok(dst, v, cap)) {
+        api_error(r, q, 400, "InvalidArgument", "%s is longer than %zu bytes", path, cap - 1);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_speech_params(api *a, api_response *r, const api_request *q, const xml_node *sr, job_params *p)
+{
+    const char *engine_type = xml_path_text(sr, "EngineModelType");
+    if (!engine_type || !engine_type[0]) {
+        api_error(r, q, 400, "InvalidArgument", "Operation/SpeechRecognition/EngineModelType is required");
+        return false;
+    }
+    if (!engine_type_known(engine_type)) {
+        api_error(r, q, 400, "InvalidArgument", "EngineModelType %s is not one this API defines "
+                  "(16k_zh, 16k_en, 16k_ca, 16k_ja, 8k_zh, 8k_en, ...)", engine_type);
+        return false;
+    }
+    engine *e;
+    engine_opts o;
+    char hint[512];
+    if (engine_registry_get(a->d.engines, engine_type, &e, &o, hint, sizeof hint) != ENGINE_FOUND) {
+        api_error(r, q, 400, "InvalidArgument", "%s", hint);
+        return false;
+    }
+    snprintf(p->engine_model_type, sizeof p->engine_model_type, "%s", engine_type);
+    for (size_t i = 0; i < sizeof PARAM_INTS / sizeof PARAM_INTS[0]; i++) {
+        const int_field *f = &PARAM_INTS[i];
+        const char *v = xml_path_text(sr, f->name);
+        if (!v || !v[0])
+            continue;
+        if (!parse_int(v, f->lo, f->hi, (int *)((char *)p + f->offset))) {
+            api_error(r, q, 400, "InvalidArgument", "%s must be an integer from %d to %d (got \"%s\")", f->name,
+                      f->lo, f->hi, v);
+            return false;
+        }
+    }
+    if (p->convert_num_mode == 2) {
+        api_error(r, q, 400, "InvalidArgument", "ConvertNumMode must be 0, 1 or 3 (got 2)");
+        return false;
+    }
+    if (p->sentence_max_length != 0 && p->sentence_max_length < 6) {
+        api_error(r, q, 400, "InvalidArgument", "SentenceMaxLength must be 0 or from 6 to 40 (got %d)",
+                  p->sentence_max_length);
+        return false;
+    }
+    if (!take(r, q, sr, "OutputFileType", p->output_file_type, sizeof p->output_file_type) ||
+        !take(r, q, sr, "HotVocabularyTableId", p->hot_vocabulary_table_id, sizeof p->hot_vocabulary_table_id) ||
+        !take(r, q, sr, "FlashAsr", p->flash_asr, sizeof p->flash_asr) ||
+        !take(r, q, sr, "Format", p->format, sizeof p->format) ||
+        !take(r, q, sr, "FirstChannelOnly", p->first_channel_only, sizeof p->first_channel_only) ||
+        !take(r, q, sr, "WordInfo", p->word_info, sizeof p->word_info))
+        return false;
+    if (!p->output_file_type[0])
+        snprintf(p->output_file_type, sizeof p->output_file_type, "txt");
+    if (strcmp(p->output_file_type, "txt") != 0 && strcmp(p->output_file_type, "srt") != 0) {
+        api_error(r, q, 400, "InvalidArgument", "OutputFileType must be txt or srt (got \"%s\")", p->output_file_type);
+        return false;
+    }
+    return true;
+}
+
+static bool user_data_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+static bool parse_input(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
+{
+    if (!take(r, q, root, "Input/Object", j->input_object, BLOB_MAX_KEY + 1) ||
+        !take(r, q, root, "Input/Url", j->input_url, sizeof j->input_url))
+        return false;
+    if (j->input_object[0]) {            /* Object wins over Url */
+        j->input_url[0] = '\0';
+        blob_info info;
+        blob_rc rc = blob_head(a->d.blobs, q->bucket, j->input_object, strlen(j->input_object), &info);
+        if (rc != BLOB_OK) {
+            api_error(r, q, 404, "NoSuchKey", "the input object %s does not exist in bucket %s", j->input_object,
+                      q->bucket);
+            return false;
+        }
+        return true;
+    }
+    if (!j->input_url[0]) {
+        api_error(r, q, 400, "InvalidArgument", "Input/Object (or Input/Url) is required");
+        return false;
+    }
+    if (!is_http_url(j->input_url)) {
+        api_error(r, q, 400, "InvalidArgument", "Input/Url must be an http or https URL");
+        return false;
+    }
+    return true;
+}
+
+static bool parse_output(api *a, api_response *r, const api_request *q, const xml_node *op, store_job *j)
+{
+    if (!take(r, q, op, "Output/Region", j->output_region, sizeof j->output_region) ||
+        !take(r, q, op, "Output/Bucket", j->output_bucket, sizeof j->output_bucket) ||
+        !take(r, q, op, "Output/Object", j->output_object, BLOB_MAX_KEY - 7))   /* room for ".detail" */
+        return false;
+    if (!j->output_bucket[0])
+        return true;
+    char appid[32];
+    if (!api_bucket_name_valid(j->output_bucket, appid)) {
+        api_error(r, q, 400, "InvalidArgument", "Output/Bucket %s is not a valid bucket name", j->output_bucket);
+        return false;
+    }
+    if (strcmp(appid, q->appid) != 0) {
+        api_error(r, q, 403, "AccessDenied", "Output/Bucket %s belongs to another appid", j->output_bucket);
+        return false;
+    }
+    if (!blob_bucket_exists(a->d.blobs, j->output_bucket)) {
+        api_error(r, q, 404, "NoSuchBucket", "Output/Bucket %s does not exist", j->output_bucket);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_operation(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
+{
+    const xml_node *op = xml_child(root, "Operation");
+    if (!op) {
+        api_error(r, q, 400, "InvalidArgument", "Operation is required");
+        return false;
+    }
+    if (!take(r, q, op, "TemplateId", j->template_id, sizeof j->template_id))
+        return false;
+    if (j->template_id[0]) {
+        api_error(r, q, 400, "InvalidArgument", "template %s does not exist on this server", j->template_id);
+        return false;
+    }
+    const xml_node *sr = xml_child(op, "SpeechRecognition");
+    if (!sr) {
+        api_error(r, q, 400, "InvalidArgument", "Operation/SpeechRecognition (or Operation/TemplateId) is required");
+        return false;
+    }
+    if (!parse_speech_params(a, r, q, sr, &j->params) || !parse_output(a, r, q, op, j))
+        return false;
+    const char *ud = xml_path_text(op, "UserData");
+    if (ud && (strlen(ud) > 1024 || !user_data_ok(ud))) {
+        api_error(r, q, 400, "InvalidArgument", "UserData must be printable ASCII of at most 1024 characters");
+        return false;
+    }
+    if (ud)
+        snprintf(j->user_data, sizeof j->user_data, "%s", ud);
+    const char *lvl = xml_path_text(op, "JobLevel");
+    if (lvl && lvl[0] && !parse_int(lvl, 0, 2, &j->job_level)) {
+        api_error(r, q, 400, "InvalidArgument", "JobLevel must be 0, 1 or 2 (got \"%s\")", lvl);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_callback(api_response *r, const api_request *q, const xml_node *root, store_job *j)
+{
+    if (!take(r, q, root, "CallBack", j->callback, sizeof j->callback) ||
+        !take(r, q, root, "CallBackFormat", j->callback_format, sizeof j->callback_format) ||
+        !take(r, q, root, "CallBackType", j->callback_type, sizeof j->callback_type))
+        return false;
+    if (j->callback[0] && strcmp(j->callback, "no") != 0 && !is_http_url(j->callback)) {
+        api_error(r, q, 400, "InvalidArgument", "CallBack must be an http or https URL, or \"no\"");
+        return false;
+    }
+    if (!j->callback_format[0])
+        snprintf(j->callback_format, sizeof j->callback_format, "XML");
+    if (strcmp(j->callback_format, "XML") != 0 && strcmp(j->callback_format, "JSON") != 0) {
+        api_error(r, q, 400, "InvalidArgument", "CallBackFormat must be XML or JSON");
+        return false;
+    }
+    if (!j->callback_type[0])
+        snprintf(j->callback_type, sizeof j->callback_type, "Url");
+    if (strcmp(j->callback_type, "Url") != 0) {
+        api_error(r, q, 400, "InvalidArgument", "CallBackType must be Url");
+        return false;
+    }
+    return true;
+}
+
+/* The job's queue: the one named, or the bucket's default (ASR must be open on the bucket). */
+static bool resolve_queue(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
+{
+    const char *qid = xml_path_text(root, "QueueId");
+    store_queue qu;
+    if (qid && qid[0]) {
+        if (store_queue_get(a->d.st, qid, &qu) != STORE_OK || strcmp(qu.bucket, q->bucket) != 0) {
+            api_error(r, q, 400, "InvalidArgument", "queue %s does not exist in bucket %s", qid, q->bucket);
+            return false;
+        }
+    } else {
+        store_queue_filter f = {.bucket = q->bucket, .page_number = 1, .page_size = 1};
+        size_t n = 0;
+        int64_t total;
+        if (store_queue_list(a->d.st, &f, &qu, &n, &total) != STORE_OK || n == 0) {
+            api_error(r, q, 404, "NoSuchBucket",
+                      "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
+            return false;
+        }
+    }
+    snprintf(j->queue_id, sizeof j->queue_id, "%s", qu.id);
+    return true;
+}
+
+static bool parse_submit(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
+{
+    const char *tag = xml_path_text(root, "Tag");
+    if (tag && tag[0] && strcmp(tag, "SpeechRecognition") != 0) {
+        api_error(r, q, 400, "InvalidArgument", "Tag must be SpeechRecognition (got \"%s\")", tag);
+        return false;
+    }
+    return parse_input(a, r, q, root, j) && parse_operation(a, r, q, root, j) && parse_callback(r, q, root, j) &&
+           resolve_queue(a, r, q, root, j);
+}
+
+static void write_jobs_response(api_response *r, const store_job *jobs, size_t n, const char *region)
+{
+    xml_writer w;
+    api_xml_begin(r, &w);
+    xw_open(&w, "Response");
+    tree_out *t = tree_xml(&w);
+    for (size_t i = 0; i < n; i++)
+        render_job(t, &jobs[i], region);
+    tree_free(t);
+    xw_close(&w, "Response");
+}
+
+void api_job_submit(api *a, api_request *q, api_response *r)
+{
+    xml_node *root = api_parse_body(r, q);
+    if (!root)
+        return;
+    store_job *j = xmalloc(sizeof *j);
+    store_job_init(j);
+    bool ok = parse_submit(a, r, q, root, j);
+    xml_free(root);
+    if (ok) {
+        ids_new(j->id, "s");
+        snprintf(j->tag, sizeof j->tag, "SpeechRecognition");
+        snprintf(j->bucket, sizeof j->bucket, "%s", q->bucket);
+        snprintf(j->region, sizeof j->region, "%s", a->region);
+        j->state = JOB_SUBMITTED;
+        j->create_ms = time_now_ms();
+        store_rc rc = store_job_insert(a->d.st, j);
+        if (rc == STORE_OK) {
+            write_jobs_response(r, j, 1, a->region);
+            if (a->d.sched)
+                sched_wake(a->d.sched);
+        } else if (rc == STORE_FULL) {
+            api_error(r, q, 503, "ServiceUnavailable", "queue %s already holds its MaxSize of waiting jobs; retry later",
+                      j->queue_id);
+        } else if (rc == STORE_NOT_FOUND) {
+            api_error(r, q, 400, "InvalidArgument", "queue %s does not exist", j->queue_id);
+        } else {
+            api_error(r, q, 500, "InternalError", "cannot store the job: %s", store_last_error());
+        }
+    }
+    store_job_clear(j);
+    free(j);
+}
+
+void api_job_describe(api *a, api_request *q, api_response *r, const char *ids)
+{
+    char copy[8192];
+    if (!strlcpy_ok(copy, ids, sizeof copy)) {
+        api_error(r, q, 400, "InvalidArgument", "too many job ids (at most %d)", DESCRIBE_MAX);
+        return;
+    }
+    xml_writer w;
+    api_xml_begin(r, &w);
+    xw_open(&w, "Response");
+    tree_out *t = tree_xml(&w);
+    buf missing;
+    buf_init(&missing);
+    xml_writer mw = {&missing};
+    store_job *j = xmalloc(sizeof *j);
+    char *save = NULL;
+    int count = 0;
+    for (char *id = strtok_r(copy, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
+        if (++count > DESCRIBE_MAX) {
+            api_error(r, q, 400, "InvalidArgument", "too many job ids (at most %d)", DESCRIBE_MAX);
+            break;
+        }
+        store_job_init(j);
+        store_rc rc = store_job_get(a->d.st, q->bucket, id, j);
+        if (rc == STORE_OK)
+            render_job(t, j, a->region);
+        else if (rc == STORE_NOT_FOUND)
+            xw_text_elem(&mw, "NonExistJobIds", id);
+        else
+            api_error(r, q, 500, "InternalError", "%s", store_last_error());
+        store_job_clear(j);
+        if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+            break;
+    }
+    free(j);
+    tree_free(t);
+    if (r->status == 200) {
+        buf_append(&r->body, missing.data ? missing.data : "", missing.len);
+        xw_close(&w, "Response");
+    }
+    buf_free(&missing);
+}
+
+static bool parse_states(const char *v, unsigned *mask)
+{
+    *mask = 0;
+    if (!v || strcmp(v, "All") == 0)
+        return true;
+    char copy[256];
+    if (!strlcpy_ok(copy, v, sizeof copy))
+        return false;
+    char *save = NULL;
+    for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+        job_state st;
+        if (strcmp(s, "All") == 0)
+            return (*mask = 0), true;
+        if (!job_state_parse(s, &st))
+            return false;
+        *mask |= 1u << st;
+    }
+    return true;
+}
+
+static bool parse_list_filter(api_response *r, const api_request *q, store_job_filter *f)
+{
+    const char *tag = api_param(q, "tag");
+    if (tag && strcmp(tag, "SpeechRecognition") != 0) {
+        api_error(r, q, 400, "InvalidArgument", "tag must be SpeechRecognition (got \"%s\")", tag);
+        return false;
+    }
+    const char *order = api_param(q, "orderByTime");
+    if (order && strcmp(order, "Desc") != 0 && strcmp(order, "Asc") != 0) {
+        api_error(r, q, 400, "InvalidArgument", "orderByTime must be Desc or Asc (got \"%s\")", order);
+        return false;
+    }
+    f->descending = !order || strcmp(order, "Desc") == 0;
+    if (!parse_states(api_param(q, "states"), &f->state_mask)) {
+        api_error(r, q, 400, "InvalidArgument", "states must be a comma list of Submitted, Running, Success, "
+                  "Failed, Pause, Cancel or All (got \"%s\")", api_param(q, "states"));
+        return false;
+    }
+    const char *tok = api_param(q, "nextToken");
+    if (tok && !store_token_decode(tok, &f->after_seq)) {
+        api_error(r, q, 400, "InvalidArgument", "nextToken \"%s\" is not a token this server issued", tok);
+        return false;
+    }
+    const char *names[2] = {"startCreationTime", "endCreationTime"};
+    int64_t *dst[2] = {&f->start_create_ms, &f->end_create_ms};
+    for (int i = 0; i < 2; i++) {
+        const char *v = api_param(q, names[i]);
+        if (v && !time_parse(v, dst[i])) {
+            api_error(r, q, 400, "InvalidArgument", "%s \"%s\" is not a time like 2020-08-20T00:00:00+0800",
+                      names[i], v);
+            return false;
+        }
+    }
+    f->queue_id = api_param(q, "queueId");
+    return api_int_param(r, q, "size", 1, JOB_PAGE_MAX, 10, &f->size);
+}
+
+void api_job_list(api *a, api_request *q, api_response *r)
+{
+    store_job_filter f = {.bucket = q->bucket};
+    if (!parse_list_filter(r, q, &f))
+        return;
+    store_job *jobs = xcalloc((size_t)f.size, sizeof *jobs);
+    size_t n = 0;
+    int64_t next = 0;
+    store_rc rc = store_job_list(a->d.st, &f, jobs, &n, &next);
+    if (rc != STORE_OK) {
+        api_error(r, q, 500, "InternalError", "%s", store_last_error());
+    } else {
+        xml_writer w;
+        api_xml_begin(r, &w);
+        xw_open(&w, "Response");
+        tree_out *t = tree_xml(&w);
+        for (size_t i = 0; i < n; i++)
+            render_job(t, &jobs[i], a->region);
+        tree_free(t);
+        char tok[32] = "";
+        if (next)
+            store_token_encode(next, tok);
+        xw_text_elem(&w, "NextToken", tok);
+        xw_close(&w, "Response");
+    }
+    for (size_t i = 0; i < n; i++)
+        store_job_clear(&jobs[i]);
+    free(jobs);
+}
+
+void api_job_cancel(api *a, api_request *q, api_response *r, const char *id)
+{
+    store_rc rc = store_job_cancel(a->d.st, q->bucket, id, time_now_ms());
+    if (rc == STORE_NOT_FOUND) {
+        api_error(r, q, 400, "InvalidArgument", "job %s does not exist in bucket %s", id, q->bucket);
+        return;
+    }
+    store_job *j = xmalloc(sizeof *j);
+    store_job_init(j);
+    if (rc == STORE_CONFLICT) {
+        const char *state = store_job_get(a->d.st, q->bucket, id, j) == STORE_OK ? job_state_name(j->state) : "?";
+        api_error(r, q, 400, "InvalidRequest", "job %s is %s; only a Submitted job can be cancelled", id, state);
+    } else if (rc != STORE_OK) {
+        api_error(r, q, 500, "InternalError", "%s", store_last_error());
+    } else {
+        r->status = 200;
+        r->content_type = NULL;
+        if (store_job_get(a->d.st, q->bucket, id, j) == STORE_OK)
+            api_job_ended(a, j);
+    }
+    store_job_clear(j);
+    free(j);
+}
+
+void api_job_ended(void *ud, const store_job *j)
+{
+    api *a = ud;
+    if (!a->d.notify || strcmp(j->callback, "no") == 0)
+        return;
+    const char *url = NULL;
+    bool json = false;
+    store_queue qu;
+    if (j->callback[0]) {
+        url = j->callback;
+        json = strcmp(j->callback_format, "JSON") == 0;
+    } else if (store_queue_get(a->d.st, j->queue_id, &qu) == STORE_OK && strcmp(qu.notify_state, "On") == 0 &&
+               qu.notify_url[0]) {
+        url = qu.notify_url;
+        json = strcmp(qu.notify_format, "JSON") == 0;
+    }
+    if (!url)
+        return;
+    const char *ctype;
+    char *body = render_callback(j, a->region, json, &ctype);
+    notify_post(a->d.notify, url, ctype, body);
+    free(body);
+}

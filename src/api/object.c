@@ -1,1 +1,252 @@
-/* placeholder: implemented in progress */
+/* object.c — the embedded object store's COS calls on the same port and signature (spec section
+ * 8): PUT (streamed to disk, never held in memory), GET with Range, HEAD, DELETE, list, and bucket
+ * create/head. Keys go to blob as opaque bytes; blob guarantees they never become paths. */
+#include "api/api_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void http_date(int64_t ms, char out[64])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static void iso_utc(int64_t ms, char out[40])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* Maps a blob failure to the API's error. */
+static void blob_error(api_response *r, const api_request *q, blob_rc rc, const char *key)
+{
+    switch (rc) {
+    case BLOB_NO_BUCKET:
+        api_error(r, q, 404, "NoSuchBucket", "bucket %s does not exist", q->bucket);
+        break;
+    case BLOB_NO_KEY:
+        api_error(r, q, 404, "NoSuchKey", "object %s does not exist in bucket %s", key, q->bucket);
+        break;
+    case BLOB_INVALID:
+        api_error(r, q, 400, "InvalidArgument", "invalid object key (1 to %d bytes)", BLOB_MAX_KEY);
+        break;
+    case BLOB_TOO_LARGE:
+        api_error(r, q, 400, "EntityTooLarge", "the object is larger than this server accepts");
+        break;
+    default:
+        api_error(r, q, 500, "InternalError", "%s", blob_rc_message(rc));
+    }
+}
+
+static void object_headers(api_response *r, const blob_info *info)
+{
+    char v[160];
+    snprintf(v, sizeof v, "\"%s\"", info->etag);
+    api_response_header(r, "ETag", v);
+    http_date(info->mtime_ms, v);
+    api_response_header(r, "Last-Modified", v);
+    api_response_header(r, "Accept-Ranges", "bytes");
+}
+
+/* Parses a single "bytes=a-b" range against size. 0: no range, 1: ok, -1: unsatisfiable. */
+static int parse_range(const char *h, int64_t size, int64_t *off, int64_t *len)
+{
+    if (!h || strncmp(h, "bytes=", 6) != 0)
+        return 0;
+    const char *p = h + 6;
+    if (strchr(p, ','))
+        return 0;   /* multi-range: answer with the whole object, as S3 does */
+    char *end;
+    int64_t a, b;
+    if (*p == '-') {
+        int64_t n = strtoll(p + 1, &end, 10);
+        if (end == p + 1 || *end || n <= 0)
+            return -1;
+        a = n >= size ? 0 : size - n;
+        b = size - 1;
+    } else {
+        a = strtoll(p, &end, 10);
+        if (end == p || *end != '-')
+            return 0;
+        const char *q = end + 1;
+        b = *q ? strtoll(q, &end, 10) : size - 1;
+        if (*q && *end)
+            return 0;
+        if (b >= size)
+            b = size - 1;
+    }
+    if (a >= size || a > b || a < 0)
+        return -1;
+    *off = a;
+    *len = b - a + 1;
+    return 1;
+}
+
+void api_object_get(api *a, api_request *q, api_response *r, const char *key, bool head_only)
+{
+    blob_info info;
+    int fd = -1;
+    blob_rc rc = blob_open_read(a->d.blobs, q->bucket, key, strlen(key), &fd, &info);
+    if (rc != BLOB_OK) {
+        blob_error(r, q, rc, key);
+        return;
+    }
+    r->status = 200;
+    r->content_type = NULL;
+    object_headers(r, &info);
+    api_response_header(r, "Content-Type", info.content_type[0] ? info.content_type : "application/octet-stream");
+    int64_t off = 0, len = info.size;
+    int ranged = parse_range(api_header(q, "Range"), info.size, &off, &len);
+    if (ranged < 0) {
+        close(fd);
+        char cr[64];
+        snprintf(cr, sizeof cr, "bytes */%" PRId64, info.size);
+        api_error(r, q, 416, "InvalidRange", "the requested range is not satisfiable for %" PRId64 " bytes", info.size);
+        api_response_header(r, "Content-Range", cr);
+        return;
+    }
+    if (ranged > 0) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %" PRId64 "-%" PRId64 "/%" PRId64, off, off + len - 1, info.size);
+        api_response_header(r, "Content-Range", cr);
+        r->status = 206;
+    }
+    r->fd = fd;
+    r->fd_offset = off;
+    r->fd_length = len;
+    (void)head_only;   /* the http layer sends headers only for HEAD */
+}
+
+void api_object_delete(api *a, api_request *q, api_response *r, const char *key)
+{
+    blob_rc rc = blob_delete(a->d.blobs, q->bucket, key, strlen(key));
+    if (rc == BLOB_NO_KEY)
+        rc = BLOB_OK;   /* S3/COS semantics: deleting a missing key succeeds */
+    if (rc != BLOB_OK) {
+        blob_error(r, q, rc, key);
+        return;
+    }
+    r->status = 204;
+    r->content_type = NULL;
+}
+
+static void write_list(api_response *r, const api_request *q, const blob_list_result *lr, const char *prefix,
+                       const char *marker, const char *delim, int max_keys)
+{
+    xml_writer w;
+    api_xml_begin(r, &w);
+    xw_open(&w, "ListBucketResult");
+    xw_text_elem(&w, "Name", q->bucket);
+    xw_text_elem(&w, "Prefix", prefix);
+    xw_text_elem(&w, "Marker", marker);
+    xw_int_elem(&w, "MaxKeys", max_keys);
+    if (delim)
+        xw_text_elem(&w, "Delimiter", delim);
+    xw_text_elem(&w, "IsTruncated", lr->truncated ? "true" : "false");
+    if (lr->truncated && lr->next_marker)
+        xw_text_elem(&w, "NextMarker", lr->next_marker);
+    for (size_t i = 0; i < lr->nprefixes; i++) {
+        xw_open(&w, "CommonPrefixes");
+        xw_text_elem(&w, "Prefix", lr->common_prefixes[i]);
+        xw_close(&w, "CommonPrefixes");
+    }
+    for (size_t i = 0; i < lr->n; i++) {
+        const blob_entry *e = &lr->entries[i];
+        char t[40], etag[48];
+        iso_utc(e->info.mtime_ms, t);
+        snprintf(etag, sizeof etag, "\"%s\"", e->info.etag);
+        xw_open(&w, "Contents");
+        xw_text_elem(&w, "Key", e->key);
+        xw_text_elem(&w, "LastModified", t);
+        xw_text_elem(&w, "ETag", etag);
+        xw_int_elem(&w, "Size", e->info.size);
+        xw_text_elem(&w, "StorageClass", "STANDARD");
+        xw_close(&w, "Contents");
+    }
+    xw_close(&w, "ListBucketResult");
+}
+
+void api_object_list(api *a, api_request *q, api_response *r)
+{
+    int max_keys;
+    if (!api_int_param(r, q, "max-keys", 1, 1000, 1000, &max_keys))
+        return;
+    const char *prefix = api_param(q, "prefix"), *marker = api_param(q, "marker");
+    const char *delim = api_param(q, "delimiter");
+    blob_list_result lr = {0};
+    blob_rc rc = blob_list(a->d.blobs, q->bucket, prefix ? prefix : "", marker ? marker : "", delim, max_keys, &lr);
+    if (rc != BLOB_OK) {
+        blob_error(r, q, rc, "");
+        return;
+    }
+    write_list(r, q, &lr, prefix ? prefix : "", marker ? marker : "", delim, max_keys);
+    blob_list_free(&lr);
+}
+
+void api_bucket_create(api *a, api_request *q, api_response *r)
+{
+    blob_rc rc = blob_bucket_create(a->d.blobs, q->bucket);
+    if (rc != BLOB_OK) {
+        blob_error(r, q, rc, "");
+        return;
+    }
+    r->status = 200;
+    r->content_type = NULL;
+}
+
+void api_bucket_head(api *a, api_request *q, api_response *r)
+{
+    if (!blob_bucket_exists(a->d.blobs, q->bucket)) {
+        api_error(r, q, 404, "NoSuchBucket", "bucket %s does not exist", q->bucket);
+        return;
+    }
+    r->status = 200;
+    r->content_type = NULL;
+}
+
+bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *key, int64_t content_length,
+                          blob_writer **w)
+{
+    (void)content_length;
+    const char *ctype = api_header(q, "Content-Type");
+    blob_rc rc = blob_put_begin(a->d.blobs, q->bucket, key, strlen(key), ctype ? ctype : "application/octet-stream", w);
+    if (rc != BLOB_OK) {
+        blob_error(r, q, rc, key);
+        return false;
+    }
+    return true;
+}
+
+bool api_object_put_chunk(blob_writer *w, const void *data, size_t n)
+{
+    return blob_put_write(w, data, n) == BLOB_OK;
+}
+
+void api_object_put_end(api *a, api_request *q, api_response *r, blob_writer *w, bool ok)
+{
+    (void)a;
+    if (!ok) {
+        blob_put_abort(w);
+        api_error(r, q, 500, "InternalError", "the upload could not be written");
+        return;
+    }
+    blob_info info;
+    blob_rc rc = blob_put_commit(w, &info);
+    if (rc != BLOB_OK) {
+        blob_error(r, q, rc, "");
+        return;
+    }
+    r->status = 200;
+    r->content_type = NULL;
+    object_headers(r, &info);
+}

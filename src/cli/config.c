@@ -1,1 +1,231 @@
-/* placeholder: implemented in progress */
+/* config.c — one table of settings, read in precedence order: defaults, then the INI file
+ * (--config or CICADA_CONFIG; keys are the names below, in any section), then CICADA_* environment
+ * variables, then command-line flags. Scripts depend on these names: do not rename them. */
+#include "cli/cli.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+typedef struct setting {
+    const char *key;       /* INI key */
+    const char *env;       /* environment variable */
+    const char *flag;      /* command-line flag */
+    size_t offset;         /* into config; int settings have cap 0 */
+    size_t cap;
+    const char *help;
+} setting;
+
+#define S(key, env, flag, member, help) {key, env, flag, offsetof(config, member), sizeof(((config *)0)->member), help}
+static const setting SETTINGS[] = {
+    S("listen", "CICADA_LISTEN", "--listen", listen, "address to listen on (127.0.0.1:8080)"),
+    S("data_dir", "CICADA_DATA_DIR", "--data-dir", data_dir, "database and object store directory (./data)"),
+    S("secret_id", "CICADA_SECRET_ID", "--secret-id", secret_id, "SecretId clients sign with (generated if unset)"),
+    S("secret_key", "CICADA_SECRET_KEY", "--secret-key", secret_key, "SecretKey for that SecretId"),
+    S("appid", "CICADA_APPID", "--appid", appid, "appid of that key (1250000000)"),
+    S("region", "CICADA_REGION", "--region", region, "region this server answers for (ap-chongqing)"),
+    S("default_bucket", "CICADA_DEFAULT_BUCKET", "--default-bucket", default_bucket,
+      "bucket for requests to an IP or localhost (cicada-<appid>)"),
+    {"workers", "CICADA_WORKERS", "--workers", offsetof(config, workers), 0, "concurrent jobs (number of cores)"},
+    S("keys_file", "CICADA_KEYS_FILE", "--keys-file", keys_file, "file of \"SecretId SecretKey appid\" lines"),
+    S("sphinx_zh_model", "CICADA_SPHINX_ZH_MODEL", "--sphinx-zh-model", sphinx_zh_model,
+      "pocketsphinx Mandarin model directory"),
+    S("log", "CICADA_LOG", "--log", log_level, "debug, info, warn or error (info)"),
+};
+#define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
+
+static void defaults(config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
+    snprintf(c->data_dir, sizeof c->data_dir, "./data");
+    snprintf(c->appid, sizeof c->appid, "1250000000");
+    snprintf(c->region, sizeof c->region, "ap-chongqing");
+    snprintf(c->log_level, sizeof c->log_level, "info");
+    c->workers = fs_cpu_count();
+}
+
+static bool set_value(config *c, const setting *s, const char *value, const char *from)
+{
+    if (s->cap == 0) {
+        char *end;
+        long n = strtol(value, &end, 10);
+        if (end == value || *end || n < 1 || n > 1024) {
+            fprintf(stderr, "cicada: %s: %s must be a number from 1 to 1024 (got \"%s\")\n", from, s->key, value);
+            return false;
+        }
+        *(int *)((char *)c + s->offset) = (int)n;
+        return true;
+    }
+    if (!strlcpy_ok((char *)c + s->offset, value, s->cap)) {
+        fprintf(stderr, "cicada: %s: %s is too long (at most %zu bytes)\n", from, s->key, s->cap - 1);
+        return false;
+    }
+    return true;
+}
+
+typedef struct ini_ctx {
+    config *c;
+    bool ok;
+    const char *path;
+} ini_ctx;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+    (void)section;
+    ini_ctx *x = user;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (strcmp(SETTINGS[i].key, name) == 0) {
+            if (!set_value(x->c, &SETTINGS[i], value, x->path))
+                x->ok = false;
+            return 1;
+        }
+    }
+    return 1;   /* other sections (engines, ...) belong to later features: ignore */
+}
+
+static bool load_ini(config *c, const char *path)
+{
+    ini_ctx x = {c, true, path};
+    int rc = ini_parse(path, on_ini, &x);
+    if (rc < 0) {
+        fprintf(stderr, "cicada: cannot read config file %s\n", path);
+        return false;
+    }
+    if (rc > 0) {
+        fprintf(stderr, "cicada: %s: syntax error on line %d\n", path, rc);
+        return false;
+    }
+    return x.ok;
+}
+
+static const setting *find_flag(const char *arg, const char **inline_value)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        size_t n = strlen(SETTINGS[i].flag);
+        if (strncmp(arg, SETTINGS[i].flag, n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
+            *inline_value = arg[n] == '=' ? arg + n + 1 : NULL;
+            return &SETTINGS[i];
+        }
+    }
+    return NULL;
+}
+
+/* Finds --config before anything else, since the file sits below env and flags. */
+static const char *config_path_from(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    return getenv("CICADA_CONFIG");
+}
+
+static bool apply_env(config *c)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *v = getenv(SETTINGS[i].env);
+        if (v && v[0] && !set_value(c, &SETTINGS[i], v, SETTINGS[i].env))
+            return false;
+    }
+    return true;
+}
+
+static bool apply_extra(const cli_extra_opt *extra, size_t nextra, int argc, char **argv, int *i, bool *matched)
+{
+    *matched = false;
+    for (size_t k = 0; k < nextra; k++) {
+        size_t n = strlen(extra[k].name);
+        if (strncmp(argv[*i], extra[k].name, n) != 0 || (argv[*i][n] && argv[*i][n] != '='))
+            continue;
+        *matched = true;
+        if (!extra[k].takes_value) {
+            *extra[k].seen = true;
+            return true;
+        }
+        if (argv[*i][n] == '=') {
+            *extra[k].value = argv[*i] + n + 1;
+            return true;
+        }
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "cicada: %s needs a value\n", extra[k].name);
+            return false;
+        }
+        *extra[k].value = argv[++*i];
+        return true;
+    }
+    return true;
+}
+
+static bool apply_flags(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
+                        const char **positional, size_t npos_max, size_t *npos)
+{
+    *npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(arg, "--config=", 9) == 0)
+            continue;
+        bool matched;
+        if (!apply_extra(extra, nextra, argc, argv, &i, &matched))
+            return false;
+        if (matched)
+            continue;
+        const char *inl;
+        const setting *s = find_flag(arg, &inl);
+        if (s) {
+            const char *v = inl ? inl : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) {
+                fprintf(stderr, "cicada: %s needs a value\n", s->flag);
+                return false;
+            }
+            if (!set_value(c, s, v, s->flag))
+                return false;
+            continue;
+        }
+        if (arg[0] == '-' && arg[1]) {
+            fprintf(stderr, "cicada: unknown option %s (see --help)\n", arg);
+            return false;
+        }
+        if (*npos >= npos_max) {
+            fprintf(stderr, "cicada: unexpected argument %s\n", arg);
+            return false;
+        }
+        positional[(*npos)++] = arg;
+    }
+    return true;
+}
+
+bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
+                 const char **positional, size_t npos_max, size_t *npos)
+{
+    defaults(c);
+    const char *path = config_path_from(argc, argv);
+    if (path && path[0]) {
+        snprintf(c->config_file, sizeof c->config_file, "%s", path);
+        if (!load_ini(c, path))
+            return false;
+    }
+    if (!apply_env(c) || !apply_flags(c, argc, argv, extra, nextra, positional, npos_max, npos))
+        return false;
+    if (!c->default_bucket[0])
+        snprintf(c->default_bucket, sizeof c->default_bucket, "cicada-%s", c->appid);
+    return true;
+}
+
+void config_print_help(void)
+{
+    printf("Configuration (flag, environment variable, INI key; flags win over the environment,\n"
+           "which wins over the --config FILE / CICADA_CONFIG file):\n");
+    for (size_t i = 0; i < NSETTINGS; i++)
+        printf("  %-20s %-24s %-16s %s\n", SETTINGS[i].flag, SETTINGS[i].env, SETTINGS[i].key, SETTINGS[i].help);
+    printf("  %-20s %-24s %-16s %s\n", "--config", "CICADA_CONFIG", "", "INI file with the keys above");
+}

@@ -1,1 +1,57 @@
-/* placeholder: implemented in progress */
+/* main.c — the `cicada` command's entry: picks the subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libavformat/avformat.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cicada <command> [options]\n\n"
+               "commands:\n"
+               "  serve        run the speech-recognition service (API + object store + workers)\n"
+               "  transcribe   recognise one local audio file and print the result\n"
+               "  version      print versions of cicada and its libraries\n\n"
+               "`cicada <command> --help` describes each command.\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    if (argc > 0 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        printf("usage: cicada version\n\nPrints the versions of cicada and the libraries it runs on.\n");
+        return 0;
+    }
+    printf("cicada %s\n", CICADA_VERSION);
+    printf("  libmicrohttpd %s, sqlite %s, %s, libcurl %s, jansson %s, libavformat %s\n", MHD_get_version(),
+           sqlite3_libversion(), OpenSSL_version(OPENSSL_VERSION), curl_version_info(CURLVERSION_NOW)->version,
+           jansson_version_str(), AV_STRINGIFY(LIBAVFORMAT_VERSION));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "transcribe") == 0)
+        return cmd_transcribe(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+        return cmd_version(argc - 2, argv + 2);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "cicada: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,1 +1,167 @@
-/* placeholder: implemented in progress */
+/* pipeline.c — one job's life from input to result: resolve the input object to a readable file,
+ * decode it (audio), recognise it (engine), format it (output) and write the output objects. Every
+ * failure becomes a precise Code and Message on the job; nothing here can leave a job Running. */
+#include "sched/sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio/audio.h"
+#include "output/output.h"
+#include "util/util.h"
+
+void pipeline_result_free(pipeline_result *r)
+{
+    engine_result_free(&r->segs);
+}
+
+static void set_failure(char code[64], char *msg, size_t msglen, const char *c, const char *m)
+{
+    snprintf(code, 64, "%s", c);
+    snprintf(msg, msglen, "%s", m);
+}
+
+/* Decodes `path` and runs the recogniser; shared by jobs and `cicada transcribe`. */
+static bool recognise_path(engine_registry *engines, const char *path, const char *type,
+                           int64_t max_audio_ms, pipeline_result *r)
+{
+    engine *e = NULL;
+    engine_opts opts = {0};
+    char hint[512];
+    engine_lookup lk = engine_registry_get(engines, type, &e, &opts, hint, sizeof hint);
+    if (lk != ENGINE_FOUND) {
+        set_failure(r->code, r->message, sizeof r->message,
+                    lk == ENGINE_UNKNOWN_TYPE ? "InvalidEngineModelType" : "EngineNotInstalled", hint);
+        return false;
+    }
+    audio_params ap = audio_default_params();
+    ap.sample_rate = engine_sample_rate(e);
+    if (max_audio_ms > 0)
+        ap.max_duration_ms = max_audio_ms;
+    audio_pcm pcm = {0};
+    char err[512];
+    audio_rc arc = audio_decode_file(path, &ap, &pcm, err, sizeof err);
+    if (arc != AUDIO_OK) {
+        set_failure(r->code, r->message, sizeof r->message, audio_rc_code(arc), err);
+        return false;
+    }
+    r->audio_ms = pcm.duration_ms;
+    int erc = engine_transcribe(e, pcm.samples, pcm.n, &opts, &r->segs, err, sizeof err);
+    audio_pcm_free(&pcm);
+    if (erc != 0) {
+        set_failure(r->code, r->message, sizeof r->message, "RecognitionFailed", err);
+        return false;
+    }
+    snprintf(r->code, sizeof r->code, "Success");
+    r->message[0] = '\0';
+    return true;
+}
+
+bool pipeline_transcribe_file(engine_registry *engines, const char *path, const char *engine_model_type,
+                              int64_t max_audio_ms, pipeline_result *r)
+{
+    memset(r, 0, sizeof *r);
+    return recognise_path(engines, path, engine_model_type, max_audio_ms, r);
+}
+
+/* The input object as a path FFmpeg can open: the embedded store hands us a descriptor, which
+ * /proc/self/fd names without copying the object. */
+static bool open_input(const pipeline_deps *d, store_job *j, int *fd, char path[64])
+{
+    blob_info info;
+    size_t keylen = strlen(j->input_object);
+    blob_rc rc = blob_open_read(d->blobs, j->bucket, j->input_object, keylen, fd, &info);
+    if (rc == BLOB_NO_KEY || rc == BLOB_NO_BUCKET || rc == BLOB_INVALID) {
+        set_failure(j->code, j->message, sizeof j->message, "InputObjectNotFound", "");
+        snprintf(j->message, sizeof j->message, "the input object %.400s does not exist in bucket %s",
+                 j->input_object, j->bucket);
+        return false;
+    }
+    if (rc != BLOB_OK) {
+        set_failure(j->code, j->message, sizeof j->message, "InternalError", blob_rc_message(rc));
+        return false;
+    }
+    if (d->max_input_bytes > 0 && info.size > d->max_input_bytes) {
+        close(*fd);
+        set_failure(j->code, j->message, sizeof j->message, "InputTooLarge", "");
+        snprintf(j->message, sizeof j->message, "the input object is %lld bytes; the limit is %lld bytes",
+                 (long long)info.size, (long long)d->max_input_bytes);
+        return false;
+    }
+    if (info.size == 0) {
+        close(*fd);
+        set_failure(j->code, j->message, sizeof j->message, "AudioEmpty", "the input object is empty (0 bytes)");
+        return false;
+    }
+    snprintf(path, 64, "/proc/self/fd/%d", *fd);
+    return true;
+}
+
+static const char *output_bucket_of(const store_job *j)
+{
+    return j->output_bucket[0] ? j->output_bucket : j->bucket;
+}
+
+static bool write_object(const pipeline_deps *d, store_job *j, const char *key, const char *body,
+                         const char *ctype)
+{
+    blob_info info;
+    blob_rc rc = blob_put(d->blobs, output_bucket_of(j), key, body, strlen(body), ctype, &info);
+    if (rc != BLOB_OK) {
+        set_failure(j->code, j->message, sizeof j->message, "OutputWriteFailed", "");
+        snprintf(j->message, sizeof j->message, "cannot write output object %.300s to bucket %s: %s", key,
+                 output_bucket_of(j), blob_rc_message(rc));
+        return false;
+    }
+    return true;
+}
+
+/* Writes the text object (txt or srt) and the .detail object, and fills the result fields. */
+static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_result *r)
+{
+    j->result = output_result_lines(&r->segs);
+    j->result_detail = output_detail_json(&r->segs, 0);
+    j->audio_time = (double)r->audio_ms / 1000.0;
+    if (!j->output_object[0])
+        return true;
+    bool srt = strcmp(j->params.output_file_type, "srt") == 0;
+    char *text = srt ? output_srt(&r->segs) : xstrdup(j->result);
+    bool ok = write_object(d, j, j->output_object, text, srt ? "application/x-subrip" : "text/plain; charset=utf-8");
+    free(text);
+    if (!ok)
+        return false;
+    snprintf(j->object_name, sizeof j->object_name, "%s", j->output_object);
+    snprintf(j->detail_object_name, sizeof j->detail_object_name, "%s.detail", j->output_object);
+    return write_object(d, j, j->detail_object_name, j->result_detail, "application/json");
+}
+
+void pipeline_run_job(const pipeline_deps *d, store_job *j)
+{
+    j->state = JOB_FAILED;
+    if (!j->input_object[0]) {
+        set_failure(j->code, j->message, sizeof j->message, "InputUrlNotSupported",
+                    "Input/Url jobs are not supported by this server yet; upload the audio and use Input/Object");
+        return;
+    }
+    int fd = -1;
+    char path[64];
+    if (!open_input(d, j, &fd, path))
+        return;
+    pipeline_result r;
+    memset(&r, 0, sizeof r);
+    bool ok = recognise_path(d->engines, path, j->params.engine_model_type, d->max_audio_ms, &r);
+    close(fd);
+    if (!ok) {
+        set_failure(j->code, j->message, sizeof j->message, r.code, r.message);
+        pipeline_result_free(&r);
+        return;
+    }
+    if (write_outputs(d, j, &r)) {
+        j->state = JOB_SUCCESS;
+        snprintf(j->code, sizeof j->code, "Success");
+        j->message[0] = '\0';
+    }
+    pipeline_result_free(&r);
+}

@@ -1,0 +1,116 @@
+/* api.h — the CI ASR API and the embedded object API, independent of any HTTP server library.
+ * The http layer parses a request into api_request, authenticates it with api_authenticate(),
+ * routes it to one handler below, and sends the api_response back. Each resource has its own file:
+ * bucket.c, queue.c, job.c, object.c; render.c writes JobsDetail/Queue trees as XML or JSON. */
+#ifndef CICADA_API_H
+#define CICADA_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "blob/blob.h"
+#include "engine/engine.h"
+#include "notify/notify.h"
+#include "sched/sched.h"
+#include "store/store.h"
+#include "util/util.h"
+
+typedef struct api api;
+
+typedef struct api_params {
+    const char *region;            /* "ap-chongqing" */
+    const char *default_bucket;    /* for IP/localhost hosts; NULL/"" = none */
+    const char *server_name;       /* Server header */
+    size_t max_body;               /* XML bodies; default 1 MiB */
+    int64_t max_skew_s;            /* signature clock skew; default 60 */
+} api_params;
+api_params api_default_params(void);
+
+typedef struct api_deps {
+    store *st;
+    blob_store *blobs;
+    engine_registry *engines;
+    auth_keyring *keys;
+    notifier *notify;              /* may be NULL: no callbacks */
+    sched *sched;                  /* may be NULL: nothing is woken */
+} api_deps;
+
+api *api_new(const api_params *p, const api_deps *d);
+void api_free(api *a);
+/* Late binding: the scheduler is created after the API (it calls back into api_job_ended). */
+void api_set_sched(api *a, sched *s);
+/* The scheduler's job_ended hook: sends the job's callback, if it has one. ud is the api. */
+void api_job_ended(void *ud, const store_job *j);
+
+typedef struct api_request {
+    const char *method;            /* "GET", "PUT", ... */
+    const char *path;              /* percent-decoded */
+    const auth_kv *params;         /* percent-decoded query parameters, in order */
+    size_t nparams;
+    const auth_kv *headers;
+    size_t nheaders;
+    const char *host;              /* Host header ("" if none) */
+    const char *body;              /* buffered body (not for object PUT) */
+    size_t body_len;
+    char request_id[40];
+    /* set by api_authenticate: */
+    const auth_key *key;
+    char bucket[64];               /* the bucket the Host names; "" at service level */
+    char appid[32];
+} api_request;
+
+#define API_MAX_EXTRA_HEADERS 8
+typedef struct api_response {
+    int status;
+    buf body;
+    const char *content_type;      /* static string; NULL = none */
+    int fd;                        /* >= 0: send [fd_offset, fd_offset+fd_length) of this file */
+    int64_t fd_offset, fd_length;
+    size_t nextra;
+    char extra_name[API_MAX_EXTRA_HEADERS][40];
+    char extra_value[API_MAX_EXTRA_HEADERS][160];
+} api_response;
+void api_response_init(api_response *r);
+void api_response_free(api_response *r);   /* closes fd if still open */
+void api_response_header(api_response *r, const char *name, const char *value);
+
+/* Writes the spec's error body; resource is the request path. */
+void api_error(api_response *r, const api_request *q, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Verifies the signature and resolves the bucket from the Host. On failure fills r with the error
+ * (403/400) and returns false. need_bucket: the operation acts on a bucket (else service level). */
+bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket);
+
+/* Query parameter by name (case-sensitive); NULL if absent or empty ("empty means not given"). */
+const char *api_param(const api_request *q, const char *name);
+bool api_param_present(const api_request *q, const char *name);   /* even if empty (?cancel) */
+const char *api_header(const api_request *q, const char *name);   /* case-insensitive */
+
+/* ---- CI ASR resources ---- */
+void api_bucket_open(api *a, api_request *q, api_response *r);     /* POST /asrbucket */
+void api_bucket_close(api *a, api_request *q, api_response *r);    /* DELETE /asrbucket */
+void api_bucket_list(api *a, api_request *q, api_response *r);     /* GET /asrbucket */
+void api_queue_list(api *a, api_request *q, api_response *r);      /* GET /asrqueue */
+void api_queue_update(api *a, api_request *q, api_response *r, const char *queue_id); /* PUT /asrqueue/<id> */
+void api_job_submit(api *a, api_request *q, api_response *r);      /* POST /asr_jobs, /jobs */
+void api_job_describe(api *a, api_request *q, api_response *r, const char *ids);     /* GET /asr_jobs/<ids> */
+void api_job_list(api *a, api_request *q, api_response *r);        /* GET /asr_jobs */
+void api_job_cancel(api *a, api_request *q, api_response *r, const char *id);        /* PUT /jobs/<id>?cancel */
+
+/* ---- embedded object store ---- */
+void api_object_get(api *a, api_request *q, api_response *r, const char *key, bool head_only);
+void api_object_delete(api *a, api_request *q, api_response *r, const char *key);
+void api_object_list(api *a, api_request *q, api_response *r);     /* GET / on a bucket host */
+void api_bucket_create(api *a, api_request *q, api_response *r);   /* PUT / */
+void api_bucket_head(api *a, api_request *q, api_response *r);     /* HEAD / */
+/* Streaming PUT: begin (after authentication; returns false with r filled on refusal),
+ * feed chunks, then end. */
+bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *key, int64_t content_length,
+                          blob_writer **w);
+bool api_object_put_chunk(blob_writer *w, const void *data, size_t n);
+void api_object_put_end(api *a, api_request *q, api_response *r, blob_writer *w, bool ok);
+
+#endif

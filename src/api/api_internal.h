@@ -1,0 +1,37 @@
+/* api_internal.h — shared between the files of src/api only: the api struct and helpers that the
+ * resource files use to parse requests and render responses. */
+#ifndef CICADA_API_INTERNAL_H
+#define CICADA_API_INTERNAL_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "xml/xml.h"
+
+struct api {
+    api_params p;
+    api_deps d;
+    char region[32];
+    char default_bucket[64];
+};
+
+bool api_bucket_name_valid(const char *b, char appid_out[32]);
+void api_xml_begin(api_response *r, xml_writer *w);
+xml_node *api_parse_body(api_response *r, const api_request *q);
+bool api_int_param(api_response *r, const api_request *q, const char *name, int lo, int hi, int def, int *out);
+
+/* ---- render.c: one description of each tree, written as XML or built as JSON ---- */
+typedef struct tree_out tree_out;
+tree_out *tree_xml(xml_writer *w);
+tree_out *tree_json(void);
+json_t *tree_json_take(tree_out *t);      /* the finished JSON object; frees t */
+void tree_free(tree_out *t);
+
+void render_job(tree_out *t, const store_job *j, const char *region);   /* <JobsDetail>...</JobsDetail> */
+/* A queue as a repeated <QueueList> item, or as the single <Queue> an update answers. */
+void render_queue(tree_out *t, const store_queue *q, const char *element);
+void render_bucket(tree_out *t, const store_bucket *b);                  /* <AsrBucketList>... */
+/* Callback body for a finished job, XML or JSON. Heap string. */
+char *render_callback(const store_job *j, const char *region, bool json, const char **content_type);
+
+#endif

@@ -1,0 +1,43 @@
+/* cli.h — the `cicada` command: configuration (flags > environment > INI file > defaults) and the
+ * subcommands. Owned by the executable only; no library layer includes it. */
+#ifndef CICADA_CLI_H
+#define CICADA_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct config {
+    char listen[128];          /* CICADA_LISTEN, 127.0.0.1:8080 */
+    char data_dir[1024];       /* CICADA_DATA_DIR, ./data */
+    char secret_id[128];       /* CICADA_SECRET_ID */
+    char secret_key[128];      /* CICADA_SECRET_KEY */
+    char appid[32];            /* CICADA_APPID, 1250000000 */
+    char region[32];           /* CICADA_REGION, ap-chongqing */
+    char default_bucket[64];   /* CICADA_DEFAULT_BUCKET, cicada-<appid> */
+    int workers;               /* CICADA_WORKERS, number of cores */
+    char keys_file[1024];      /* CICADA_KEYS_FILE: lines "SecretId SecretKey appid" */
+    char sphinx_zh_model[1024];/* CICADA_SPHINX_ZH_MODEL */
+    char log_level[16];        /* CICADA_LOG, info */
+    char config_file[1024];    /* --config / CICADA_CONFIG */
+} config;
+
+/* Which option names a subcommand accepts besides the configuration ones. */
+typedef struct cli_extra_opt {
+    const char *name;          /* "--engine" */
+    bool takes_value;
+    const char **value;        /* where to store it */
+    bool *seen;                /* for flags without value */
+} cli_extra_opt;
+
+/* Builds the configuration from argv (after the subcommand), the environment and the INI file.
+ * Non-option arguments are collected into positional (up to npos_max). Returns false with a
+ * message on stderr for unknown options or bad values. */
+bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
+                 const char **positional, size_t npos_max, size_t *npos);
+/* The configuration options' help text (shared by the subcommands' --help). */
+void config_print_help(void);
+
+int cmd_serve(int argc, char **argv);
+int cmd_transcribe(int argc, char **argv);
+
+#endif

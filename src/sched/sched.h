@@ -1,0 +1,66 @@
+/* sched.h — the worker pool and the job pipeline. Workers claim runnable jobs from the store (the
+ * store enforces queue state, MaxConcurrent and priority atomically), run each through
+ * input -> audio -> engine -> output, and record Success or Failed. A job that ends is handed to
+ * the job_ended hook (the API layer renders and sends its callback): this layer knows nothing of
+ * HTTP or XML. */
+#ifndef CICADA_SCHED_H
+#define CICADA_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blob/blob.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+/* ---- the pipeline, usable without a scheduler (`cicada transcribe`) ---- */
+typedef struct pipeline_result {
+    engine_result segs;
+    int64_t audio_ms;
+    char code[64];             /* "Success" or a failure code */
+    char message[512];
+} pipeline_result;
+void pipeline_result_free(pipeline_result *r);
+
+/* Decodes a local file at the engine's rate and recognises it with the engine registered for
+ * engine_model_type. Returns true on success; else r->code/message say why. */
+bool pipeline_transcribe_file(engine_registry *engines, const char *path, const char *engine_model_type,
+                              int64_t max_audio_ms, pipeline_result *r);
+
+typedef struct pipeline_deps {
+    blob_store *blobs;
+    engine_registry *engines;
+    const char *tmp_dir;       /* where non-local inputs would be staged */
+    int64_t max_audio_ms;      /* 5 h */
+    int64_t max_input_bytes;   /* 512 MB */
+} pipeline_deps;
+/* Runs one claimed job end to end: reads its input object, recognises it, writes the output
+ * object(s) and fills j's result fields (state Success) or its failure code and message (state
+ * Failed). Never crashes on bad input. */
+void pipeline_run_job(const pipeline_deps *d, store_job *j);
+
+/* ---- the scheduler ---- */
+typedef struct sched sched;
+typedef void (*sched_job_ended_fn)(void *ud, const store_job *j);
+
+typedef struct sched_params {
+    int workers;               /* default: number of cores */
+    int64_t idle_poll_ms;      /* safety poll when nothing wakes the workers; default 1000 */
+} sched_params;
+sched_params sched_default_params(void);
+
+typedef struct sched_deps {
+    store *st;
+    pipeline_deps pipeline;
+    sched_job_ended_fn job_ended;   /* may be NULL */
+    void *job_ended_ud;
+} sched_deps;
+
+sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t errlen);
+/* Something became runnable (a submit, a queue resumed): wake an idle worker. */
+void sched_wake(sched *s);
+/* Stops claiming new jobs and waits for running ones to finish. */
+void sched_stop(sched *s);
+
+#endif
