@@ -53,6 +53,7 @@ bool auth_keyring_add(auth_keyring *kr, const char *secret_id, const char *secre
 bool auth_keyring_load(auth_keyring *kr, const char *path, char *err, size_t errlen);
 const auth_key *auth_keyring_find(const auth_keyring *kr, const char *secret_id);
 size_t auth_keyring_count(const auth_keyring *kr);
+const auth_key *auth_keyring_at(const auth_keyring *kr, size_t i);   /* NULL past the end */
 
 /* Verifies r against kr. On AUTH_OK *out_key is the key that signed. The host-port rule of the
  * spec is applied: if the check fails and Host has a port, it is retried without the port. */

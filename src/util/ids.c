@@ -1,1 +1,57 @@
-/* placeholder: implemented in progress */
+/* ids.c — random identifiers for jobs, queues and templates ("s"/"p"/"t1" + 32 lowercase hex) from
+ * OpenSSL's CSPRNG, so ids are unguessable and can double as capability-like handles. */
+#include "util/util.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID_HEX_DIGITS 32
+
+void ids_random_hex(char *out, size_t nhex)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char bytes[64];
+    size_t done = 0;
+    while (done < nhex) {
+        size_t chunk = (nhex - done + 1) / 2;
+        if (chunk > sizeof bytes)
+            chunk = sizeof bytes;
+        if (RAND_bytes(bytes, (int)chunk) != 1) {
+            fprintf(stderr, "cicada: RAND_bytes failed: no secure randomness\n");
+            abort();
+        }
+        for (size_t i = 0; i < chunk && done < nhex; i++) {
+            out[done++] = digits[bytes[i] >> 4];
+            if (done < nhex)
+                out[done++] = digits[bytes[i] & 0x0f];
+        }
+    }
+    out[nhex] = '\0';
+}
+
+void ids_new(char *out, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    memcpy(out, prefix, plen);
+    ids_random_hex(out + plen, ID_HEX_DIGITS);
+}
+
+static bool is_lower_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+bool ids_valid(const char *id, const char *prefix)
+{
+    if (!id || !prefix)
+        return false;
+    size_t plen = strlen(prefix);
+    if (strncmp(id, prefix, plen) != 0 || strlen(id) != plen + ID_HEX_DIGITS)
+        return false;
+    for (size_t i = plen; id[i]; i++)
+        if (!is_lower_hex(id[i]))
+            return false;
+    return true;
+}
