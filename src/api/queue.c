@@ -139,7 +139,7 @@ void api_queue_update(api *a, api_request *q, api_response *r, const char *queue
     }
     store_queue qu;
     if (store_queue_get(a->d.st, queue_id, &qu) != STORE_OK || strcmp(qu.bucket, q->bucket) != 0) {
-        api_error(r, q, 404, "NoSuchQueue", "queue %s does not exist in bucket %s", queue_id, q->bucket);
+        api_error(r, q, 400, "InvalidArgument", "queue %s does not exist in bucket %s", queue_id, q->bucket);
         xml_free(root);
         return;
     }
