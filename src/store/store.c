@@ -1,1 +1,298 @@
-/* placeholder: implemented in progress */
+/* store.c — the backend-independent half of the store: job-state names, job defaults, page tokens,
+ * the thread-local last error, dispatch to the backend, and GROUP COMMIT for job inserts.
+ * Group commit lives here (not in a backend) because every durable backend gains from it: callers
+ * queue their job and sleep; one of them becomes the leader, hands the whole pending batch to the
+ * backend as one transaction (one fsync), and wakes everybody with their own result. */
+#include "store/store_internal.h"
+
+#include "util/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- last error ---- */
+
+static _Thread_local char last_error[512];
+
+const char *store_last_error(void)
+{
+    return last_error;
+}
+
+void store_set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- job states ---- */
+
+static const char *const state_names[] = {"Submitted", "Running", "Success", "Failed", "Pause", "Cancel"};
+#define STATE_COUNT (sizeof state_names / sizeof state_names[0])
+
+const char *job_state_name(job_state s)
+{
+    if ((unsigned)s >= STATE_COUNT)
+        return "Unknown";
+    return state_names[s];
+}
+
+bool job_state_parse(const char *name, job_state *out)
+{
+    if (!name)
+        return false;
+    for (size_t i = 0; i < STATE_COUNT; i++) {
+        if (strcmp(name, state_names[i]) == 0) {
+            *out = (job_state)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- job records ---- */
+
+void store_job_init(store_job *j)
+{
+    memset(j, 0, sizeof *j);
+    strlcpy_ok(j->tag, "SpeechRecognition", sizeof j->tag);
+    strlcpy_ok(j->code, "Success", sizeof j->code);
+    strlcpy_ok(j->callback_format, "XML", sizeof j->callback_format);
+    strlcpy_ok(j->callback_type, "Url", sizeof j->callback_type);
+    strlcpy_ok(j->params.output_file_type, "txt", sizeof j->params.output_file_type);
+    j->params.channel_num = 1;
+    j->state = JOB_SUBMITTED;
+}
+
+void store_job_clear(store_job *j)
+{
+    free(j->result);
+    free(j->result_detail);
+    j->result = NULL;
+    j->result_detail = NULL;
+}
+
+void store_default_queue(store_queue *q, const char *bucket, int64_t now_ms)
+{
+    memset(q, 0, sizeof *q);
+    ids_new(q->id, "p");
+    strlcpy_ok(q->bucket, bucket, sizeof q->bucket);
+    strlcpy_ok(q->name, STORE_DEFAULT_QUEUE_NAME, sizeof q->name);
+    strlcpy_ok(q->state, "Active", sizeof q->state);
+    q->max_size = STORE_DEFAULT_MAX_SIZE;
+    q->max_concurrent = STORE_DEFAULT_MAX_CONCURRENT;
+    strlcpy_ok(q->notify_event, "TaskFinish", sizeof q->notify_event);
+    strlcpy_ok(q->notify_type, "Url", sizeof q->notify_type);
+    strlcpy_ok(q->notify_state, "Off", sizeof q->notify_state);
+    strlcpy_ok(q->notify_format, "XML", sizeof q->notify_format);
+    q->create_ms = now_ms;
+    q->update_ms = now_ms;
+}
+
+/* ---- page tokens: the decimal seq, read back strictly ---- */
+
+void store_token_encode(int64_t seq, char out[32])
+{
+    snprintf(out, 32, "%lld", (long long)(seq > 0 ? seq : 0));
+}
+
+bool store_token_decode(const char *tok, int64_t *seq)
+{
+    if (!tok || tok[0] < '1' || tok[0] > '9')
+        return false; /* empty, sign, leading zero or not a digit */
+    int64_t v = 0;
+    for (const char *p = tok; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        int d = *p - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *seq = v;
+    return true;
+}
+
+/* ---- the handle and dispatch ---- */
+
+typedef struct insert_waiter {
+    store_insert_item item;
+    bool done;
+    struct insert_waiter *next;
+} insert_waiter;
+
+struct store {
+    const store_backend *be;
+    void *impl;
+    /* group commit */
+    pthread_mutex_t gc_mu;
+    pthread_cond_t gc_cv;
+    insert_waiter *pending_head;
+    insert_waiter **pending_tail;
+    bool leader_busy;
+    size_t batch_max;
+    store_insert_item **batch; /* the leader's scratch array, batch_max long */
+};
+
+store_params store_default_params(void)
+{
+    store_params p = {.sqlite_path = "cicada.db", .busy_timeout_ms = 5000, .group_commit_max = 256};
+    return p;
+}
+
+store *store_open(const store_params *p, char *err, size_t errlen)
+{
+    store_params def = store_default_params();
+    if (!p)
+        p = &def;
+    void *impl = store_sqlite_open(p, err, errlen);
+    if (!impl)
+        return NULL;
+    store *s = xcalloc(1, sizeof *s);
+    s->be = &store_sqlite_backend;
+    s->impl = impl;
+    pthread_mutex_init(&s->gc_mu, NULL);
+    pthread_cond_init(&s->gc_cv, NULL);
+    s->pending_tail = &s->pending_head;
+    s->batch_max = p->group_commit_max > 0 ? (size_t)p->group_commit_max : 256;
+    s->batch = xcalloc(s->batch_max, sizeof *s->batch);
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    s->be->close(s->impl);
+    pthread_cond_destroy(&s->gc_cv);
+    pthread_mutex_destroy(&s->gc_mu);
+    free(s->batch);
+    free(s);
+}
+
+store_rc store_bucket_open(store *s, const store_bucket *b, store_queue *out_queue)
+{
+    return s->be->bucket_open(s->impl, b, out_queue);
+}
+
+store_rc store_bucket_close(store *s, const char *name)
+{
+    return s->be->bucket_close(s->impl, name);
+}
+
+store_rc store_bucket_get(store *s, const char *name, store_bucket *out)
+{
+    return s->be->bucket_get(s->impl, name, out);
+}
+
+store_rc store_bucket_list(store *s, const store_bucket_filter *f, store_bucket *out, size_t *n, int64_t *total)
+{
+    return s->be->bucket_list(s->impl, f, out, n, total);
+}
+
+store_rc store_queue_get(store *s, const char *id, store_queue *out)
+{
+    return s->be->queue_get(s->impl, id, out);
+}
+
+store_rc store_queue_update(store *s, const store_queue *q)
+{
+    return s->be->queue_update(s->impl, q);
+}
+
+store_rc store_queue_list(store *s, const store_queue_filter *f, store_queue *out, size_t *n, int64_t *total)
+{
+    return s->be->queue_list(s->impl, f, out, n, total);
+}
+
+store_rc store_job_get(store *s, const char *bucket, const char *id, store_job *out)
+{
+    return s->be->job_get(s->impl, bucket, id, out);
+}
+
+store_rc store_job_list(store *s, const store_job_filter *f, store_job *out, size_t *n, int64_t *next_seq)
+{
+    return s->be->job_list(s->impl, f, out, n, next_seq);
+}
+
+store_rc store_job_cancel(store *s, const char *bucket, const char *id, int64_t now_ms)
+{
+    return s->be->job_cancel(s->impl, bucket, id, now_ms);
+}
+
+store_rc store_job_claim(store *s, int64_t now_ms, store_job *out)
+{
+    return s->be->job_claim(s->impl, now_ms, out);
+}
+
+store_rc store_job_finish(store *s, const store_job *j)
+{
+    return s->be->job_finish(s->impl, j);
+}
+
+store_rc store_job_requeue_running(store *s, int *count)
+{
+    return s->be->job_requeue_running(s->impl, count);
+}
+
+store_rc store_job_count(store *s, const char *queue_id, job_state st, int64_t *out)
+{
+    return s->be->job_count(s->impl, queue_id, st, out);
+}
+
+/* ---- group commit ---- */
+
+/* Moves up to batch_max pending waiters into s->batch (gc_mu held). Returns how many. */
+static size_t take_batch(store *s)
+{
+    size_t n = 0;
+    insert_waiter *w = s->pending_head;
+    while (w && n < s->batch_max) {
+        s->batch[n++] = &w->item;
+        w = w->next;
+    }
+    s->pending_head = w;
+    if (!w)
+        s->pending_tail = &s->pending_head;
+    return n;
+}
+
+/* Runs one batch as the leader: gc_mu is released during the transaction so that new callers can
+ * queue up behind it, which is what makes the next batch large. */
+static void lead_one_batch(store *s)
+{
+    s->leader_busy = true;
+    size_t n = take_batch(s);
+    pthread_mutex_unlock(&s->gc_mu);
+    s->be->job_insert_batch(s->impl, s->batch, n);
+    pthread_mutex_lock(&s->gc_mu);
+    for (size_t i = 0; i < n; i++) {
+        /* item is the first member of its waiter */
+        insert_waiter *w = (insert_waiter *)s->batch[i];
+        w->done = true;
+    }
+    s->leader_busy = false;
+    pthread_cond_broadcast(&s->gc_cv);
+}
+
+store_rc store_job_insert(store *s, store_job *j)
+{
+    insert_waiter w = {.item = {.job = j, .rc = STORE_ERROR}};
+    pthread_mutex_lock(&s->gc_mu);
+    *s->pending_tail = &w;
+    s->pending_tail = &w.next;
+    while (!w.done) {
+        if (!s->leader_busy)
+            lead_one_batch(s);
+        else
+            pthread_cond_wait(&s->gc_cv, &s->gc_mu);
+    }
+    pthread_mutex_unlock(&s->gc_mu);
+    if (w.item.rc == STORE_ERROR)
+        store_set_error("%s", w.item.err);
+    return w.item.rc;
+}

@@ -1,1 +1,1354 @@
-/* placeholder: implemented in progress */
+/* store_sqlite.c — the embedded SQLite backend of the store; all of the store's SQL lives here.
+ * WAL mode so readers never block on the writer, synchronous=FULL so a commit is on disk when it
+ * returns, a small pool of connections (each with its own cached prepared statements) shared by
+ * the HTTP and worker threads, and one in-process write mutex so writers queue on a mutex instead
+ * of spinning in SQLite's busy handler. Per-queue counters of waiting and running jobs are kept by
+ * triggers, so admitting a job (MaxSize) and claiming one (MaxConcurrent) cost O(1) lookups. */
+#include "store/store_internal.h"
+
+#include "util/util.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQ_MAX_CONNECTIONS 16
+
+/* ---- schema and migrations: migrations[i] takes user_version i to i+1 ---- */
+
+static const char schema_v1[] =
+    "CREATE TABLE buckets("
+    "  name TEXT PRIMARY KEY,"
+    "  appid TEXT NOT NULL,"
+    "  region TEXT NOT NULL DEFAULT '',"
+    "  create_ms INTEGER NOT NULL);"
+    "CREATE INDEX buckets_appid ON buckets(appid, name);"
+    "CREATE TABLE queues("
+    "  id TEXT PRIMARY KEY,"
+    "  bucket TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  max_size INTEGER NOT NULL,"
+    "  max_concurrent INTEGER NOT NULL,"
+    "  notify_url TEXT NOT NULL DEFAULT '',"
+    "  notify_event TEXT NOT NULL DEFAULT '',"
+    "  notify_type TEXT NOT NULL DEFAULT '',"
+    "  notify_state TEXT NOT NULL DEFAULT '',"
+    "  notify_format TEXT NOT NULL DEFAULT '',"
+    "  create_ms INTEGER NOT NULL,"
+    "  update_ms INTEGER NOT NULL,"
+    "  waiting INTEGER NOT NULL DEFAULT 0," /* jobs Submitted: kept by triggers */
+    "  running INTEGER NOT NULL DEFAULT 0);" /* jobs Running: kept by triggers */
+    "CREATE INDEX queues_bucket ON queues(bucket, create_ms);"
+    "CREATE TABLE jobs("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  tag TEXT NOT NULL DEFAULT '',"
+    "  bucket TEXT NOT NULL,"
+    "  region TEXT NOT NULL DEFAULT '',"
+    "  queue_id TEXT NOT NULL REFERENCES queues(id),"
+    "  state INTEGER NOT NULL,"
+    "  code TEXT NOT NULL DEFAULT '',"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  create_ms INTEGER NOT NULL DEFAULT 0,"
+    "  start_ms INTEGER NOT NULL DEFAULT 0,"
+    "  end_ms INTEGER NOT NULL DEFAULT 0,"
+    "  job_level INTEGER NOT NULL DEFAULT 0,"
+    "  input_object TEXT NOT NULL DEFAULT '',"
+    "  input_url TEXT NOT NULL DEFAULT '',"
+    "  template_id TEXT NOT NULL DEFAULT '',"
+    "  template_name TEXT NOT NULL DEFAULT '',"
+    "  p_engine_model_type TEXT NOT NULL DEFAULT '',"
+    "  p_channel_num INTEGER NOT NULL DEFAULT 1,"
+    "  p_res_text_format INTEGER NOT NULL DEFAULT 0,"
+    "  p_filter_dirty INTEGER NOT NULL DEFAULT 0,"
+    "  p_filter_modal INTEGER NOT NULL DEFAULT 0,"
+    "  p_filter_punc INTEGER NOT NULL DEFAULT 0,"
+    "  p_convert_num_mode INTEGER NOT NULL DEFAULT 0,"
+    "  p_speaker_diarization INTEGER NOT NULL DEFAULT 0,"
+    "  p_speaker_number INTEGER NOT NULL DEFAULT 0,"
+    "  p_sentence_max_length INTEGER NOT NULL DEFAULT 0,"
+    "  p_output_file_type TEXT NOT NULL DEFAULT '',"
+    "  p_hot_vocabulary_table_id TEXT NOT NULL DEFAULT '',"
+    "  p_flash_asr TEXT NOT NULL DEFAULT '',"
+    "  p_format TEXT NOT NULL DEFAULT '',"
+    "  p_first_channel_only TEXT NOT NULL DEFAULT '',"
+    "  p_word_info TEXT NOT NULL DEFAULT '',"
+    "  output_region TEXT NOT NULL DEFAULT '',"
+    "  output_bucket TEXT NOT NULL DEFAULT '',"
+    "  output_object TEXT NOT NULL DEFAULT '',"
+    "  user_data TEXT NOT NULL DEFAULT '',"
+    "  callback TEXT NOT NULL DEFAULT '',"
+    "  callback_format TEXT NOT NULL DEFAULT '',"
+    "  callback_type TEXT NOT NULL DEFAULT '',"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  audio_time REAL NOT NULL DEFAULT 0,"
+    "  result TEXT,"
+    "  result_detail TEXT,"
+    "  object_name TEXT NOT NULL DEFAULT '',"
+    "  detail_object_name TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX jobs_bucket_seq ON jobs(bucket, seq);"
+    /* claim (best job of a queue), counting, and listing one queue's jobs in a state */
+    "CREATE INDEX jobs_queue_state ON jobs(queue_id, state, job_level DESC, seq);"
+    "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN"
+    "  UPDATE queues SET waiting = waiting + (NEW.state = 0), running = running + (NEW.state = 1)"
+    "   WHERE id = NEW.queue_id;"
+    "END;"
+    "CREATE TRIGGER jobs_count_update AFTER UPDATE OF state ON jobs WHEN OLD.state <> NEW.state BEGIN"
+    "  UPDATE queues SET waiting = waiting + (NEW.state = 0) - (OLD.state = 0),"
+    "                    running = running + (NEW.state = 1) - (OLD.state = 1)"
+    "   WHERE id = NEW.queue_id;"
+    "END;"
+    "CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN"
+    "  UPDATE queues SET waiting = waiting - (OLD.state = 0), running = running - (OLD.state = 1)"
+    "   WHERE id = OLD.queue_id;"
+    "END;";
+
+static const char *const migrations[] = {schema_v1};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- the job row <-> store_job mapping, one entry per column ---- */
+
+typedef enum col_kind { COL_TEXT, COL_INT, COL_I64, COL_REAL, COL_STATE, COL_HEAP } col_kind;
+typedef struct job_col {
+    const char *name;
+    col_kind kind;
+    size_t off;
+    size_t size; /* COL_TEXT: the char array's size */
+} job_col;
+
+#define FSIZE(f) sizeof(((store_job *)0)->f)
+#define CT(n, f) {n, COL_TEXT, offsetof(store_job, f), FSIZE(f)}
+#define CI(n, f) {n, COL_INT, offsetof(store_job, f), 0}
+#define CL(n, f) {n, COL_I64, offsetof(store_job, f), 0}
+#define CR(n, f) {n, COL_REAL, offsetof(store_job, f), 0}
+#define CH(n, f) {n, COL_HEAP, offsetof(store_job, f), 0}
+
+static const job_col job_cols[] = {
+    CT("id", id),
+    CT("tag", tag),
+    CT("bucket", bucket),
+    CT("region", region),
+    CT("queue_id", queue_id),
+    {"state", COL_STATE, offsetof(store_job, state), 0},
+    CT("code", code),
+    CT("message", message),
+    CL("create_ms", create_ms),
+    CL("start_ms", start_ms),
+    CL("end_ms", end_ms),
+    CI("job_level", job_level),
+    CT("input_object", input_object),
+    CT("input_url", input_url),
+    CT("template_id", template_id),
+    CT("template_name", template_name),
+    CT("p_engine_model_type", params.engine_model_type),
+    CI("p_channel_num", params.channel_num),
+    CI("p_res_text_format", params.res_text_format),
+    CI("p_filter_dirty", params.filter_dirty),
+    CI("p_filter_modal", params.filter_modal),
+    CI("p_filter_punc", params.filter_punc),
+    CI("p_convert_num_mode", params.convert_num_mode),
+    CI("p_speaker_diarization", params.speaker_diarization),
+    CI("p_speaker_number", params.speaker_number),
+    CI("p_sentence_max_length", params.sentence_max_length),
+    CT("p_output_file_type", params.output_file_type),
+    CT("p_hot_vocabulary_table_id", params.hot_vocabulary_table_id),
+    CT("p_flash_asr", params.flash_asr),
+    CT("p_format", params.format),
+    CT("p_first_channel_only", params.first_channel_only),
+    CT("p_word_info", params.word_info),
+    CT("output_region", output_region),
+    CT("output_bucket", output_bucket),
+    CT("output_object", output_object),
+    CT("user_data", user_data),
+    CT("callback", callback),
+    CT("callback_format", callback_format),
+    CT("callback_type", callback_type),
+    CI("attempts", attempts),
+    CR("audio_time", audio_time),
+    CH("result", result),
+    CH("result_detail", result_detail),
+    CT("object_name", object_name),
+    CT("detail_object_name", detail_object_name),
+};
+#define JOB_NCOLS (sizeof job_cols / sizeof job_cols[0])
+
+/* ---- statements ---- */
+
+#define BUCKET_COLS "name, appid, region, create_ms"
+#define QUEUE_COLS                                                                                          \
+    "id, bucket, name, state, max_size, max_concurrent, notify_url, notify_event, notify_type, notify_state, " \
+    "notify_format, create_ms, update_ms"
+#define BUCKET_WHERE                                                                                        \
+    " WHERE appid = ?1 AND (?2 IS NULL OR region = ?2) AND (?3 IS NULL OR name = ?3)"                     \
+    " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
+#define QUEUE_WHERE " WHERE bucket = ?1 AND (?2 IS NULL OR state = ?2)"
+/* ?1 bucket, ?2 queue or NULL, ?3 tag or NULL, ?4 state mask (0 = all), ?5..?6 creation range,
+ * ?7 page bound on seq, ?8 limit */
+#define JOB_LIST_WHERE                                                                                      \
+    " FROM jobs WHERE bucket = ?1 AND (?2 IS NULL OR queue_id = ?2) AND (?3 IS NULL OR tag = ?3)"          \
+    " AND (?4 = 0 OR ((1 << state) & ?4) <> 0) AND create_ms >= ?5 AND create_ms <= ?6"
+
+typedef enum stmt_id {
+    ST_BEGIN,
+    ST_BEGIN_IMMEDIATE,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_BUCKET_INSERT,
+    ST_BUCKET_DELETE,
+    ST_BUCKET_GET,
+    ST_BUCKET_COUNT,
+    ST_BUCKET_PAGE,
+    ST_QUEUE_INSERT,
+    ST_QUEUE_FIRST,
+    ST_QUEUE_GET,
+    ST_QUEUE_UPDATE,
+    ST_QUEUE_COUNT,
+    ST_QUEUE_PAGE,
+    ST_QUEUE_ADMIT,
+    ST_JOB_INSERT,   /* built from job_cols */
+    ST_JOB_GET,      /* built */
+    ST_JOB_BY_SEQ,   /* built */
+    ST_JOB_LIST_ASC, /* built */
+    ST_JOB_LIST_DESC,
+    ST_JOB_STATE,
+    ST_JOB_CANCEL,
+    ST_JOB_PICK,
+    ST_JOB_START,
+    ST_JOB_FINISH,
+    ST_JOB_REQUEUE,
+    ST_JOB_COUNT,
+    ST_COUNT
+} stmt_id;
+
+static const char *const static_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_BUCKET_INSERT] = "INSERT INTO buckets(" BUCKET_COLS ") VALUES(?1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING",
+    [ST_BUCKET_DELETE] = "DELETE FROM buckets WHERE name = ?1",
+    [ST_BUCKET_GET] = "SELECT " BUCKET_COLS " FROM buckets WHERE name = ?1",
+    [ST_BUCKET_COUNT] = "SELECT count(*) FROM buckets" BUCKET_WHERE,
+    [ST_BUCKET_PAGE] = "SELECT " BUCKET_COLS " FROM buckets" BUCKET_WHERE " ORDER BY name LIMIT ?5 OFFSET ?6",
+    [ST_QUEUE_INSERT] = "INSERT INTO queues(" QUEUE_COLS ")"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_QUEUE_FIRST] = "SELECT " QUEUE_COLS " FROM queues WHERE bucket = ?1 ORDER BY create_ms, rowid LIMIT 1",
+    [ST_QUEUE_GET] = "SELECT " QUEUE_COLS " FROM queues WHERE id = ?1",
+    [ST_QUEUE_UPDATE] = "UPDATE queues SET name = ?3, state = ?4, notify_url = ?5, notify_event = ?6, notify_type = ?7,"
+                        " notify_state = ?8, notify_format = ?9, update_ms = ?10 WHERE id = ?1 AND bucket = ?2",
+    [ST_QUEUE_COUNT] = "SELECT count(*) FROM queues" QUEUE_WHERE,
+    [ST_QUEUE_PAGE] = "SELECT " QUEUE_COLS " FROM queues" QUEUE_WHERE " ORDER BY create_ms, rowid LIMIT ?3 OFFSET ?4",
+    [ST_QUEUE_ADMIT] = "SELECT max_size, waiting FROM queues WHERE id = ?1 AND bucket = ?2",
+    [ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = ?1 AND bucket = ?2",
+    [ST_JOB_CANCEL] = "UPDATE jobs SET state = 5, end_ms = ?3 WHERE id = ?1 AND bucket = ?2 AND state IN (0, 4)",
+    /* the best Submitted job of every queue that may start one, then the best of those */
+    [ST_JOB_PICK] = "SELECT j.seq FROM queues q JOIN jobs j ON j.seq = ("
+                    "   SELECT seq FROM jobs WHERE queue_id = q.id AND state = 0 ORDER BY job_level DESC, seq LIMIT 1)"
+                    " WHERE q.state = 'Active' AND q.waiting > 0 AND q.running < q.max_concurrent"
+                    " ORDER BY j.job_level DESC, j.seq LIMIT 1",
+    [ST_JOB_START] = "UPDATE jobs SET state = 1, start_ms = ?2, attempts = attempts + 1 WHERE seq = ?1 AND state = 0",
+    [ST_JOB_FINISH] = "UPDATE jobs SET state = ?3, code = ?4, message = ?5, end_ms = ?6, audio_time = ?7, result = ?8,"
+                      " result_detail = ?9, object_name = ?10, detail_object_name = ?11"
+                      " WHERE id = ?1 AND bucket = ?2 AND state = 1",
+    [ST_JOB_REQUEUE] = "UPDATE jobs SET state = 0, start_ms = 0 WHERE state = 1",
+    [ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE queue_id = ?1 AND state = ?2",
+};
+
+/* ---- connections and the pool ---- */
+
+typedef struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    struct sq_conn *next;
+} sq_conn;
+
+typedef struct sq_store {
+    char *path;
+    int busy_timeout_ms;
+    const char *sql[ST_COUNT];
+    char *built_sql[ST_COUNT]; /* owned copies of the statements built at open */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    sq_conn *idle;
+    int nconn;
+    pthread_mutex_t write_mu; /* one writer at a time inside this process */
+} sq_store;
+
+static store_rc db_fail(sqlite3 *db, const char *what)
+{
+    store_set_error("sqlite %s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
+    return STORE_ERROR;
+}
+
+static bool exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return true;
+    snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return false;
+}
+
+static void conn_free(sq_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static sq_conn *conn_new(sq_store *sq, char *err, size_t errlen)
+{
+    sq_conn *c = xcalloc(1, sizeof *c);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(sq->path, &c->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", sq->path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        conn_free(c);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, sq->busy_timeout_ms);
+    if (!exec_sql(c->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", err, errlen)) {
+        conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static sq_conn *conn_acquire(sq_store *sq)
+{
+    pthread_mutex_lock(&sq->pool_mu);
+    while (!sq->idle && sq->nconn >= SQ_MAX_CONNECTIONS)
+        pthread_cond_wait(&sq->pool_cv, &sq->pool_mu);
+    sq_conn *c = sq->idle;
+    if (c) {
+        sq->idle = c->next;
+        pthread_mutex_unlock(&sq->pool_mu);
+        return c;
+    }
+    sq->nconn++;
+    pthread_mutex_unlock(&sq->pool_mu);
+    char err[256];
+    c = conn_new(sq, err, sizeof err);
+    if (!c) {
+        store_set_error("%s", err);
+        pthread_mutex_lock(&sq->pool_mu);
+        sq->nconn--;
+        pthread_cond_signal(&sq->pool_cv);
+        pthread_mutex_unlock(&sq->pool_mu);
+    }
+    return c;
+}
+
+static void conn_release(sq_store *sq, sq_conn *c)
+{
+    pthread_mutex_lock(&sq->pool_mu);
+    c->next = sq->idle;
+    sq->idle = c;
+    pthread_cond_signal(&sq->pool_cv);
+    pthread_mutex_unlock(&sq->pool_mu);
+}
+
+/* The connection's cached statement, prepared on first use; NULL (error set) on failure. */
+static sqlite3_stmt *stmt(sq_store *sq, sq_conn *c, stmt_id id)
+{
+    if (!c->st[id] &&
+        sqlite3_prepare_v3(c->db, sq->sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL) != SQLITE_OK) {
+        db_fail(c->db, "prepare");
+        return NULL;
+    }
+    return c->st[id];
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* Runs a statement without result rows (BEGIN, COMMIT, UPDATE ...). */
+static bool step_done(sq_store *sq, sq_conn *c, stmt_id id)
+{
+    sqlite3_stmt *st = stmt(sq, c, id);
+    if (!st)
+        return false;
+    int rc = sqlite3_step(st);
+    stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        db_fail(c->db, sq->sql[id]);
+        return false;
+    }
+    return true;
+}
+
+/* ---- transactions ---- */
+
+static bool write_begin(sq_store *sq, sq_conn *c)
+{
+    pthread_mutex_lock(&sq->write_mu);
+    if (step_done(sq, c, ST_BEGIN_IMMEDIATE))
+        return true;
+    pthread_mutex_unlock(&sq->write_mu);
+    return false;
+}
+
+/* Commits (when ok) or rolls back, and releases the write lock. Returns whether it committed. */
+static bool write_end(sq_store *sq, sq_conn *c, bool ok)
+{
+    if (ok && !step_done(sq, c, ST_COMMIT))
+        ok = false;
+    if (!ok && !sqlite3_get_autocommit(c->db)) {
+        sqlite3_stmt *st = stmt(sq, c, ST_ROLLBACK);
+        if (st) {
+            sqlite3_step(st);
+            stmt_done(st);
+        }
+    }
+    pthread_mutex_unlock(&sq->write_mu);
+    return ok;
+}
+
+static bool read_begin(sq_store *sq, sq_conn *c)
+{
+    return step_done(sq, c, ST_BEGIN);
+}
+
+static void read_end(sq_store *sq, sq_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db) && !step_done(sq, c, ST_COMMIT))
+        step_done(sq, c, ST_ROLLBACK);
+}
+
+/* The body of one store operation, run on a pooled connection. */
+typedef store_rc (*op_body)(sq_store *sq, sq_conn *c, void *arg);
+
+/* Runs body inside BEGIN IMMEDIATE .. COMMIT under the write lock; STORE_ERROR rolls back, any
+ * other result commits (NOT_FOUND / CONFLICT / FULL changed nothing, so that is harmless). */
+static store_rc run_write(sq_store *sq, op_body body, void *arg)
+{
+    sq_conn *c = conn_acquire(sq);
+    if (!c)
+        return STORE_ERROR;
+    store_rc rc = STORE_ERROR;
+    if (write_begin(sq, c)) {
+        rc = body(sq, c, arg);
+        if (!write_end(sq, c, rc != STORE_ERROR))
+            rc = STORE_ERROR;
+    }
+    conn_release(sq, c);
+    return rc;
+}
+
+/* Runs body on a connection; with snapshot, all its statements read one consistent state. */
+static store_rc run_read(sq_store *sq, bool snapshot, op_body body, void *arg)
+{
+    sq_conn *c = conn_acquire(sq);
+    if (!c)
+        return STORE_ERROR;
+    store_rc rc = STORE_ERROR;
+    if (!snapshot || read_begin(sq, c)) {
+        rc = body(sq, c, arg);
+        read_end(sq, c);
+    }
+    conn_release(sq, c);
+    return rc;
+}
+
+/* Steps a statement that returns no rows and resets it; *changes (if given) gets the row count. */
+static store_rc exec_stmt(sq_conn *c, sqlite3_stmt *st, const char *what, int *changes)
+{
+    int r = sqlite3_step(st);
+    if (changes)
+        *changes = sqlite3_changes(c->db);
+    store_rc rc = r == SQLITE_DONE ? STORE_OK : db_fail(c->db, what);
+    stmt_done(st);
+    return rc;
+}
+
+/* Steps to the first row: STORE_OK with the row ready to read (the caller resets the statement),
+ * else STORE_NOT_FOUND or STORE_ERROR with the statement already reset. */
+static store_rc first_row(sq_conn *c, sqlite3_stmt *st, const char *what)
+{
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        return STORE_OK;
+    store_rc rc = r == SQLITE_DONE ? STORE_NOT_FOUND : db_fail(c->db, what);
+    stmt_done(st);
+    return rc;
+}
+
+/* ---- binding and reading helpers ---- */
+
+/* Binds a C string (NULL stays NULL); the string must outlive the step. */
+static void bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* "" and NULL both mean "no filter". */
+static void bind_filter(sqlite3_stmt *st, int i, const char *s)
+{
+    bind_str(st, i, s && s[0] ? s : NULL);
+}
+
+static void bind_fixed(sqlite3_stmt *st, int i, const char *field, size_t size)
+{
+    sqlite3_bind_text(st, i, field, (int)strnlen(field, size), SQLITE_STATIC);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    strlcpy_ok(dst, t ? (const char *)t : "", size);
+}
+
+static int clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void read_bucket(sqlite3_stmt *st, store_bucket *b)
+{
+    memset(b, 0, sizeof *b);
+    col_text(st, 0, b->name, sizeof b->name);
+    col_text(st, 1, b->appid, sizeof b->appid);
+    col_text(st, 2, b->region, sizeof b->region);
+    b->create_ms = sqlite3_column_int64(st, 3);
+}
+
+static void read_queue(sqlite3_stmt *st, store_queue *q)
+{
+    memset(q, 0, sizeof *q);
+    col_text(st, 0, q->id, sizeof q->id);
+    col_text(st, 1, q->bucket, sizeof q->bucket);
+    col_text(st, 2, q->name, sizeof q->name);
+    col_text(st, 3, q->state, sizeof q->state);
+    q->max_size = sqlite3_column_int(st, 4);
+    q->max_concurrent = sqlite3_column_int(st, 5);
+    col_text(st, 6, q->notify_url, sizeof q->notify_url);
+    col_text(st, 7, q->notify_event, sizeof q->notify_event);
+    col_text(st, 8, q->notify_type, sizeof q->notify_type);
+    col_text(st, 9, q->notify_state, sizeof q->notify_state);
+    col_text(st, 10, q->notify_format, sizeof q->notify_format);
+    q->create_ms = sqlite3_column_int64(st, 11);
+    q->update_ms = sqlite3_column_int64(st, 12);
+}
+
+static void bind_queue(sqlite3_stmt *st, const store_queue *q)
+{
+    bind_fixed(st, 1, q->id, sizeof q->id);
+    bind_fixed(st, 2, q->bucket, sizeof q->bucket);
+    bind_fixed(st, 3, q->name, sizeof q->name);
+    bind_fixed(st, 4, q->state, sizeof q->state);
+    sqlite3_bind_int(st, 5, q->max_size);
+    sqlite3_bind_int(st, 6, q->max_concurrent);
+    bind_fixed(st, 7, q->notify_url, sizeof q->notify_url);
+    bind_fixed(st, 8, q->notify_event, sizeof q->notify_event);
+    bind_fixed(st, 9, q->notify_type, sizeof q->notify_type);
+    bind_fixed(st, 10, q->notify_state, sizeof q->notify_state);
+    bind_fixed(st, 11, q->notify_format, sizeof q->notify_format);
+    sqlite3_bind_int64(st, 12, q->create_ms);
+    sqlite3_bind_int64(st, 13, q->update_ms);
+}
+
+/* Binds every job column, in job_cols order, from parameter 1. */
+static void bind_job(sqlite3_stmt *st, const store_job *j)
+{
+    const char *base = (const char *)j;
+    for (size_t i = 0; i < JOB_NCOLS; i++) {
+        const job_col *c = &job_cols[i];
+        const void *p = base + c->off;
+        int at = (int)i + 1;
+        switch (c->kind) {
+        case COL_TEXT: bind_fixed(st, at, p, c->size); break;
+        case COL_INT: sqlite3_bind_int(st, at, *(const int *)p); break;
+        case COL_I64: sqlite3_bind_int64(st, at, *(const int64_t *)p); break;
+        case COL_REAL: sqlite3_bind_double(st, at, *(const double *)p); break;
+        case COL_STATE: sqlite3_bind_int(st, at, (int)*(const job_state *)p); break;
+        case COL_HEAP: bind_str(st, at, *(char *const *)p); break;
+        }
+    }
+}
+
+/* Reads "seq, <job_cols>" from the current row into a freshly initialised job. */
+static void read_job(sqlite3_stmt *st, store_job *j)
+{
+    store_job_init(j);
+    j->seq = sqlite3_column_int64(st, 0);
+    char *base = (char *)j;
+    for (size_t i = 0; i < JOB_NCOLS; i++) {
+        const job_col *c = &job_cols[i];
+        void *p = base + c->off;
+        int at = (int)i + 1;
+        switch (c->kind) {
+        case COL_TEXT: col_text(st, at, p, c->size); break;
+        case COL_INT: *(int *)p = sqlite3_column_int(st, at); break;
+        case COL_I64: *(int64_t *)p = sqlite3_column_int64(st, at); break;
+        case COL_REAL: *(double *)p = sqlite3_column_double(st, at); break;
+        case COL_STATE: *(job_state *)p = (job_state)sqlite3_column_int(st, at); break;
+        case COL_HEAP: {
+            const unsigned char *t = sqlite3_column_text(st, at);
+            *(char **)p = t ? xstrdup((const char *)t) : NULL;
+            break;
+        }
+        }
+    }
+}
+
+/* ---- open / close ---- */
+
+static void build_job_sql(sq_store *sq)
+{
+    buf cols;
+    buf_init(&cols);
+    for (size_t i = 0; i < JOB_NCOLS; i++)
+        buf_printf(&cols, "%s%s", i ? ", " : "", job_cols[i].name);
+
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "INSERT INTO jobs(%s) VALUES(", cols.data);
+    for (size_t i = 0; i < JOB_NCOLS; i++)
+        buf_puts(&b, i ? ", ?" : "?");
+    buf_puts(&b, ")");
+    sq->built_sql[ST_JOB_INSERT] = buf_steal(&b);
+
+    buf_printf(&b, "SELECT seq, %s FROM jobs WHERE id = ?1 AND bucket = ?2", cols.data);
+    sq->built_sql[ST_JOB_GET] = buf_steal(&b);
+    buf_printf(&b, "SELECT seq, %s FROM jobs WHERE seq = ?1", cols.data);
+    sq->built_sql[ST_JOB_BY_SEQ] = buf_steal(&b);
+    buf_printf(&b, "SELECT seq, %s" JOB_LIST_WHERE " AND seq > ?7 ORDER BY seq ASC LIMIT ?8", cols.data);
+    sq->built_sql[ST_JOB_LIST_ASC] = buf_steal(&b);
+    buf_printf(&b, "SELECT seq, %s" JOB_LIST_WHERE " AND seq < ?7 ORDER BY seq DESC LIMIT ?8", cols.data);
+    sq->built_sql[ST_JOB_LIST_DESC] = buf_steal(&b);
+    buf_free(&cols);
+
+    for (int i = 0; i < ST_COUNT; i++)
+        sq->sql[i] = sq->built_sql[i] ? sq->built_sql[i] : static_sql[i];
+}
+
+/* Brings the schema to SCHEMA_VERSION and recounts the per-queue counters. */
+static bool migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    if (!exec_sql(db, "BEGIN IMMEDIATE", err, errlen))
+        return false;
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    bool ok = true;
+    if (version < 0 || version > SCHEMA_VERSION) {
+        snprintf(err, errlen, "database schema version %d is not one this build knows (%d)", version, SCHEMA_VERSION);
+        ok = false;
+    }
+    for (int v = version; ok && v < SCHEMA_VERSION; v++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        ok = exec_sql(db, migrations[v], err, errlen) && exec_sql(db, sql, err, errlen);
+    }
+    /* The counters are kept by triggers; recounting at start-up is cheap insurance. */
+    ok = ok && exec_sql(db,
+                        "UPDATE queues SET"
+                        " waiting = (SELECT count(*) FROM jobs WHERE queue_id = queues.id AND state = 0),"
+                        " running = (SELECT count(*) FROM jobs WHERE queue_id = queues.id AND state = 1)",
+                        err, errlen);
+    char ignored[64];
+    if (!exec_sql(db, ok ? "COMMIT" : "ROLLBACK", ok ? err : ignored, ok ? errlen : sizeof ignored))
+        ok = false;
+    return ok;
+}
+
+static bool enable_wal(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *mode = sqlite3_column_text(st, 0);
+        ok = mode && strcmp((const char *)mode, "wal") == 0;
+    }
+    if (!ok)
+        snprintf(err, errlen, "cannot switch the database to WAL mode: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static void sq_close(void *impl)
+{
+    sq_store *sq = impl;
+    if (!sq)
+        return;
+    while (sq->idle) {
+        sq_conn *c = sq->idle;
+        sq->idle = c->next;
+        conn_free(c);
+    }
+    for (int i = 0; i < ST_COUNT; i++)
+        free(sq->built_sql[i]);
+    pthread_mutex_destroy(&sq->pool_mu);
+    pthread_cond_destroy(&sq->pool_cv);
+    pthread_mutex_destroy(&sq->write_mu);
+    free(sq->path);
+    free(sq);
+}
+
+void *store_sqlite_open(const store_params *p, char *err, size_t errlen)
+{
+    if (!p->sqlite_path || !p->sqlite_path[0]) {
+        snprintf(err, errlen, "no sqlite path given");
+        return NULL;
+    }
+    sq_store *sq = xcalloc(1, sizeof *sq);
+    sq->path = xstrdup(p->sqlite_path);
+    sq->busy_timeout_ms = p->busy_timeout_ms > 0 ? p->busy_timeout_ms : 5000;
+    pthread_mutex_init(&sq->pool_mu, NULL);
+    pthread_cond_init(&sq->pool_cv, NULL);
+    pthread_mutex_init(&sq->write_mu, NULL);
+    build_job_sql(sq);
+
+    sq_conn *c = conn_new(sq, err, errlen);
+    if (!c || !enable_wal(c->db, err, errlen) || !migrate(c->db, err, errlen)) {
+        conn_free(c);
+        sq_close(sq);
+        return NULL;
+    }
+    /* Prepare every statement once now, so a schema/column mismatch fails at open, not later. */
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (!stmt(sq, c, (stmt_id)i)) {
+            snprintf(err, errlen, "%s", store_last_error());
+            conn_free(c);
+            sq_close(sq);
+            return NULL;
+        }
+    }
+    sq->nconn = 1;
+    sq->idle = c;
+    return sq;
+}
+
+/* ---- buckets ---- */
+
+static store_rc insert_bucket_row(sq_store *sq, sq_conn *c, const store_bucket *b)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_BUCKET_INSERT);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, b->name, sizeof b->name);
+    bind_fixed(st, 2, b->appid, sizeof b->appid);
+    bind_fixed(st, 3, b->region, sizeof b->region);
+    sqlite3_bind_int64(st, 4, b->create_ms > 0 ? b->create_ms : time_now_ms());
+    return exec_stmt(c, st, "insert bucket", NULL);
+}
+
+/* The bucket's first queue, created with the defaults when it has none. */
+static store_rc default_queue_of(sq_store *sq, sq_conn *c, const char *bucket, store_queue *q)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_QUEUE_FIRST);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, bucket);
+    store_rc rc = first_row(c, st, "find queue");
+    if (rc == STORE_OK) {
+        read_queue(st, q);
+        stmt_done(st);
+        return STORE_OK;
+    }
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    store_default_queue(q, bucket, time_now_ms());
+    sqlite3_stmt *ins = stmt(sq, c, ST_QUEUE_INSERT);
+    if (!ins)
+        return STORE_ERROR;
+    bind_queue(ins, q);
+    return exec_stmt(c, ins, "insert queue", NULL);
+}
+
+typedef struct bucket_open_args {
+    const store_bucket *b;
+    store_queue q;
+} bucket_open_args;
+
+static store_rc bucket_open_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    bucket_open_args *a = arg;
+    store_rc rc = insert_bucket_row(sq, c, a->b);
+    return rc == STORE_OK ? default_queue_of(sq, c, a->b->name, &a->q) : rc;
+}
+
+static store_rc sq_bucket_open(void *impl, const store_bucket *b, store_queue *out_queue)
+{
+    bucket_open_args a = {.b = b};
+    store_rc rc = run_write(impl, bucket_open_body, &a);
+    if (rc == STORE_OK && out_queue)
+        *out_queue = a.q;
+    return rc;
+}
+
+static store_rc bucket_close_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_BUCKET_DELETE);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, arg);
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, "delete bucket", &changes);
+    return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
+}
+
+static store_rc sq_bucket_close(void *impl, const char *name)
+{
+    return run_write(impl, bucket_close_body, (void *)name);
+}
+
+typedef struct bucket_get_args {
+    const char *name;
+    store_bucket *out;
+} bucket_get_args;
+
+static store_rc bucket_get_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    bucket_get_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_BUCKET_GET);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->name);
+    store_rc rc = first_row(c, st, "get bucket");
+    if (rc == STORE_OK) {
+        read_bucket(st, a->out);
+        stmt_done(st);
+    }
+    return rc;
+}
+
+static store_rc sq_bucket_get(void *impl, const char *name, store_bucket *out)
+{
+    bucket_get_args a = {name, out};
+    return run_read(impl, false, bucket_get_body, &a);
+}
+
+/* Runs a bound "SELECT count(*)" statement. */
+static store_rc count_rows(sq_conn *c, sqlite3_stmt *st, int64_t *out)
+{
+    store_rc rc = first_row(c, st, "count");
+    if (rc == STORE_OK) {
+        *out = sqlite3_column_int64(st, 0);
+        stmt_done(st);
+    }
+    return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+}
+
+/* A page of a pageNumber/pageSize listing: count, then the rows of the page. */
+typedef struct page_query {
+    stmt_id count_id, page_id;
+    void (*bind_filter)(sqlite3_stmt *st, const void *filter);
+    const void *filter;
+    int size;         /* 1..100 */
+    int64_t offset;
+    int limit_param;  /* index of the LIMIT parameter; OFFSET follows it */
+    void (*read_row)(sqlite3_stmt *st, void *out, size_t i);
+    void *out;
+    size_t *n;
+    int64_t *total;
+} page_query;
+
+static store_rc page_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    page_query *q = arg;
+    sqlite3_stmt *cnt = stmt(sq, c, q->count_id), *page = stmt(sq, c, q->page_id);
+    if (!cnt || !page)
+        return STORE_ERROR;
+    q->bind_filter(cnt, q->filter);
+    if (count_rows(c, cnt, q->total) != STORE_OK)
+        return STORE_ERROR;
+    q->bind_filter(page, q->filter);
+    sqlite3_bind_int(page, q->limit_param, q->size);
+    sqlite3_bind_int64(page, q->limit_param + 1, q->offset);
+    int r;
+    while ((r = sqlite3_step(page)) == SQLITE_ROW)
+        q->read_row(page, q->out, (*q->n)++);
+    store_rc rc = r == SQLITE_DONE ? STORE_OK : db_fail(c->db, "list page");
+    stmt_done(page);
+    return rc;
+}
+
+static store_rc run_page(sq_store *sq, page_query *q, int page_number, int page_size)
+{
+    *q->n = 0;
+    *q->total = 0;
+    q->size = clamp(page_size, 1, 100);
+    q->offset = (int64_t)(page_number > 1 ? page_number - 1 : 0) * q->size;
+    return run_read(sq, true, page_body, q);
+}
+
+static void bind_bucket_filter(sqlite3_stmt *st, const void *filter)
+{
+    const store_bucket_filter *f = filter;
+    bind_str(st, 1, f->appid ? f->appid : "");
+    bind_filter(st, 2, f->region);
+    bind_filter(st, 3, f->name);
+    bind_filter(st, 4, f->name_prefix);
+}
+
+static void read_bucket_at(sqlite3_stmt *st, void *out, size_t i)
+{
+    read_bucket(st, (store_bucket *)out + i);
+}
+
+static store_rc sq_bucket_list(void *impl, const store_bucket_filter *f, store_bucket *out, size_t *n,
+                               int64_t *total)
+{
+    page_query q = {.count_id = ST_BUCKET_COUNT, .page_id = ST_BUCKET_PAGE, .bind_filter = bind_bucket_filter,
+                    .filter = f, .limit_param = 5, .read_row = read_bucket_at, .out = out, .n = n, .total = total};
+    return run_page(impl, &q, f->page_number, f->page_size);
+}
+
+/* ---- queues ---- */
+
+typedef struct queue_get_args {
+    const char *id;
+    store_queue *out;
+} queue_get_args;
+
+static store_rc queue_get_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    queue_get_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_QUEUE_GET);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->id);
+    store_rc rc = first_row(c, st, "get queue");
+    if (rc == STORE_OK) {
+        read_queue(st, a->out);
+        stmt_done(st);
+    }
+    return rc;
+}
+
+static store_rc sq_queue_get(void *impl, const char *id, store_queue *out)
+{
+    queue_get_args a = {id, out};
+    return run_read(impl, false, queue_get_body, &a);
+}
+
+static store_rc queue_update_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    const store_queue *q = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_QUEUE_UPDATE);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, q->id, sizeof q->id);
+    bind_fixed(st, 2, q->bucket, sizeof q->bucket);
+    bind_fixed(st, 3, q->name, sizeof q->name);
+    bind_fixed(st, 4, q->state, sizeof q->state);
+    bind_fixed(st, 5, q->notify_url, sizeof q->notify_url);
+    bind_fixed(st, 6, q->notify_event, sizeof q->notify_event);
+    bind_fixed(st, 7, q->notify_type, sizeof q->notify_type);
+    bind_fixed(st, 8, q->notify_state, sizeof q->notify_state);
+    bind_fixed(st, 9, q->notify_format, sizeof q->notify_format);
+    sqlite3_bind_int64(st, 10, q->update_ms > 0 ? q->update_ms : time_now_ms());
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, "update queue", &changes);
+    return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
+}
+
+static store_rc sq_queue_update(void *impl, const store_queue *q)
+{
+    return run_write(impl, queue_update_body, (void *)q);
+}
+
+static void bind_queue_filter(sqlite3_stmt *st, const void *filter)
+{
+    const store_queue_filter *f = filter;
+    bind_str(st, 1, f->bucket ? f->bucket : "");
+    bool any = !f->state || !f->state[0] || strcmp(f->state, "All") == 0;
+    bind_str(st, 2, any ? NULL : f->state);
+}
+
+static void read_queue_at(sqlite3_stmt *st, void *out, size_t i)
+{
+    read_queue(st, (store_queue *)out + i);
+}
+
+static store_rc sq_queue_list(void *impl, const store_queue_filter *f, store_queue *out, size_t *n, int64_t *total)
+{
+    page_query q = {.count_id = ST_QUEUE_COUNT, .page_id = ST_QUEUE_PAGE, .bind_filter = bind_queue_filter,
+                    .filter = f, .limit_param = 3, .read_row = read_queue_at, .out = out, .n = n, .total = total};
+    return run_page(impl, &q, f->page_number, f->page_size);
+}
+
+/* ---- job insert (one batch of a group commit) ---- */
+
+static void item_fail(store_insert_item *it, store_rc rc, const char *msg)
+{
+    it->rc = rc;
+    it->job->seq = 0;
+    snprintf(it->err, sizeof it->err, "%s", msg);
+}
+
+/* MaxSize check for one job inside the batch transaction: STORE_OK when it may be added. */
+static store_rc admit_job(sq_store *sq, sq_conn *c, const store_job *j)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_QUEUE_ADMIT);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, j->queue_id, sizeof j->queue_id);
+    bind_fixed(st, 2, j->bucket, sizeof j->bucket);
+    store_rc rc = first_row(c, st, "admit job");
+    if (rc == STORE_NOT_FOUND)
+        store_set_error("queue %s of bucket %s does not exist", j->queue_id, j->bucket);
+    if (rc != STORE_OK)
+        return rc;
+    int64_t max_size = sqlite3_column_int64(st, 0), waiting = sqlite3_column_int64(st, 1);
+    stmt_done(st);
+    if (waiting < max_size)
+        return STORE_OK;
+    store_set_error("queue %s already holds %lld waiting jobs", j->queue_id, (long long)waiting);
+    return STORE_FULL;
+}
+
+/* Inserts one job inside the batch transaction. */
+static void insert_one(sq_store *sq, sq_conn *c, store_insert_item *it)
+{
+    store_job *j = it->job;
+    j->state = JOB_SUBMITTED;
+    store_rc rc = admit_job(sq, c, j);
+    sqlite3_stmt *st = rc == STORE_OK ? stmt(sq, c, ST_JOB_INSERT) : NULL;
+    if (rc == STORE_OK && !st)
+        rc = STORE_ERROR;
+    if (rc != STORE_OK) {
+        item_fail(it, rc, store_last_error());
+        return;
+    }
+    bind_job(st, j);
+    int r = sqlite3_step(st);
+    stmt_done(st);
+    if (r == SQLITE_DONE) {
+        it->rc = STORE_OK;
+        j->seq = sqlite3_last_insert_rowid(c->db);
+        return;
+    }
+    db_fail(c->db, "insert job");
+    bool dup = r == SQLITE_CONSTRAINT_UNIQUE || r == SQLITE_CONSTRAINT_PRIMARYKEY;
+    item_fail(it, dup ? STORE_CONFLICT : STORE_ERROR, store_last_error());
+}
+
+/* After a failed transaction: every job that was not refused on its own merits failed. */
+static void fail_batch(store_insert_item **items, size_t n, const char *msg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i]->rc == STORE_OK || items[i]->rc == STORE_ERROR)
+            item_fail(items[i], STORE_ERROR, msg);
+}
+
+typedef struct batch_args {
+    store_insert_item **items;
+    size_t n;
+} batch_args;
+
+static store_rc insert_batch_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    batch_args *a = arg;
+    for (size_t i = 0; i < a->n; i++) {
+        insert_one(sq, c, a->items[i]);
+        if (sqlite3_get_autocommit(c->db)) {
+            /* a severe error rolled the whole transaction back: nothing of this batch stands */
+            store_set_error("%s", a->items[i]->rc == STORE_ERROR ? a->items[i]->err : "transaction rolled back");
+            return STORE_ERROR;
+        }
+    }
+    return STORE_OK; /* each item carries its own result */
+}
+
+static void sq_job_insert_batch(void *impl, store_insert_item **items, size_t n)
+{
+    batch_args a = {items, n};
+    if (run_write(impl, insert_batch_body, &a) != STORE_OK)
+        fail_batch(items, n, store_last_error()); /* nothing committed */
+}
+
+/* ---- job reads ---- */
+
+typedef struct job_get_args {
+    const char *bucket, *id;
+    store_job *out;
+} job_get_args;
+
+static store_rc job_get_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    job_get_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_GET);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->id);
+    bind_str(st, 2, a->bucket);
+    store_rc rc = first_row(c, st, "get job");
+    if (rc == STORE_OK) {
+        read_job(st, a->out);
+        stmt_done(st);
+    }
+    return rc;
+}
+
+static store_rc sq_job_get(void *impl, const char *bucket, const char *id, store_job *out)
+{
+    job_get_args a = {bucket, id, out};
+    return run_read(impl, false, job_get_body, &a);
+}
+
+typedef struct job_list_args {
+    const store_job_filter *f;
+    store_job *out;
+    size_t *n;
+    int64_t *next_seq;
+} job_list_args;
+
+static void bind_job_filter(sqlite3_stmt *st, const store_job_filter *f, int size)
+{
+    bind_str(st, 1, f->bucket ? f->bucket : "");
+    bind_filter(st, 2, f->queue_id);
+    bind_filter(st, 3, f->tag);
+    sqlite3_bind_int64(st, 4, f->state_mask);
+    sqlite3_bind_int64(st, 5, f->start_create_ms > 0 ? f->start_create_ms : INT64_MIN);
+    sqlite3_bind_int64(st, 6, f->end_create_ms > 0 ? f->end_create_ms : INT64_MAX);
+    /* always a real bound on seq, so the (bucket, seq) index seeks straight to the page */
+    sqlite3_bind_int64(st, 7, f->after_seq > 0 ? f->after_seq : (f->descending ? INT64_MAX : 0));
+    sqlite3_bind_int(st, 8, size + 1); /* one more than asked tells whether a next page exists */
+}
+
+static store_rc job_list_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    job_list_args *a = arg;
+    int size = clamp(a->f->size, 1, 100);
+    sqlite3_stmt *st = stmt(sq, c, a->f->descending ? ST_JOB_LIST_DESC : ST_JOB_LIST_ASC);
+    if (!st)
+        return STORE_ERROR;
+    bind_job_filter(st, a->f, size);
+    int r;
+    bool more = false;
+    while (!more && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*a->n == (size_t)size)
+            more = true;
+        else
+            read_job(st, &a->out[(*a->n)++]);
+    }
+    store_rc rc = more || r == SQLITE_DONE ? STORE_OK : db_fail(c->db, "list jobs");
+    stmt_done(st);
+    if (rc != STORE_OK) {
+        for (size_t i = 0; i < *a->n; i++)
+            store_job_clear(&a->out[i]);
+        *a->n = 0;
+    } else if (more) {
+        *a->next_seq = a->out[*a->n - 1].seq;
+    }
+    return rc;
+}
+
+static store_rc sq_job_list(void *impl, const store_job_filter *f, store_job *out, size_t *n, int64_t *next_seq)
+{
+    *n = 0;
+    *next_seq = 0;
+    job_list_args a = {f, out, n, next_seq};
+    return run_read(impl, false, job_list_body, &a);
+}
+
+typedef struct job_count_args {
+    const char *queue_id;
+    job_state state;
+    int64_t *out;
+} job_count_args;
+
+static store_rc job_count_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    job_count_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_COUNT);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->queue_id);
+    sqlite3_bind_int(st, 2, (int)a->state);
+    return count_rows(c, st, a->out);
+}
+
+static store_rc sq_job_count(void *impl, const char *queue_id, job_state state, int64_t *out)
+{
+    job_count_args a = {queue_id, state, out};
+    return run_read(impl, false, job_count_body, &a);
+}
+
+/* ---- job state changes ---- */
+
+/* After an UPDATE matched nothing: was the job missing (NOT_FOUND) or in the wrong state? */
+static store_rc why_unchanged(sq_store *sq, sq_conn *c, const char *bucket, const char *id)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_STATE);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, id);
+    bind_str(st, 2, bucket);
+    store_rc rc = first_row(c, st, "job state");
+    if (rc == STORE_NOT_FOUND)
+        store_set_error("job %s does not exist in bucket %s", id, bucket);
+    if (rc != STORE_OK)
+        return rc;
+    store_set_error("job %s is %s", id, job_state_name((job_state)sqlite3_column_int(st, 0)));
+    stmt_done(st);
+    return STORE_CONFLICT;
+}
+
+typedef struct job_cancel_args {
+    const char *bucket, *id;
+    int64_t now_ms;
+} job_cancel_args;
+
+static store_rc job_cancel_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    job_cancel_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_CANCEL);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->id);
+    bind_str(st, 2, a->bucket);
+    sqlite3_bind_int64(st, 3, a->now_ms);
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, "cancel job", &changes);
+    return rc == STORE_OK && changes == 0 ? why_unchanged(sq, c, a->bucket, a->id) : rc;
+}
+
+static store_rc sq_job_cancel(void *impl, const char *bucket, const char *id, int64_t now_ms)
+{
+    job_cancel_args a = {bucket, id, now_ms};
+    return run_write(impl, job_cancel_body, &a);
+}
+
+typedef struct job_claim_args {
+    int64_t now_ms;
+    store_job *out;
+} job_claim_args;
+
+/* The seq of the best runnable job, or STORE_NOT_FOUND. */
+static store_rc pick_runnable(sq_store *sq, sq_conn *c, int64_t *seq)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_PICK);
+    if (!st)
+        return STORE_ERROR;
+    store_rc rc = first_row(c, st, "pick job");
+    if (rc == STORE_OK) {
+        *seq = sqlite3_column_int64(st, 0);
+        stmt_done(st);
+    }
+    return rc;
+}
+
+static store_rc job_claim_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    job_claim_args *a = arg;
+    int64_t seq = 0;
+    store_rc rc = pick_runnable(sq, c, &seq);
+    if (rc != STORE_OK)
+        return rc;
+    sqlite3_stmt *start = stmt(sq, c, ST_JOB_START), *get = stmt(sq, c, ST_JOB_BY_SEQ);
+    if (!start || !get)
+        return STORE_ERROR;
+    sqlite3_bind_int64(start, 1, seq);
+    sqlite3_bind_int64(start, 2, a->now_ms);
+    int changes = 0;
+    if (exec_stmt(c, start, "start job", &changes) != STORE_OK)
+        return STORE_ERROR;
+    if (changes != 1) {
+        store_set_error("job seq %lld was not Submitted any more", (long long)seq);
+        return STORE_ERROR;
+    }
+    sqlite3_bind_int64(get, 1, seq);
+    rc = first_row(c, get, "read claimed job");
+    if (rc != STORE_OK)
+        return STORE_ERROR;
+    read_job(get, a->out);
+    stmt_done(get);
+    return STORE_OK;
+}
+
+static store_rc sq_job_claim(void *impl, int64_t now_ms, store_job *out)
+{
+    store_job_init(out);
+    job_claim_args a = {now_ms, out};
+    store_rc rc = run_write(impl, job_claim_body, &a);
+    if (rc != STORE_OK)
+        store_job_clear(out); /* a job read before a failed commit is not claimed */
+    return rc;
+}
+
+static store_rc job_finish_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    const store_job *j = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_FINISH);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, j->id, sizeof j->id);
+    bind_fixed(st, 2, j->bucket, sizeof j->bucket);
+    sqlite3_bind_int(st, 3, (int)j->state);
+    bind_fixed(st, 4, j->code, sizeof j->code);
+    bind_fixed(st, 5, j->message, sizeof j->message);
+    sqlite3_bind_int64(st, 6, j->end_ms);
+    sqlite3_bind_double(st, 7, j->audio_time);
+    bind_str(st, 8, j->result);
+    bind_str(st, 9, j->result_detail);
+    bind_fixed(st, 10, j->object_name, sizeof j->object_name);
+    bind_fixed(st, 11, j->detail_object_name, sizeof j->detail_object_name);
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, "finish job", &changes);
+    return rc == STORE_OK && changes == 0 ? why_unchanged(sq, c, j->bucket, j->id) : rc;
+}
+
+static store_rc sq_job_finish(void *impl, const store_job *j)
+{
+    if (j->state != JOB_SUCCESS && j->state != JOB_FAILED && j->state != JOB_CANCEL) {
+        store_set_error("job %s cannot finish as %s", j->id, job_state_name(j->state));
+        return STORE_ERROR;
+    }
+    return run_write(impl, job_finish_body, (void *)j);
+}
+
+static store_rc requeue_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_REQUEUE);
+    return st ? exec_stmt(c, st, "requeue running jobs", arg) : STORE_ERROR;
+}
+
+static store_rc sq_job_requeue_running(void *impl, int *count)
+{
+    int changes = 0;
+    store_rc rc = run_write(impl, requeue_body, &changes);
+    *count = rc == STORE_OK ? changes : 0;
+    return rc;
+}
+
+const store_backend store_sqlite_backend = {
+    .name = "sqlite",
+    .close = sq_close,
+    .bucket_open = sq_bucket_open,
+    .bucket_close = sq_bucket_close,
+    .bucket_get = sq_bucket_get,
+    .bucket_list = sq_bucket_list,
+    .queue_get = sq_queue_get,
+    .queue_update = sq_queue_update,
+    .queue_list = sq_queue_list,
+    .job_insert_batch = sq_job_insert_batch,
+    .job_get = sq_job_get,
+    .job_list = sq_job_list,
+    .job_cancel = sq_job_cancel,
+    .job_claim = sq_job_claim,
+    .job_finish = sq_job_finish,
+    .job_requeue_running = sq_job_requeue_running,
+    .job_count = sq_job_count,
+};

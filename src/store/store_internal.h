@@ -1,0 +1,56 @@
+/* store_internal.h — what store.c (backend-independent: dispatch, group commit, tokens, errors)
+ * shares with a backend (store_sqlite.c today, PostgreSQL later). Not part of the public API. */
+#ifndef CICADA_STORE_INTERNAL_H
+#define CICADA_STORE_INTERNAL_H
+
+#include "store/store.h"
+
+#include <stdarg.h>
+
+/* One job of a group-commit batch: the backend fills rc (and err when rc is STORE_ERROR). */
+typedef struct store_insert_item {
+    store_job *job;
+    store_rc rc;
+    char err[256];
+} store_insert_item;
+
+/* A backend: every call gets the backend's own handle. Errors go through store_set_error(). */
+typedef struct store_backend {
+    const char *name;
+    void (*close)(void *impl);
+    store_rc (*bucket_open)(void *impl, const store_bucket *b, store_queue *out_queue);
+    store_rc (*bucket_close)(void *impl, const char *name);
+    store_rc (*bucket_get)(void *impl, const char *name, store_bucket *out);
+    store_rc (*bucket_list)(void *impl, const store_bucket_filter *f, store_bucket *out, size_t *n,
+                            int64_t *total);
+    store_rc (*queue_get)(void *impl, const char *id, store_queue *out);
+    store_rc (*queue_update)(void *impl, const store_queue *q);
+    store_rc (*queue_list)(void *impl, const store_queue_filter *f, store_queue *out, size_t *n,
+                           int64_t *total);
+    /* Inserts every item in ONE transaction (one durable commit); sets each item's rc and
+     * job->seq. Items refused (full queue, missing queue) do not spoil the others. */
+    void (*job_insert_batch)(void *impl, store_insert_item **items, size_t n);
+    store_rc (*job_get)(void *impl, const char *bucket, const char *id, store_job *out);
+    store_rc (*job_list)(void *impl, const store_job_filter *f, store_job *out, size_t *n,
+                         int64_t *next_seq);
+    store_rc (*job_cancel)(void *impl, const char *bucket, const char *id, int64_t now_ms);
+    store_rc (*job_claim)(void *impl, int64_t now_ms, store_job *out);
+    store_rc (*job_finish)(void *impl, const store_job *j);
+    store_rc (*job_requeue_running)(void *impl, int *count);
+    store_rc (*job_count)(void *impl, const char *queue_id, job_state st, int64_t *out);
+} store_backend;
+
+/* The SQLite backend: returns its handle, or NULL with a message in err. */
+void *store_sqlite_open(const store_params *p, char *err, size_t errlen);
+extern const store_backend store_sqlite_backend;
+
+/* Sets this thread's last-error message (what store_last_error() returns). */
+void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Defaults of a freshly opened bucket's queue, shared by every backend. */
+#define STORE_DEFAULT_QUEUE_NAME "asr-queue"
+#define STORE_DEFAULT_MAX_SIZE 10000
+#define STORE_DEFAULT_MAX_CONCURRENT 10
+void store_default_queue(store_queue *q, const char *bucket, int64_t now_ms);
+
+#endif

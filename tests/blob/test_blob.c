@@ -1,0 +1,593 @@
+/* test_blob.c — the embedded object store on a real directory: bucket names, put/get/head/delete,
+ * overwrite, abort, size limit, hostile keys that must stay inside the root, listing with
+ * prefix/marker/delimiter/paging, concurrent puts of one key, reopen, stale temp clean-up. */
+#include "blob_fixture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- directory inspection ---- */
+
+static int count_files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int tmp_files(bfixture *f)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s/tmp", f->root);
+    return count_files_in(tmp);
+}
+
+static const char *walk_root; /* nftw has no user pointer */
+static int walk_objects, walk_strays;
+
+static int check_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (flag != FTW_F)
+        return 0;
+    const char *rel = path + strlen(walk_root) + 1;
+    if (strncmp(rel, "index.db", 8) == 0)
+        return 0;
+    /* objects/<2 hex>/<64 hex> with the directory named by the hash's first two digits */
+    bool ok = strncmp(rel, "objects/", 8) == 0 && strlen(rel) == 8 + 3 + 64 && rel[10] == '/' &&
+              strncmp(rel + 8, rel + 11, 2) == 0 && strspn(rel + 11, "0123456789abcdef") == 64;
+    if (ok)
+        walk_objects++;
+    else
+        walk_strays++;
+    return 0;
+}
+
+/* Counts object files under root; fails on anything that is not the index or an object file. */
+static int object_files(bfixture *f)
+{
+    walk_root = f->root;
+    walk_objects = walk_strays = 0;
+    nftw(f->root, check_entry, 8, FTW_PHYS);
+    assert_int_equal(walk_strays, 0);
+    return walk_objects;
+}
+
+static void sha256_path(bfixture *f, const char *bucket, const char *key, size_t keylen, char *out, size_t outlen)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned char d[32];
+    unsigned int n = 0;
+    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    EVP_DigestUpdate(c, bucket, strlen(bucket) + 1);
+    EVP_DigestUpdate(c, key, keylen);
+    EVP_DigestFinal_ex(c, d, &n);
+    EVP_MD_CTX_free(c);
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    snprintf(out, outlen, "%s/objects/%.2s/%s", f->root, hex, hex);
+}
+
+/* ---- buckets ---- */
+
+static void test_bucket_names(void **state)
+{
+    bfixture *f = *state;
+    const char *good[] = {"examplebucket-1250000000", "a-1", "0abc-12", "a-b-c-1250000000",
+                          "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghi-1"}; /* 49 + "-1" */
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(blob_bucket_create(f->bs, good[i]), BLOB_OK);
+        assert_true(blob_bucket_exists(f->bs, good[i]));
+    }
+    const char *bad[] = {"", "-a-1", "Abc-1", "abc", "abc-", "abc-12a", "a_b-1", "-1", "a.b-1", "../x-1",
+                         "abc-1/..", "abc -1", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(blob_bucket_create(f->bs, bad[i]), BLOB_INVALID);
+        assert_false(blob_bucket_exists(f->bs, bad[i]));
+    }
+    assert_int_equal(blob_bucket_create(f->bs, NULL), BLOB_INVALID);
+    /* idempotent */
+    assert_int_equal(blob_bucket_create(f->bs, BUCKET), BLOB_OK);
+    assert_false(blob_bucket_exists(f->bs, "other-1250000000"));
+}
+
+/* ---- objects ---- */
+
+static void test_put_head_read_delete(void **state)
+{
+    bfixture *f = *state;
+    blob_info info;
+    assert_int_equal(blob_put(f->bs, BUCKET, "dir/hello.txt", "hello", 5, "text/plain", &info), BLOB_OK);
+    assert_int_equal(info.size, 5);
+    assert_string_equal(info.etag, "5d41402abc4b2a76b9719d911017c592");
+    assert_string_equal(info.content_type, "text/plain");
+    assert_true(info.mtime_ms > 0);
+
+    blob_info head;
+    assert_int_equal(blob_head(f->bs, BUCKET, "dir/hello.txt", 13, &head), BLOB_OK);
+    assert_int_equal(head.size, 5);
+    assert_string_equal(head.etag, info.etag);
+    assert_string_equal(head.content_type, "text/plain");
+    assert_int_equal(head.mtime_ms, info.mtime_ms);
+
+    size_t n;
+    char *data = bfx_read(f->bs, BUCKET, "dir/hello.txt", 13, &n, &head);
+    assert_int_equal(n, 5);
+    assert_memory_equal(data, "hello", 5);
+    free(data);
+
+    char path[512];
+    sha256_path(f, BUCKET, "dir/hello.txt", 13, path, sizeof path);
+    assert_int_equal(access(path, R_OK), 0);
+    assert_int_equal(object_files(f), 1);
+
+    assert_int_equal(blob_delete(f->bs, BUCKET, "dir/hello.txt", 13), BLOB_OK);
+    assert_int_equal(blob_head(f->bs, BUCKET, "dir/hello.txt", 13, &head), BLOB_NO_KEY);
+    int fd = 123;
+    assert_int_equal(blob_open_read(f->bs, BUCKET, "dir/hello.txt", 13, &fd, &head), BLOB_NO_KEY);
+    assert_int_equal(fd, -1);
+    assert_int_equal(blob_delete(f->bs, BUCKET, "dir/hello.txt", 13), BLOB_NO_KEY);
+    assert_int_equal(object_files(f), 0);
+}
+
+static void test_missing_bucket_and_key(void **state)
+{
+    bfixture *f = *state;
+    const char *nb = "nobucket-1250000000";
+    blob_info info;
+    blob_writer *w = (blob_writer *)1;
+    assert_int_equal(blob_put(f->bs, nb, "k", "x", 1, NULL, &info), BLOB_NO_BUCKET);
+    assert_int_equal(blob_put_begin(f->bs, nb, "k", 1, NULL, &w), BLOB_NO_BUCKET);
+    assert_null(w);
+    assert_int_equal(blob_head(f->bs, nb, "k", 1, &info), BLOB_NO_BUCKET);
+    int fd;
+    assert_int_equal(blob_open_read(f->bs, nb, "k", 1, &fd, &info), BLOB_NO_BUCKET);
+    assert_int_equal(blob_delete(f->bs, nb, "k", 1), BLOB_NO_BUCKET);
+    blob_list_result r;
+    assert_int_equal(blob_list(f->bs, nb, NULL, NULL, NULL, 10, &r), BLOB_NO_BUCKET);
+    assert_int_equal(blob_head(f->bs, BUCKET, "k", 1, &info), BLOB_NO_KEY);
+    assert_int_equal(blob_head(f->bs, "Bad_Bucket", "k", 1, &info), BLOB_INVALID);
+    assert_int_equal(tmp_files(f), 0);
+}
+
+static void test_empty_object_and_default_type(void **state)
+{
+    bfixture *f = *state;
+    blob_info info;
+    assert_int_equal(blob_put(f->bs, BUCKET, "empty", "", 0, NULL, &info), BLOB_OK);
+    assert_int_equal(info.size, 0);
+    assert_string_equal(info.etag, "d41d8cd98f00b204e9800998ecf8427e");
+    assert_string_equal(info.content_type, "application/octet-stream");
+    size_t n = 99;
+    char *data = bfx_read(f->bs, BUCKET, "empty", 5, &n, &info);
+    assert_int_equal(n, 0);
+    free(data);
+}
+
+static void test_overwrite_replaces(void **state)
+{
+    bfixture *f = *state;
+    blob_info info;
+    assert_int_equal(blob_put(f->bs, BUCKET, "k", "first version", 13, "text/plain", &info), BLOB_OK);
+    int old_fd;
+    assert_int_equal(blob_open_read(f->bs, BUCKET, "k", 1, &old_fd, &info), BLOB_OK);
+    assert_int_equal(blob_put(f->bs, BUCKET, "k", "2nd", 3, "application/x-2", &info), BLOB_OK);
+    size_t n;
+    blob_info head;
+    char *data = bfx_read(f->bs, BUCKET, "k", 1, &n, &head);
+    assert_int_equal(n, 3);
+    assert_memory_equal(data, "2nd", 3);
+    free(data);
+    char md5[33];
+    bfx_md5_hex("2nd", 3, md5);
+    assert_string_equal(head.etag, md5);
+    assert_string_equal(head.content_type, "application/x-2");
+    assert_int_equal(head.size, 3);
+    /* a reader that opened the old version keeps reading it whole */
+    char old[32];
+    assert_int_equal(read(old_fd, old, sizeof old), 13);
+    assert_memory_equal(old, "first version", 13);
+    close(old_fd);
+    assert_int_equal(object_files(f), 1);
+    assert_int_equal(tmp_files(f), 0);
+}
+
+static void test_streaming_put_and_abort(void **state)
+{
+    bfixture *f = *state;
+    blob_writer *w;
+    assert_int_equal(blob_put_begin(f->bs, BUCKET, "stream", 6, "audio/wav", &w), BLOB_OK);
+    assert_int_equal(tmp_files(f), 1);
+    buf all;
+    buf_init(&all);
+    for (int i = 0; i < 50; i++) {
+        char chunk[1000];
+        memset(chunk, 'a' + i % 26, sizeof chunk);
+        assert_int_equal(blob_put_write(w, chunk, (size_t)(i * 20)), BLOB_OK);
+        buf_append(&all, chunk, (size_t)(i * 20));
+    }
+    /* not visible before commit */
+    blob_info info;
+    assert_int_equal(blob_head(f->bs, BUCKET, "stream", 6, &info), BLOB_NO_KEY);
+    assert_int_equal(blob_put_commit(w, &info), BLOB_OK);
+    char md5[33];
+    bfx_md5_hex(all.data, all.len, md5);
+    assert_string_equal(info.etag, md5);
+    assert_int_equal(info.size, (int64_t)all.len);
+    buf_free(&all);
+    assert_int_equal(tmp_files(f), 0);
+
+    /* an aborted put leaves nothing, and does not touch the existing object */
+    assert_int_equal(blob_put_begin(f->bs, BUCKET, "stream", 6, NULL, &w), BLOB_OK);
+    assert_int_equal(blob_put_write(w, "xyz", 3), BLOB_OK);
+    blob_put_abort(w);
+    assert_int_equal(blob_put_begin(f->bs, BUCKET, "never", 5, NULL, &w), BLOB_OK);
+    assert_int_equal(blob_put_write(w, "xyz", 3), BLOB_OK);
+    blob_put_abort(w);
+    assert_int_equal(tmp_files(f), 0);
+    assert_int_equal(blob_head(f->bs, BUCKET, "never", 5, &info), BLOB_NO_KEY);
+    blob_info head;
+    assert_int_equal(blob_head(f->bs, BUCKET, "stream", 6, &head), BLOB_OK);
+    assert_string_equal(head.etag, md5);
+    assert_int_equal(object_files(f), 1);
+}
+
+static void test_size_limit(void **state)
+{
+    bfixture *f = *state;
+    blob_close(f->bs);
+    f->bs = bfx_open(f->root, 1000);
+    char data[600];
+    memset(data, 'x', sizeof data);
+    blob_writer *w;
+    assert_int_equal(blob_put_begin(f->bs, BUCKET, "big", 3, NULL, &w), BLOB_OK);
+    assert_int_equal(blob_put_write(w, data, 600), BLOB_OK);
+    assert_int_equal(blob_put_write(w, data, 400), BLOB_OK); /* exactly the limit */
+    assert_int_equal(blob_put_write(w, data, 1), BLOB_TOO_LARGE);
+    assert_int_equal(blob_put_write(w, data, 1), BLOB_TOO_LARGE);
+    blob_info info;
+    assert_int_equal(blob_put_commit(w, &info), BLOB_TOO_LARGE);
+    assert_int_equal(blob_head(f->bs, BUCKET, "big", 3, &info), BLOB_NO_KEY);
+    assert_int_equal(tmp_files(f), 0);
+    char big[1001];
+    memset(big, 'y', sizeof big);
+    assert_int_equal(blob_put(f->bs, BUCKET, "big", big, 1001, NULL, &info), BLOB_TOO_LARGE);
+    assert_int_equal(blob_put(f->bs, BUCKET, "big", big, 1000, NULL, &info), BLOB_OK);
+    assert_int_equal(tmp_files(f), 0);
+}
+
+/* ---- hostile keys ---- */
+
+static void test_hostile_keys_stay_inside_root(void **state)
+{
+    bfixture *f = *state;
+    char long_key[BLOB_MAX_KEY + 2];
+    for (int i = 0; i < BLOB_MAX_KEY; i++)
+        long_key[i] = "../"[i % 3];
+    long_key[BLOB_MAX_KEY] = '\0';
+    const char *keys[] = {"../../etc/passwd", "/abs", "/", "a//b", "..", ".", "../x", "a/../../b", "~root",
+                          "C:\\windows\\x", "%2e%2e/x", "tmp/../../../escape", "index.db", "objects/../index.db",
+                          "\xff\xfe", "\n", long_key};
+    size_t nkeys = sizeof keys / sizeof keys[0];
+    for (size_t i = 0; i < nkeys; i++) {
+        blob_info info;
+        assert_int_equal(blob_put(f->bs, BUCKET, keys[i], keys[i], strlen(keys[i]), NULL, &info), BLOB_OK);
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        size_t klen = strlen(keys[i]), n;
+        blob_info info;
+        char *data = bfx_read(f->bs, BUCKET, keys[i], klen, &n, &info);
+        assert_int_equal(n, klen);
+        assert_memory_equal(data, keys[i], klen);
+        free(data);
+        char path[512];
+        sha256_path(f, BUCKET, keys[i], klen, path, sizeof path);
+        assert_int_equal(access(path, R_OK), 0);
+    }
+    /* nothing beside the root, nothing in the root but the index and object files */
+    assert_int_equal(count_files_in(f->dir), 1);
+    assert_int_equal(object_files(f), (int)nkeys);
+    assert_int_equal(access("/tmp/escape", F_OK), -1);
+
+    /* keys that are refused outright */
+    long_key[BLOB_MAX_KEY] = 'x';
+    long_key[BLOB_MAX_KEY + 1] = '\0';
+    blob_info info;
+    blob_writer *w;
+    assert_int_equal(blob_put(f->bs, BUCKET, long_key, "x", 1, NULL, &info), BLOB_INVALID);
+    assert_int_equal(blob_put(f->bs, BUCKET, "", "x", 1, NULL, &info), BLOB_INVALID);
+    assert_int_equal(blob_put(f->bs, BUCKET, NULL, "x", 1, NULL, &info), BLOB_INVALID);
+    assert_int_equal(blob_put_begin(f->bs, BUCKET, "a\0../../b", 9, NULL, &w), BLOB_INVALID);
+    assert_int_equal(blob_put_begin(f->bs, BUCKET, "\0", 1, NULL, &w), BLOB_INVALID);
+    assert_int_equal(blob_head(f->bs, BUCKET, "..\0x", 4, &info), BLOB_INVALID);
+    assert_int_equal(blob_delete(f->bs, BUCKET, "..\0x", 4), BLOB_INVALID);
+    int fd;
+    assert_int_equal(blob_open_read(f->bs, BUCKET, "..\0x", 4, &fd, &info), BLOB_INVALID);
+    assert_int_equal(blob_put_begin(f->bs, "../../tmp-1", "k", 1, NULL, &w), BLOB_INVALID);
+    assert_int_equal(count_files_in(f->dir), 1);
+    assert_int_equal(object_files(f), (int)nkeys);
+    assert_int_equal(tmp_files(f), 0);
+}
+
+/* ---- listing ---- */
+
+static void put_keys(bfixture *f, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        blob_info info;
+        assert_int_equal(blob_put(f->bs, BUCKET, keys[i], keys[i], strlen(keys[i]), NULL, &info), BLOB_OK);
+    }
+}
+
+/* Lists one page and renders it as "key,key|prefix,prefix|T:marker" for compact assertions. */
+static char *list_page(bfixture *f, const char *prefix, const char *marker, const char *delim, int max)
+{
+    blob_list_result r;
+    assert_int_equal(blob_list(f->bs, BUCKET, prefix, marker, delim, max, &r), BLOB_OK);
+    buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < r.n; i++) {
+        buf_printf(&b, "%s%s", i ? "," : "", r.entries[i].key);
+        assert_int_equal(r.entries[i].info.size, (int64_t)strlen(r.entries[i].key));
+    }
+    buf_puts(&b, "|");
+    for (size_t i = 0; i < r.nprefixes; i++)
+        buf_printf(&b, "%s%s", i ? "," : "", r.common_prefixes[i]);
+    if (r.truncated)
+        buf_printf(&b, "|T:%s", r.next_marker);
+    else
+        assert_null(r.next_marker);
+    blob_list_free(&r);
+    return buf_steal(&b);
+}
+
+#define ASSERT_PAGE(expect, ...)                                                                                 \
+    do {                                                                                                         \
+        char *got_ = list_page(f, __VA_ARGS__);                                                                  \
+        assert_string_equal(got_, expect);                                                                       \
+        free(got_);                                                                                              \
+    } while (0)
+
+static void test_list_prefix_marker_delimiter(void **state)
+{
+    bfixture *f = *state;
+    const char *keys[] = {"d", "a/2", "b", "a", "c/x/y", "a/1", "a/b/1", "b/1", "Z", "z", "\xc3\xa9t\xc3\xa9"};
+    put_keys(f, keys, sizeof keys / sizeof keys[0]);
+
+    ASSERT_PAGE("Z,a,a/1,a/2,a/b/1,b,b/1,c/x/y,d,z,\xc3\xa9t\xc3\xa9|", NULL, NULL, NULL, 1000);
+    ASSERT_PAGE("Z,a,a/1,a/2,a/b/1,b,b/1,c/x/y,d,z,\xc3\xa9t\xc3\xa9|", "", "", "", 0);
+    ASSERT_PAGE("a/1,a/2,a/b/1|", "a/", NULL, NULL, 100);
+    ASSERT_PAGE("a,a/1,a/2,a/b/1|", "a", NULL, NULL, 100);
+    ASSERT_PAGE("|", "nothing", NULL, NULL, 100);
+    ASSERT_PAGE("Z,a,b,d,z,\xc3\xa9t\xc3\xa9|a/,b/,c/", NULL, NULL, "/", 100);
+    ASSERT_PAGE("a/1,a/2|a/b/", "a/", NULL, "/", 100);
+    ASSERT_PAGE("|c/x/", "c/", NULL, "/", 100);
+    ASSERT_PAGE("a/2,a/b/1,b,b/1,c/x/y,d,z,\xc3\xa9t\xc3\xa9|", NULL, "a/1", NULL, 100);
+    ASSERT_PAGE("a/2|a/b/", "a/", "a/1", "/", 100);
+    ASSERT_PAGE("|", NULL, "\xc3\xa9t\xc3\xa9", NULL, 100);
+    /* a marker below the prefix starts at the prefix; one above it ends the listing */
+    ASSERT_PAGE("b,b/1|", "b", "a", NULL, 100);
+    ASSERT_PAGE("|", "a", "b", NULL, 100);
+    /* a multi-character delimiter */
+    ASSERT_PAGE("Z,a,a/1,a/2,b,b/1,c/x/y,d,z,\xc3\xa9t\xc3\xa9|a/b/", NULL, NULL, "/b/", 100);
+
+    /* paging with a delimiter: a prefix counts as one item and is never repeated */
+    ASSERT_PAGE("Z,a|a/|T:a/", NULL, NULL, "/", 3);
+    ASSERT_PAGE("b|b/,c/|T:c/", NULL, "a/", "/", 3);
+    ASSERT_PAGE("d,z,\xc3\xa9t\xc3\xa9|", NULL, "c/", "/", 3);
+    /* a marker inside a rolled-up prefix does not bring the prefix back */
+    ASSERT_PAGE("b,d|b/,c/|T:d", NULL, "a/1", "/", 4);
+    /* truncation exactly at the end is not truncation */
+    ASSERT_PAGE("a/1,a/2,a/b/1|", "a/", NULL, NULL, 3);
+    ASSERT_PAGE("a/1,a/2||T:a/2", "a/", NULL, NULL, 2);
+}
+
+static void test_list_paging_sees_every_key_once(void **state)
+{
+    bfixture *f = *state;
+    enum { N = 257 };
+    char *keys[N];
+    for (int i = 0; i < N; i++) {
+        keys[i] = xmalloc(32);
+        snprintf(keys[i], 32, "k/%03d/%c", (i * 37) % N, "xy\xff"[i % 3]);
+    }
+    put_keys(f, (const char *const *)keys, N);
+    int seen = 0;
+    char *marker = NULL, *prev = xstrdup("");
+    for (int page = 0; page < 100; page++) {
+        blob_list_result r;
+        assert_int_equal(blob_list(f->bs, BUCKET, "k/", marker, NULL, 10, &r), BLOB_OK);
+        for (size_t i = 0; i < r.n; i++) {
+            assert_true(strcmp(prev, r.entries[i].key) < 0); /* strictly increasing: no repeats */
+            free(prev);
+            prev = xstrdup(r.entries[i].key);
+            seen++;
+        }
+        free(marker);
+        marker = r.truncated ? xstrdup(r.next_marker) : NULL;
+        bool more = r.truncated;
+        blob_list_free(&r);
+        if (!more)
+            break;
+    }
+    assert_int_equal(seen, N);
+    free(prev);
+    free(marker);
+    for (int i = 0; i < N; i++)
+        free(keys[i]);
+}
+
+static void test_list_high_byte_prefix(void **state)
+{
+    bfixture *f = *state;
+    const char *keys[] = {"\xff", "\xff\xff", "\xff" "a", "z", "\xfe\xff"};
+    put_keys(f, keys, sizeof keys / sizeof keys[0]);
+    ASSERT_PAGE("\xff,\xff" "a,\xff\xff|", "\xff", NULL, NULL, 100);
+    ASSERT_PAGE("\xfe\xff|", "\xfe", NULL, NULL, 100);
+    ASSERT_PAGE("z|\xfe\xff,\xff", NULL, "a", "\xff", 100);
+}
+
+/* ---- concurrency ---- */
+
+enum { PUTTERS = 8, PUTS_EACH = 12 };
+
+typedef struct putter {
+    blob_store *bs;
+    int id;
+    int failures;
+} putter;
+
+static void *put_same_key(void *arg)
+{
+    putter *p = arg;
+    size_t size = 1024 + (size_t)p->id * 7919;
+    char *data = xmalloc(size);
+    memset(data, 'A' + p->id, size);
+    for (int i = 0; i < PUTS_EACH; i++) {
+        blob_writer *w;
+        blob_info info;
+        if (blob_put_begin(p->bs, BUCKET, "shared/key", 10, NULL, &w) != BLOB_OK) {
+            p->failures++;
+            continue;
+        }
+        /* several chunks, so writers interleave */
+        for (size_t off = 0; off < size; off += 4096)
+            blob_put_write(w, data + off, size - off < 4096 ? size - off : 4096);
+        if (blob_put_commit(w, &info) != BLOB_OK || info.size != (int64_t)size)
+            p->failures++;
+    }
+    free(data);
+    return NULL;
+}
+
+typedef struct reader_ctx {
+    blob_store *bs;
+    atomic_int stop;
+    int bad;
+    int reads;
+} reader_ctx;
+
+/* Whatever a reader opens is one writer's whole object, matching the head it was given. */
+static void *read_shared(void *arg)
+{
+    reader_ctx *c = arg;
+    while (!c->stop) {
+        int fd;
+        blob_info info;
+        if (blob_open_read(c->bs, BUCKET, "shared/key", 10, &fd, &info) != BLOB_OK)
+            continue;
+        struct stat st;
+        char first = 0, b = 0;
+        bool ok = fstat(fd, &st) == 0 && st.st_size == info.size && read(fd, &first, 1) == 1;
+        size_t expect = 1024 + (size_t)(first - 'A') * 7919;
+        ok = ok && (size_t)info.size == expect && pread(fd, &b, 1, info.size - 1) == 1 && b == first;
+        close(fd);
+        if (!ok)
+            c->bad++;
+        c->reads++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_puts_of_one_key(void **state)
+{
+    bfixture *f = *state;
+    putter p[PUTTERS];
+    pthread_t t[PUTTERS], rt;
+    reader_ctx rc = {.bs = f->bs};
+    pthread_create(&rt, NULL, read_shared, &rc);
+    for (int i = 0; i < PUTTERS; i++) {
+        p[i] = (putter){.bs = f->bs, .id = i};
+        pthread_create(&t[i], NULL, put_same_key, &p[i]);
+    }
+    for (int i = 0; i < PUTTERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(p[i].failures, 0);
+    }
+    rc.stop = 1;
+    pthread_join(rt, NULL);
+    assert_int_equal(rc.bad, 0);
+
+    size_t n;
+    blob_info head, opened;
+    assert_int_equal(blob_head(f->bs, BUCKET, "shared/key", 10, &head), BLOB_OK);
+    char *data = bfx_read(f->bs, BUCKET, "shared/key", 10, &n, &opened);
+    char md5[33];
+    bfx_md5_hex(data, n, md5);
+    assert_string_equal(head.etag, md5);
+    assert_int_equal(head.size, (int64_t)n);
+    for (size_t i = 1; i < n; i++)
+        assert_int_equal(data[i], data[0]);
+    free(data);
+    assert_int_equal(tmp_files(f), 0);
+    assert_int_equal(object_files(f), 1);
+}
+
+/* ---- persistence ---- */
+
+static void test_reopen_keeps_objects_and_clears_stale_temps(void **state)
+{
+    bfixture *f = *state;
+    blob_info info;
+    assert_int_equal(blob_put(f->bs, BUCKET, "kept", "data", 4, "text/plain", &info), BLOB_OK);
+    char stale[256], fresh[256];
+    snprintf(stale, sizeof stale, "%s/tmp/old.part", f->root);
+    snprintf(fresh, sizeof fresh, "%s/tmp/new.part", f->root);
+    assert_true(fs_write_file_atomic(stale, "x", 1, 0644));
+    assert_true(fs_write_file_atomic(fresh, "y", 1, 0644));
+    struct timespec old[2] = {{time(NULL) - 3 * 86400, 0}, {time(NULL) - 3 * 86400, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, stale, old, 0), 0);
+
+    blob_close(f->bs);
+    f->bs = bfx_open(f->root, 0);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(fresh, F_OK), 0);
+    unlink(fresh);
+    assert_true(blob_bucket_exists(f->bs, BUCKET));
+    blob_info head;
+    assert_int_equal(blob_head(f->bs, BUCKET, "kept", 4, &head), BLOB_OK);
+    assert_string_equal(head.etag, info.etag);
+    assert_string_equal(head.content_type, "text/plain");
+}
+
+static void test_rc_messages(void **state)
+{
+    (void)state;
+    for (int rc = BLOB_OK; rc <= BLOB_IO; rc++)
+        assert_true(strlen(blob_rc_message((blob_rc)rc)) > 0);
+    assert_string_not_equal(blob_rc_message(BLOB_NO_KEY), blob_rc_message(BLOB_NO_BUCKET));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bucket_names, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_put_head_read_delete, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_bucket_and_key, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_object_and_default_type, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_overwrite_replaces, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_streaming_put_and_abort, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_size_limit, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_keys_stay_inside_root, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_list_prefix_marker_delimiter, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_list_paging_sees_every_key_once, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_list_high_byte_prefix, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_puts_of_one_key, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_objects_and_clears_stale_temps, bfx_setup, bfx_teardown),
+        cmocka_unit_test(test_rc_messages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,392 @@
+/* test_store_sched.c — the scheduler's side of the store on a real SQLite file: claim order (JobLevel,
+ * FIFO), Paused queues, MaxConcurrent, many workers claiming at once, requeue after a restart,
+ * MaxSize -> STORE_FULL, and group-committed inserts from many threads that survive a reopen. */
+#include "store_fixture.h"
+
+#include <pthread.h>
+#include <time.h>
+
+static void set_queue_state(fixture *f, store_queue *q, const char *state)
+{
+    strlcpy_ok(q->state, state, sizeof q->state);
+    assert_int_equal(store_queue_update(f->st, q), STORE_OK);
+}
+
+static void finish_ok(store *st, store_job *j)
+{
+    j->state = JOB_SUCCESS;
+    j->end_ms = time_now_ms();
+    assert_int_equal(store_job_finish(st, j), STORE_OK);
+    store_job_clear(j);
+}
+
+static void test_claim_priority_then_fifo(void **state)
+{
+    fixture *f = *state;
+    int levels[] = {0, 2, 1, 2, 0, 1, 0};
+    char ids[7][40];
+    for (int i = 0; i < 7; i++)
+        fx_insert(f->st, &f->qa, levels[i], 0, ids[i]);
+    int expect[] = {1, 3, 2, 5, 0, 4, 6};
+    for (int i = 0; i < 7; i++) {
+        store_job j;
+        assert_int_equal(store_job_claim(f->st, 1000 + i, &j), STORE_OK);
+        assert_string_equal(j.id, ids[expect[i]]);
+        assert_int_equal(j.state, JOB_RUNNING);
+        assert_int_equal(j.start_ms, 1000 + i);
+        assert_int_equal(j.attempts, 1);
+        store_job_clear(&j);
+    }
+    store_job j;
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+}
+
+static void test_claim_across_queues_by_level_then_age(void **state)
+{
+    fixture *f = *state;
+    char a0[40], b2[40], a1[40];
+    fx_insert(f->st, &f->qa, 0, 0, a0);
+    fx_insert(f->st, &f->qb, 2, 0, b2);
+    fx_insert(f->st, &f->qa, 1, 0, a1);
+    const char *expect[] = {b2, a1, a0};
+    for (int i = 0; i < 3; i++) {
+        store_job j;
+        assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+        assert_string_equal(j.id, expect[i]);
+        store_job_clear(&j);
+    }
+}
+
+static void test_paused_queue_starts_nothing(void **state)
+{
+    fixture *f = *state;
+    char a[40], b[40];
+    fx_insert(f->st, &f->qa, 2, 0, a);
+    set_queue_state(f, &f->qa, "Paused");
+    store_job j;
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    /* another bucket's queue still runs, even with lower priority */
+    fx_insert(f->st, &f->qb, 0, 0, b);
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    assert_string_equal(j.id, b);
+    store_job_clear(&j);
+    assert_int_equal(fx_state_of(f->st, BUCKET_A, a), JOB_SUBMITTED);
+    set_queue_state(f, &f->qa, "Active");
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    assert_string_equal(j.id, a);
+    store_job_clear(&j);
+}
+
+static void test_max_concurrent_per_queue(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 13; i++)
+        fx_insert(f->st, &f->qa, 0, 0, NULL);
+    store_job running[10];
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(store_job_claim(f->st, 1, &running[i]), STORE_OK);
+    store_job j;
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    /* the other queue is not held back by A's limit */
+    char b[40];
+    fx_insert(f->st, &f->qb, 0, 0, b);
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    assert_string_equal(j.id, b);
+    store_job_clear(&j);
+
+    int64_t n = 0;
+    assert_int_equal(store_job_count(f->st, f->qa.id, JOB_RUNNING, &n), STORE_OK);
+    assert_int_equal(n, 10);
+    finish_ok(f->st, &running[0]);
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    store_job_clear(&j);
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    /* the limit holds across a restart (the per-queue counters are rebuilt) */
+    fx_restart(f);
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    for (int i = 1; i < 10; i++)
+        store_job_clear(&running[i]);
+}
+
+/* ---- many workers claiming at once ---- */
+
+enum { WORKERS = 8, CLAIM_BUCKETS = 3, JOBS_PER_BUCKET = 60 };
+
+typedef struct claim_ctx {
+    store *st;
+    const char **queue_ids;
+    pthread_mutex_t mu;
+    int claimed[CLAIM_BUCKETS * JOBS_PER_BUCKET]; /* by seq - 1 */
+    int over_limit;                              /* times a queue had > 10 running */
+    int errors;
+} claim_ctx;
+
+static void *claim_worker(void *arg)
+{
+    claim_ctx *c = arg;
+    int idle = 0;
+    while (idle < 20) {
+        store_job j;
+        store_rc rc = store_job_claim(c->st, time_now_ms(), &j);
+        if (rc == STORE_NOT_FOUND) {
+            idle++;
+            nanosleep(&(struct timespec){0, 2000000}, NULL);
+            continue;
+        }
+        idle = 0;
+        if (rc != STORE_OK) {
+            __atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+            return NULL;
+        }
+        int64_t running = 0;
+        if (store_job_count(c->st, j.queue_id, JOB_RUNNING, &running) != STORE_OK)
+            __atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&c->mu);
+        if (j.seq >= 1 && j.seq <= CLAIM_BUCKETS * JOBS_PER_BUCKET)
+            c->claimed[j.seq - 1]++;
+        else
+            c->errors++;
+        if (running > 10)
+            c->over_limit++;
+        pthread_mutex_unlock(&c->mu);
+        nanosleep(&(struct timespec){0, 300000}, NULL); /* "work" */
+        j.state = JOB_SUCCESS;
+        if (store_job_finish(c->st, &j) != STORE_OK)
+            __atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
+        store_job_clear(&j);
+    }
+    return NULL;
+}
+
+static void test_concurrent_claims_each_job_once(void **state)
+{
+    fixture *f = *state;
+    store_queue qs[CLAIM_BUCKETS];
+    qs[0] = f->qa;
+    qs[1] = f->qb;
+    fx_open_bucket(f->st, "gamma-" APPID, "ap-chongqing", &qs[2]);
+    for (int i = 0; i < JOBS_PER_BUCKET; i++)
+        for (int b = 0; b < CLAIM_BUCKETS; b++)
+            fx_insert(f->st, &qs[b], i % 3, 0, NULL);
+    claim_ctx *c = xcalloc(1, sizeof *c);
+    c->st = f->st;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_t t[WORKERS];
+    for (int i = 0; i < WORKERS; i++)
+        pthread_create(&t[i], NULL, claim_worker, c);
+    for (int i = 0; i < WORKERS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(c->errors, 0);
+    assert_int_equal(c->over_limit, 0);
+    for (int i = 0; i < CLAIM_BUCKETS * JOBS_PER_BUCKET; i++)
+        assert_int_equal(c->claimed[i], 1);
+    for (int b = 0; b < CLAIM_BUCKETS; b++) {
+        int64_t n = -1;
+        assert_int_equal(store_job_count(f->st, qs[b].id, JOB_SUCCESS, &n), STORE_OK);
+        assert_int_equal(n, JOBS_PER_BUCKET);
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* ---- restart ---- */
+
+static void test_requeue_running_after_restart(void **state)
+{
+    fixture *f = *state;
+    char ids[4][40];
+    for (int i = 0; i < 4; i++)
+        fx_insert(f->st, &f->qa, 0, 0, ids[i]);
+    store_job j;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(store_job_claim(f->st, 50, &j), STORE_OK);
+        store_job_clear(&j);
+    }
+    assert_int_equal(store_job_get(f->st, BUCKET_A, ids[0], &j), STORE_OK);
+    finish_ok(f->st, &j);
+
+    fx_restart(f);
+    int count = -1;
+    assert_int_equal(store_job_requeue_running(f->st, &count), STORE_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(fx_state_of(f->st, BUCKET_A, ids[0]), JOB_SUCCESS);
+    assert_int_equal(fx_state_of(f->st, BUCKET_A, ids[1]), JOB_SUBMITTED);
+    assert_int_equal(fx_state_of(f->st, BUCKET_A, ids[2]), JOB_SUBMITTED);
+    assert_int_equal(store_job_requeue_running(f->st, &count), STORE_OK);
+    assert_int_equal(count, 0);
+
+    /* they run again, in their original order, with attempts counted */
+    const int expect_attempts[] = {2, 2, 1};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(store_job_claim(f->st, 60, &j), STORE_OK);
+        assert_string_equal(j.id, ids[i + 1]);
+        assert_int_equal(j.attempts, expect_attempts[i]);
+        store_job_clear(&j);
+    }
+}
+
+/* ---- inserts from many threads ---- */
+
+typedef struct insert_ctx {
+    store *st;
+    const store_queue *q;
+    int per_thread;
+    char (*ids)[40]; /* per_thread ids of this thread */
+    int64_t *seqs;
+    int ok, full, other;
+} insert_ctx;
+
+static void *insert_worker(void *arg)
+{
+    insert_ctx *c = arg;
+    for (int i = 0; i < c->per_thread; i++) {
+        store_job j;
+        fx_job(&j, c->q, i % 3, 0);
+        store_rc rc = store_job_insert(c->st, &j);
+        if (rc == STORE_OK) {
+            if (c->ids)
+                memcpy(c->ids[c->ok], j.id, 40);
+            if (c->seqs)
+                c->seqs[c->ok] = j.seq;
+            c->ok++;
+        } else if (rc == STORE_FULL) {
+            c->full++;
+        } else {
+            c->other++;
+        }
+    }
+    return NULL;
+}
+
+static void run_inserters(store *st, const store_queue *q, int threads, int per_thread, insert_ctx *ctx)
+{
+    pthread_t t[64];
+    for (int i = 0; i < threads; i++) {
+        ctx[i].st = st;
+        ctx[i].q = q;
+        ctx[i].per_thread = per_thread;
+        pthread_create(&t[i], NULL, insert_worker, &ctx[i]);
+    }
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+}
+
+static void test_concurrent_inserts_durable_after_reopen(void **state)
+{
+    fixture *f = *state;
+    enum { THREADS = 16, PER = 150 };
+    insert_ctx ctx[THREADS];
+    memset(ctx, 0, sizeof ctx);
+    for (int i = 0; i < THREADS; i++) {
+        ctx[i].ids = xcalloc(PER, 40);
+        ctx[i].seqs = xcalloc(PER, sizeof(int64_t));
+    }
+    run_inserters(f->st, &f->qa, THREADS, PER, ctx);
+    int64_t *all = xcalloc(THREADS * PER, sizeof *all);
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(ctx[i].ok, PER);
+        memcpy(all + i * PER, ctx[i].seqs, PER * sizeof *all);
+    }
+    /* seqs are unique */
+    for (int i = 0; i < THREADS * PER; i++)
+        for (int k = i + 1; k < THREADS * PER; k++)
+            if (all[i] == all[k])
+                fail_msg("seq %lld given twice", (long long)all[i]);
+
+    fx_restart(f);
+    int64_t n = 0;
+    assert_int_equal(store_job_count(f->st, f->qa.id, JOB_SUBMITTED, &n), STORE_OK);
+    assert_int_equal(n, THREADS * PER);
+    for (int i = 0; i < THREADS; i++) {
+        for (int k = 0; k < PER; k++) {
+            store_job j;
+            assert_int_equal(store_job_get(f->st, BUCKET_A, ctx[i].ids[k], &j), STORE_OK);
+            assert_int_equal(j.seq, ctx[i].seqs[k]);
+            store_job_clear(&j);
+        }
+        free(ctx[i].ids);
+        free(ctx[i].seqs);
+    }
+    free(all);
+}
+
+static void test_mixed_batch_refusals_do_not_spoil_others(void **state)
+{
+    fixture *f = *state;
+    enum { THREADS = 8, PER = 40 };
+    store_queue bogus = f->qa;
+    strlcpy_ok(bogus.id, "p0123456789abcdef0123456789abcdef", sizeof bogus.id);
+    insert_ctx good[THREADS / 2], bad[THREADS / 2];
+    memset(good, 0, sizeof good);
+    memset(bad, 0, sizeof bad);
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS / 2; i++) {
+        good[i] = (insert_ctx){.st = f->st, .q = &f->qa, .per_thread = PER};
+        bad[i] = (insert_ctx){.st = f->st, .q = &bogus, .per_thread = PER};
+        pthread_create(&t[2 * i], NULL, insert_worker, &good[i]);
+        pthread_create(&t[2 * i + 1], NULL, insert_worker, &bad[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS / 2; i++) {
+        assert_int_equal(good[i].ok, PER);
+        assert_int_equal(bad[i].ok, 0);
+        assert_int_equal(bad[i].other, PER); /* STORE_NOT_FOUND */
+    }
+    int64_t n = 0;
+    assert_int_equal(store_job_count(f->st, f->qa.id, JOB_SUBMITTED, &n), STORE_OK);
+    assert_int_equal(n, THREADS / 2 * PER);
+}
+
+/* Fills the default queue to its MaxSize of 10000 waiting jobs with 32 threads, then checks that
+ * one more is refused until a job leaves the waiting state. */
+static void test_max_size_gives_store_full(void **state)
+{
+    fixture *f = *state;
+    enum { THREADS = 32, PER = 320 }; /* 10240 attempts */
+    insert_ctx ctx[THREADS];
+    memset(ctx, 0, sizeof ctx);
+    run_inserters(f->st, &f->qa, THREADS, PER, ctx);
+    int ok = 0, full = 0;
+    for (int i = 0; i < THREADS; i++) {
+        ok += ctx[i].ok;
+        full += ctx[i].full;
+        assert_int_equal(ctx[i].other, 0);
+    }
+    assert_int_equal(ok, 10000);
+    assert_int_equal(full, THREADS * PER - 10000);
+
+    store_job j;
+    fx_job(&j, &f->qa, 0, 0);
+    assert_int_equal(store_job_insert(f->st, &j), STORE_FULL);
+    assert_int_equal(j.seq, 0);
+    /* other queues are unaffected */
+    fx_insert(f->st, &f->qb, 0, 0, NULL);
+    /* a claimed job no longer waits: room for exactly one more */
+    store_job c;
+    assert_int_equal(store_job_claim(f->st, 1, &c), STORE_OK);
+    store_job_clear(&c);
+    fx_job(&j, &f->qa, 0, 0);
+    assert_int_equal(store_job_insert(f->st, &j), STORE_OK);
+    fx_job(&j, &f->qa, 0, 0);
+    assert_int_equal(store_job_insert(f->st, &j), STORE_FULL);
+    fx_restart(f);
+    fx_job(&j, &f->qa, 0, 0);
+    assert_int_equal(store_job_insert(f->st, &j), STORE_FULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_claim_priority_then_fifo, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_across_queues_by_level_then_age, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_paused_queue_starts_nothing, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_max_concurrent_per_queue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_claims_each_job_once, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_requeue_running_after_restart, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_inserts_durable_after_reopen, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_mixed_batch_refusals_do_not_spoil_others, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_max_size_gives_store_full, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
