@@ -1,5 +1,5 @@
 /* bare_mhd.c — the baseline for the HTTP benchmark: a libmicrohttpd server in the same threading
- * mode as cicada (thread per connection) answering every request with a fixed JobsDetail-sized XML
+ * mode as cicada (an epoll thread pool; argv[2] threads, 0 = thread per connection) answering every request with a fixed JobsDetail-sized XML
  * body and no other work. cicada's GET /asr_jobs/<id> is measured against this. */
 #include <microhttpd.h>
 #include <signal.h>
@@ -27,11 +27,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 int main(int argc, char **argv)
 {
     int port = argc > 1 ? atoi(argv[1]) : 18081;
+    unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 16;   /* as cicada: 0 = thread per connection */
     memset(body, 'x', sizeof body - 1);
     memcpy(body, "<Response><JobsDetail>", 22);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, (uint16_t)port, NULL, NULL,
-        handler, NULL, MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    unsigned flags = threads ? MHD_USE_EPOLL_INTERNAL_THREAD
+                             : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL,
+                                            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+                                            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "cannot listen on %d\n", port);
         return 1;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SECS=${2:-5}
 CONNS=64
-NB=4
+NB=8
 cmake --build "$BUILD" --target cicada bare_mhd >/dev/null
 ( cd tests/integration && npm install --no-audit --no-fund --loglevel=error >/dev/null )
 DATA=$(mktemp -d)
@@ -16,9 +16,8 @@ CICADA_LISTEN=127.0.0.1:18080 CICADA_DATA_DIR=$DATA CICADA_SECRET_ID=AKIDtestSec
 "$BUILD/bench/bare_mhd" 18081 >/dev/null & BARE=$!
 sleep 1
 eval "$(node bench/prepare.js 18080 $NB)"
-export NBUCKETS=$NB HOST_0 HOST_1 HOST_2 HOST_3 GET_PATH_0 GET_PATH_1 GET_PATH_2 GET_PATH_3 \
-  GET_AUTH_0 GET_AUTH_1 GET_AUTH_2 GET_AUTH_3 POST_AUTH_0 POST_AUTH_1 POST_AUTH_2 POST_AUTH_3 \
-  POST_BODY_0 POST_BODY_1 POST_BODY_2 POST_BODY_3
+export NBUCKETS=$NB
+for i in $(seq 0 $((NB - 1))); do export HOST_$i GET_PATH_$i GET_AUTH_$i POST_AUTH_$i POST_BODY_$i; done
 run() { wrk -t$NB -c$CONNS -d${SECS}s --latency -s bench/requests.lua "$1" | grep RESULT; }
 echo "bare libmicrohttpd GET:   $(MODE=get run http://127.0.0.1:18081)"
 echo "cicada GET /asr_jobs/<id>: $(MODE=get run http://127.0.0.1:18080)"

@@ -110,7 +110,9 @@ void api_bucket_head(api *a, api_request *q, api_response *r);     /* HEAD / */
  * feed chunks, then end. */
 bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *key, int64_t content_length,
                           blob_writer **w);
-bool api_object_put_chunk(blob_writer *w, const void *data, size_t n);
-void api_object_put_end(api *a, api_request *q, api_response *r, blob_writer *w, bool ok);
+blob_rc api_object_put_chunk(blob_writer *w, const void *data, size_t n);
+/* Commits the upload when every chunk was written (status BLOB_OK); else aborts it and answers
+ * with the error status names (EntityTooLarge for BLOB_TOO_LARGE). */
+void api_object_put_end(api *a, api_request *q, api_response *r, blob_writer *w, blob_rc status);
 
 #endif

@@ -330,7 +330,7 @@ void api_job_describe(api *a, api_request *q, api_response *r, const char *ids)
     buf missing;
     buf_init(&missing);
     xml_writer mw = {&missing};
-    store_job *j = xmalloc(sizeof *j);
+    store_job job, *j = &job;
     char *save = NULL;
     int count = 0;
     for (char *id = strtok_r(copy, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
@@ -350,7 +350,6 @@ void api_job_describe(api *a, api_request *q, api_response *r, const char *ids)
         if (rc != STORE_OK && rc != STORE_NOT_FOUND)
             break;
     }
-    free(j);
     tree_free(t);
     if (r->status == 200) {
         buf_append(&r->body, missing.data ? missing.data : "", missing.len);

@@ -227,17 +227,17 @@ bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *k
     return true;
 }
 
-bool api_object_put_chunk(blob_writer *w, const void *data, size_t n)
+blob_rc api_object_put_chunk(blob_writer *w, const void *data, size_t n)
 {
-    return blob_put_write(w, data, n) == BLOB_OK;
+    return blob_put_write(w, data, n);
 }
 
-void api_object_put_end(api *a, api_request *q, api_response *r, blob_writer *w, bool ok)
+void api_object_put_end(api *a, api_request *q, api_response *r, blob_writer *w, blob_rc status)
 {
     (void)a;
-    if (!ok) {
+    if (status != BLOB_OK) {
         blob_put_abort(w);
-        api_error(r, q, 500, "InternalError", "the upload could not be written");
+        blob_error(r, q, status, "");
         return;
     }
     blob_info info;

@@ -85,8 +85,9 @@ typedef enum engine_lookup {
     ENGINE_NOT_INSTALLED,       /* valid type, no engine configured for it here */
 } engine_lookup;
 /* Finds the engine for a type. On ENGINE_NOT_INSTALLED, hint says which model is missing and how
- * to install it. opts->language is set for the type. Models load lazily, once, on first use;
- * a load failure is ENGINE_NOT_INSTALLED with the reason in hint. */
+ * to install it. opts->language is set for the type. Models are loaded eagerly, once, by
+ * engine_registry_new (which fails with the reason when a configured model is incomplete), so a
+ * lookup never loads anything. */
 engine_lookup engine_registry_get(engine_registry *r, const char *engine_model_type, engine **out,
                                   engine_opts *opts, char *hint, size_t hintlen);
 /* True for every EngineModelType in the spec. */

@@ -1,6 +1,7 @@
 /* http.h — the HTTP front door: a libmicrohttpd server that turns each connection's request into an
- * api_request, routes it (router.c) and writes the api_response back. One thread per connection,
- * so a handler may block on the store's group commit without stalling other clients. */
+ * api_request, routes it (router.c) and writes the api_response back. A pool of epoll threads
+ * serves all connections; the pool is larger than the core count because a handler may block
+ * on the store's group commit (a submit waits for its fsync) and must not stall the others. */
 #ifndef CICADA_HTTP_H
 #define CICADA_HTTP_H
 
@@ -15,6 +16,7 @@ typedef struct http_params {
     const char *listen;            /* "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses) */
     unsigned connection_limit;     /* default 1024 */
     unsigned timeout_s;            /* idle connection timeout; default 120 */
+    unsigned threads;              /* epoll threads; default 16; 0 = one thread per connection */
 } http_params;
 http_params http_default_params(void);
 

@@ -31,17 +31,17 @@ typedef struct req_ctx {
     auth_kv headers[MAX_KV];
     buf body;
     blob_writer *writer;
-    bool write_failed;
+    blob_rc write_status;     /* first failure of a streamed upload, BLOB_OK while fine */
     bool answered;            /* a response is queued already */
 } req_ctx;
 
-/* Set by the unescape callback when a path or query decodes to a NUL byte; the connection's own
- * thread runs both the callback and the handler (thread per connection). */
-static _Thread_local bool saw_nul;
+/* The unescape callback marks a request whose path or query decodes to a NUL byte with this
+ * connection value (of the trailer kind, which requests here never carry), for begin_request. */
+#define NUL_MARK "cicada-nul-in-uri"
 
 http_params http_default_params(void)
 {
-    return (http_params){.listen = "127.0.0.1:8080", .connection_limit = 1024, .timeout_s = 120};
+    return (http_params){.listen = "127.0.0.1:8080", .connection_limit = 1024, .timeout_s = 120, .threads = 16};
 }
 
 static int hexval(char c)
@@ -59,14 +59,13 @@ static int hexval(char c)
 static size_t unescape_cb(void *cls, struct MHD_Connection *c, char *s)
 {
     (void)cls;
-    (void)c;
     char *w = s;
     for (const char *r = s; *r; r++) {
         int hi, lo;
         if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
             char ch = (char)(hi * 16 + lo);
             if (ch == '\0') {
-                saw_nul = true;
+                MHD_set_connection_value(c, MHD_FOOTER_KIND, NUL_MARK, "1");
                 *w++ = *r;
                 continue;
             }
@@ -148,9 +147,8 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
     q->nparams = ps.n;
     const char *host = api_header(q, "Host");
     q->host = host ? host : "";
-    ids_random_hex(q->request_id, 32);
-    if (saw_nul) {
-        saw_nul = false;
+    ids_request(q->request_id);
+    if (MHD_lookup_connection_value(conn, MHD_FOOTER_KIND, NUL_MARK)) {
         api_error(&c->r, q, 400, "InvalidArgument", "the request URI decodes to a NUL byte");
         return false;
     }
@@ -170,8 +168,8 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
 static bool take_chunk(req_ctx *c, const char *data, size_t n)
 {
     if (c->writer) {
-        if (!c->write_failed && !api_object_put_chunk(c->writer, data, n))
-            c->write_failed = true;
+        if (c->write_status == BLOB_OK)
+            c->write_status = api_object_put_chunk(c->writer, data, n);
         return true;
     }
     if (c->body.len + n > c->srv->max_body) {
@@ -187,7 +185,7 @@ static void finish_request(req_ctx *c)
     if (c->writer) {
         blob_writer *w = c->writer;
         c->writer = NULL;
-        api_object_put_end(c->srv->a, &c->q, &c->r, w, !c->write_failed);
+        api_object_put_end(c->srv->a, &c->q, &c->r, w, c->write_status);
         return;
     }
     c->q.body = c->body.data ? c->body.data : "";
@@ -294,10 +292,12 @@ http_server *http_start(const http_params *p, api *a, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    unsigned flags = s->p.threads ? MHD_USE_EPOLL_INTERNAL_THREAD
+                                  : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_THREAD_POOL_SIZE, s->p.threads,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, s,

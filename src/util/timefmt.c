@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,14 +23,62 @@ int64_t time_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The local UTC offset, looked up once per hour (and per TZ setting) per thread: localtime_r takes
+ * glibc's time-zone lock on every call, which serialised the HTTP threads rendering times.
+ * Offsets change only on hour boundaries (DST), so the cache is exact. */
+static long local_offset(time_t secs)
+{
+    static _Thread_local time_t cached_hour = -1;
+    static _Thread_local long cached_off;
+    static _Thread_local char cached_tz[64];
+    const char *tz = getenv("TZ");
+    if (!tz)
+        tz = "";
+    time_t hour = secs / 3600;
+    if (hour != cached_hour || strncmp(tz, cached_tz, sizeof cached_tz) != 0) {
+        struct tm tm;
+        if (!localtime_r(&secs, &tm))
+            return 0;
+        cached_off = tm.tm_gmtoff;
+        cached_hour = hour;
+        snprintf(cached_tz, sizeof cached_tz, "%s", tz);
+    }
+    return cached_off;
+}
+
+static char *put_digits(char *p, long v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
 void time_format(int64_t ms, char out[TIME_FMT_LEN])
 {
     struct tm tm;
     time_t secs = (time_t)(ms / 1000);
-    if (ms <= 0 || !localtime_r(&secs, &tm) ||
-        strftime(out, TIME_FMT_LEN, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0) {
+    long off = ms > 0 ? local_offset(secs) : 0;
+    time_t shifted = secs + off;
+    if (ms <= 0 || !gmtime_r(&shifted, &tm) || tm.tm_year + 1900 > 9999) {
         strcpy(out, "-");
+        return;
     }
+    char *p = put_digits(out, tm.tm_year + 1900, 4);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mday, 2);
+    *p++ = 'T';
+    p = put_digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_sec, 2);
+    *p++ = off < 0 ? '-' : '+';
+    long a = off < 0 ? -off : off;
+    p = put_digits(p, a / 3600, 2);
+    p = put_digits(p, a / 60 % 60, 2);
+    *p = '\0';
 }
 
 void time_format_offset(int64_t ms, char out[32])

@@ -40,6 +40,9 @@ bool strlcpy_ok(char *dst, const char *src, size_t n);
 void ids_random_hex(char *out, size_t nhex);    /* writes nhex chars + NUL */
 void ids_new(char *out, const char *prefix);    /* prefix + 32 hex + NUL; out >= strlen(prefix)+33 */
 bool ids_valid(const char *id, const char *prefix);
+/* A 32-hex request id: unique within the process and across restarts (a random 16-hex prefix drawn
+ * once, then a counter), cheap enough for every request. */
+void ids_request(char out[33]);
 
 /* ---- time ---- */
 int64_t time_now_ms(void);          /* wall clock, ms since the epoch */

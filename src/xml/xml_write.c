@@ -56,12 +56,25 @@ static const char *markup_entity(unsigned char c)
     }
 }
 
+/* Printable ASCII that needs no escaping: written in runs, not byte by byte (the hot path). */
+static bool plain_ascii(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'';
+}
+
 void xml_escape(buf *out, const char *s)
 {
     if (!s)
         return;
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
+        const unsigned char *run = p;
+        while (plain_ascii(*p) || *p == '\n' || *p == '\t')
+            p++;
+        if (p > run) {
+            buf_append(out, run, (size_t)(p - run));
+            continue;
+        }
         const char *ent = markup_entity(*p);
         if (ent) {
             buf_puts(out, ent);
@@ -108,8 +121,17 @@ void xw_text_elem(xml_writer *w, const char *name, const char *text)
 
 void xw_int_elem(xml_writer *w, const char *name, long long v)
 {
+    char digits[24];
+    char *end = digits + sizeof digits, *p = end;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
     xw_open(w, name);
-    buf_printf(w->out, "%lld", v);
+    buf_append(w->out, p, (size_t)(end - p));
     xw_close(w, name);
 }
 
