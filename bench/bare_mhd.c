@@ -27,7 +27,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 int main(int argc, char **argv)
 {
     int port = argc > 1 ? atoi(argv[1]) : 18081;
-    unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 16;   /* as cicada: 0 = thread per connection */
+    unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : 32;   /* as cicada: 0 = thread per connection */
     memset(body, 'x', sizeof body - 1);
     memcpy(body, "<Response><JobsDetail>", 22);
     unsigned flags = threads ? MHD_USE_EPOLL_INTERNAL_THREAD

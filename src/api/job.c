@@ -235,11 +235,17 @@ static bool parse_callback(api_response *r, const api_request *q, const xml_node
     return true;
 }
 
-/* The job's queue: the one named, or the bucket's default (ASR must be open on the bucket). */
+/* The job's queue: the one named, or the bucket's default. ASR must be open on the bucket. */
 static bool resolve_queue(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
     const char *qid = xml_path_text(root, "QueueId");
     store_queue qu;
+    store_bucket b;
+    if (store_bucket_get(a->d.st, q->bucket, &b) != STORE_OK) {
+        api_error(r, q, 404, "NoSuchBucket",
+                  "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
+        return false;
+    }
     if (qid && qid[0]) {
         if (store_queue_get(a->d.st, qid, &qu) != STORE_OK || strcmp(qu.bucket, q->bucket) != 0) {
             api_error(r, q, 400, "InvalidArgument", "queue %s does not exist in bucket %s", qid, q->bucket);
@@ -250,8 +256,7 @@ static bool resolve_queue(api *a, api_response *r, const api_request *q, const x
         size_t n = 0;
         int64_t total;
         if (store_queue_list(a->d.st, &f, &qu, &n, &total) != STORE_OK || n == 0) {
-            api_error(r, q, 404, "NoSuchBucket",
-                      "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
+            api_error(r, q, 500, "InternalError", "bucket %s has no ASR queue", q->bucket);
             return false;
         }
     }

@@ -153,6 +153,7 @@ static bool start_service(service *sv, char *err, size_t errlen)
     api_set_sched(sv->a, sv->sched);
     http_params hp = http_default_params();
     hp.listen = c->listen;
+    hp.threads = (unsigned)c->http_threads;
     return (sv->http = http_start(&hp, sv->a, err, errlen)) != NULL;
 }
 

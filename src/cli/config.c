@@ -30,6 +30,8 @@ static const setting SETTINGS[] = {
     S("default_bucket", "CICADA_DEFAULT_BUCKET", "--default-bucket", default_bucket,
       "bucket for requests to an IP or localhost (cicada-<appid>)"),
     {"workers", "CICADA_WORKERS", "--workers", offsetof(config, workers), 0, "concurrent jobs (number of cores)"},
+    {"http_threads", "CICADA_HTTP_THREADS", "--http-threads", offsetof(config, http_threads), 0,
+     "HTTP threads; a submit blocks one until its job is on disk (32)"},
     S("keys_file", "CICADA_KEYS_FILE", "--keys-file", keys_file, "file of \"SecretId SecretKey appid\" lines"),
     S("sphinx_zh_model", "CICADA_SPHINX_ZH_MODEL", "--sphinx-zh-model", sphinx_zh_model,
       "pocketsphinx Mandarin model directory"),
@@ -46,6 +48,7 @@ static void defaults(config *c)
     snprintf(c->region, sizeof c->region, "ap-chongqing");
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->workers = fs_cpu_count();
+    c->http_threads = 32;
 }
 
 static bool set_value(config *c, const setting *s, const char *value, const char *from)

@@ -63,6 +63,10 @@ test('open ASR on a bucket creates its default queue; list and close buckets', a
   assert.equal(del.status, 200, del.body);
   const after = await L.ci(cos, srv.port, 'GET', '/asrbucket', { query: { pageSize: '10' } });
   assert.equal(after.Response.TotalCount, '1');
+  // with ASR closed, the bucket takes no jobs
+  const closed = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', host, body: L.submitXml() });
+  assert.equal(closed.status, 404, closed.body);
+  assert.equal(L.tag(closed.body, 'Code'), 'NoSuchBucket');
 });
 
 test('responses carry the headers clients rely on', async () => {

@@ -186,11 +186,33 @@ function resultWords(result) {
   return String(result || '').split('\n').map((l) => l.replace(/^\[[^\]]*\]\s+/, '')).filter(Boolean);
 }
 
+// The engine's own command-line tool on the same file: pocketsphinx_batch decoding the whole
+// utterance with the same model (audio resampled in float by ffmpeg, as Cicada's decoder does).
+// Returns its hypothesis as a list of words.
+const SPHINX_MODELS = {
+  en: { rate: 16000, hmm: '/usr/share/pocketsphinx/model/en-us/en-us',
+    lm: '/usr/share/pocketsphinx/model/en-us/en-us.lm.bin', dict: '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict' },
+  zh: { rate: 8000, hmm: path.join(SHARED, 'models/sphinx-zh/tdt_sc_8k'),
+    lm: path.join(SHARED, 'models/sphinx-zh/gigatdt.5000.lm.bin'), dict: path.join(SHARED, 'models/sphinx-zh/mandarin_notone.dic') },
+};
+function sphinxBatch(file, lang) {
+  const m = SPHINX_MODELS[lang];
+  const dir = tmpDir('cicada-batch-');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', file, '-af', `aformat=sample_fmts=flt,aresample=${m.rate}`, '-ac', '1',
+    '-f', 's16le', path.join(dir, 'utt.raw')]);
+  fs.writeFileSync(path.join(dir, 'ctl'), 'utt\n');
+  execFileSync('pocketsphinx_batch', ['-adcin', 'yes', '-cepdir', dir, '-cepext', '.raw', '-ctl', path.join(dir, 'ctl'),
+    '-hyp', path.join(dir, 'hyp'), '-hmm', m.hmm, '-lm', m.lm, '-dict', m.dict, '-samprate', String(m.rate), '-logfn', '/dev/null']);
+  const hyp = fs.readFileSync(path.join(dir, 'hyp'), 'utf8').replace(/\s*\(utt[^)]*\)\s*$/, '').trim();
+  fs.rmSync(dir, { recursive: true });
+  return hyp ? hyp.split(/\s+/) : [];
+}
+
 function serverRssKb(proc, field = 'VmHWM') {
   const s = fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8');
   return Number(s.match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
 }
 
 module.exports = { ROOT, BIN, SHARED, TESTDATA, SECRET_ID, SECRET_KEY, APPID, BUCKET, REGION, skipUnless, tmpDir,
-  startServer, client, ci, putFile, getObject, sign, raw, tag, submitXml, waitJob, refText, resultWords, serverRssKb,
+  startServer, client, ci, putFile, getObject, sign, raw, tag, submitXml, waitJob, refText, resultWords, serverRssKb, sphinxBatch,
   execFileSync };

@@ -1,7 +1,8 @@
 // transcribe.test.js — jobs run for real: the official SDK uploads real speech (JFK in English, an
 // AISHELL utterance in Mandarin), submits jobs, polls them to Success and reads the output objects.
-// Each transcript must equal what the same engine and model give outside the service
-// (`cicada transcribe` on the same file), and the English one must share words with the reference.
+// Each transcript must equal what the same engine and model give outside the service — the engine's
+// own CLI (pocketsphinx_batch) word for word, and `cicada transcribe` line for line — and the
+// English one must share words with the reference.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -47,6 +48,7 @@ test('English: JFK through the service equals the engine outside it', async () =
   const lines = res.Result.split('\n');
   for (const l of lines) assert.match(l, LINE);
   assert.equal(res.Result, outsideTheService(jfk, '16k_en'));
+  assert.deepEqual(L.resultWords(res.Result).join(' ').split(' '), L.sphinxBatch(jfk, 'en'));
   const words = L.resultWords(res.Result).join(' ').toLowerCase().split(/\s+/);
   const ref = L.refText(jfkDir, 'jfk.wav').toLowerCase().replace(/[^a-z ]/g, ' ').split(/\s+/).filter(Boolean);
   const shared = new Set(words.filter((w) => ref.includes(w)));
@@ -85,6 +87,7 @@ test('Mandarin: an AISHELL utterance through the service equals the engine outsi
   const res = job.Operation.SpeechRecognitionResult;
   assert.equal(res.Result, outsideTheService(full, '16k_zh'));
   const text = L.resultWords(res.Result).join('');
+  assert.equal(text, L.sphinxBatch(full, 'zh').join(''));
   assert.match(text, /[\u4e00-\u9fff]/);
   for (const l of res.Result.split('\n')) assert.doesNotMatch(l.replace(/^\[[^\]]*\]  /, ''), / /);
   const txt = await L.getObject(cos, `out/${file}.txt`);

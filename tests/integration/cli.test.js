@@ -1,0 +1,106 @@
+// cli.test.js — the `cicada` command as scripts use it: subcommands and --help, configuration
+// precedence (flags > environment > INI file > defaults), the SecretId/SecretKey generated on first
+// start and kept across restarts, a keys file with several triples, and clear refusals.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const L = require('./lib');
+
+const run = (args, env = {}) => spawnSync(L.BIN, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+const line = (banner, label) => (banner.match(new RegExp(`${label}:\\s+(\\S+)`)) || [])[1];
+
+test('subcommands, --help and version', () => {
+  assert.equal(run(['--help']).status, 0);
+  assert.match(run(['--help']).stdout, /serve[\s\S]*transcribe[\s\S]*version/);
+  const bad = run(['frobnicate']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown command/);
+  const sh = run(['serve', '--help']);
+  assert.equal(sh.status, 0);
+  for (const name of ['CICADA_LISTEN', 'CICADA_DATA_DIR', 'CICADA_SECRET_ID', 'CICADA_SECRET_KEY', 'CICADA_APPID',
+    'CICADA_REGION', 'CICADA_DEFAULT_BUCKET', 'CICADA_WORKERS', 'CICADA_KEYS_FILE', 'CICADA_SPHINX_ZH_MODEL']) {
+    assert.match(sh.stdout, new RegExp(name));
+  }
+  assert.equal(run(['transcribe', '--help']).status, 0);
+  assert.match(run(['version']).stdout, /^cicada \d+\.\d+\.\d+/);
+  assert.equal(run(['serve', '--no-such-flag']).status, 2);
+  const w = run(['serve', '--workers', 'many']);
+  assert.equal(w.status, 2);
+  assert.match(w.stderr, /workers must be a number/);
+  const t = run(['transcribe']);
+  assert.equal(t.status, 2);
+});
+
+test('transcribe reports a failure with its code and a non-zero exit', () => {
+  const dir = L.tmpDir('cicada-cli-');
+  const junk = path.join(dir, 'junk.mp3');
+  fs.writeFileSync(junk, 'not audio\n'.repeat(100));
+  const r = run(['transcribe', junk]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Input|Audio/);
+  const ja = run(['transcribe', junk, '--engine', '16k_ja']);
+  assert.equal(ja.status, 1);
+  assert.match(ja.stderr, /EngineNotInstalled: .*16k_ja/);
+});
+
+test('flags beat the environment, which beats the INI file', async () => {
+  const dir = L.tmpDir('cicada-cfg-');
+  const ini = path.join(dir, 'cicada.ini');
+  fs.writeFileSync(ini, '[server]\nregion = ap-from-ini\ndefault_bucket = ini-1250000000\nworkers = 3\nlisten = 127.0.0.1:1\n');
+  const srv = await L.startServer({
+    env: { CICADA_CONFIG: ini, CICADA_REGION: 'ap-from-env', CICADA_DEFAULT_BUCKET: '', CICADA_LISTEN: '127.0.0.1:0' },
+    args: ['--workers', '1'],
+  });
+  try {
+    assert.equal(line(srv.banner, 'Region'), 'ap-from-env');
+    assert.equal(line(srv.banner, 'Default bucket'), 'ini-1250000000');
+    assert.equal(line(srv.banner, 'Workers'), '1');
+    assert.notEqual(srv.port, 1, 'CICADA_LISTEN must win over the file\'s listen');
+    // the default bucket from the file is ready: a request to the bare IP acts on it
+    const r = await L.raw(srv.port, { pathname: '/asrqueue' });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(L.tag(r.body, 'BucketId'), 'ini-1250000000');
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('a generated key is printed, kept, and works; a keys file holds several', async () => {
+  const dataDir = L.tmpDir('cicada-keys-');
+  const env = { CICADA_SECRET_ID: '', CICADA_SECRET_KEY: '', CICADA_DEFAULT_BUCKET: '' };
+  let srv = await L.startServer({ dataDir, env });
+  const id = line(srv.banner, 'SecretId');
+  const key = line(srv.banner, 'SecretKey');
+  assert.match(id, /^AKID[0-9a-f]{32}$/);
+  assert.equal(line(srv.banner, 'Default bucket'), `cicada-${L.APPID}`);
+  const ok = await L.raw(srv.port, { pathname: '/asrqueue', signOpts: { secretId: id, secretKey: key } });
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal(L.tag(ok.body, 'BucketId'), `cicada-${L.APPID}`);
+  await srv.stop();
+  srv = await L.startServer({ dataDir, env });
+  assert.equal(line(srv.banner, 'SecretId'), id, 'the key must survive a restart');
+  await srv.stop();
+
+  const keys = path.join(dataDir, 'keys');
+  fs.writeFileSync(keys, '# id key appid\nAKIDone SKone 1250000000\nAKIDtwo SKtwo 1300000000\n');
+  srv = await L.startServer({ dataDir, env: { ...env, CICADA_KEYS_FILE: keys } });
+  try {
+    const one = await L.raw(srv.port, { pathname: '/asrqueue', signOpts: { secretId: 'AKIDone', secretKey: 'SKone' } });
+    assert.equal(one.status, 200, one.body);
+    // AKIDtwo is valid, but its appid owns no rights on cicada-1250000000
+    const two = await L.raw(srv.port, { pathname: '/asrqueue', signOpts: { secretId: 'AKIDtwo', secretKey: 'SKtwo' } });
+    assert.equal(two.status, 403);
+    assert.equal(L.tag(two.body, 'Code'), 'AccessDenied');
+    const own = await L.raw(srv.port, { method: 'POST', pathname: '/asrbucket', host: 'mine-1300000000.ci.ap-chongqing.myqcloud.com',
+      signOpts: { secretId: 'AKIDtwo', secretKey: 'SKtwo' } });
+    assert.equal(own.status, 200, own.body);
+  } finally {
+    await srv.stop();
+  }
+  const badKeys = path.join(dataDir, 'bad-keys');
+  fs.writeFileSync(badKeys, 'only-one-field\n');
+  await assert.rejects(L.startServer({ dataDir, env: { ...env, CICADA_KEYS_FILE: badKeys } }), /bad-keys/);
+});
