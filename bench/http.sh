@@ -18,7 +18,7 @@ sleep 1
 eval "$(node bench/prepare.js 18080 $NB)"
 export NBUCKETS=$NB
 for i in $(seq 0 $((NB - 1))); do export HOST_$i GET_PATH_$i GET_AUTH_$i POST_AUTH_$i POST_BODY_$i; done
-run() { wrk -t$NB -c$CONNS -d${SECS}s --latency -s bench/requests.lua "$1" | grep RESULT; }
+run() { wrk -t4 -c$CONNS -d${SECS}s --latency -s bench/requests.lua "$1" | grep RESULT; }
 echo "bare libmicrohttpd GET:   $(MODE=get run http://127.0.0.1:18081)"
 echo "cicada GET /asr_jobs/<id>: $(MODE=get run http://127.0.0.1:18080)"
 before=$(sqlite3 "$DATA/cicada.db" "select count(*) from jobs")
