@@ -246,6 +246,29 @@ xml_node *api_parse_body(api_response *r, const api_request *q)
     return root;
 }
 
+bool api_take_text(api_response *r, const api_request *q, const xml_node *n, const char *path, char *dst, size_t cap)
+{
+    const char *v = xml_path_text(n, path);
+    if (!v)
+        return true;
+    if (!strlcpy_ok(dst, v, cap)) {
+        api_error(r, q, 400, "InvalidArgument", "%s is longer than %zu bytes", path, cap - 1);
+        return false;
+    }
+    return true;
+}
+
+void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_t total, int page_number,
+                    int page_size)
+{
+    api_xml_begin(r, w);
+    xw_open(w, "Response");
+    xw_text_elem(w, "RequestId", q->request_id);
+    xw_int_elem(w, "TotalCount", total);
+    xw_int_elem(w, "PageNumber", page_number);
+    xw_int_elem(w, "PageSize", page_size);
+}
+
 /* Page size/number parameters: absent -> default; present -> must be in range. */
 bool api_int_param(api_response *r, const api_request *q, const char *name, int lo, int hi, int def, int *out)
 {

@@ -19,6 +19,12 @@ bool api_bucket_name_valid(const char *b, char appid_out[32]);
 void api_xml_begin(api_response *r, xml_writer *w);
 xml_node *api_parse_body(api_response *r, const api_request *q);
 bool api_int_param(api_response *r, const api_request *q, const char *name, int lo, int hi, int def, int *out);
+/* Copies the optional element at path under n into dst (untouched when absent); false with a 400
+ * in r when it does not fit. */
+bool api_take_text(api_response *r, const api_request *q, const xml_node *n, const char *path, char *dst, size_t cap);
+/* Opens <Response> with RequestId and the paging counters every list answer starts with. */
+void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_t total, int page_number,
+                    int page_size);
 
 /* ---- render.c: one description of each tree, written as XML or built as JSON ---- */
 typedef struct tree_out tree_out;

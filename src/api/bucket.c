@@ -79,12 +79,7 @@ void api_bucket_list(api *a, api_request *q, api_response *r)
         return;
     }
     xml_writer w;
-    api_xml_begin(r, &w);
-    xw_open(&w, "Response");
-    xw_text_elem(&w, "RequestId", q->request_id);
-    xw_int_elem(&w, "TotalCount", total);
-    xw_int_elem(&w, "PageNumber", f.page_number);
-    xw_int_elem(&w, "PageSize", f.page_size);
+    api_list_begin(r, q, &w, total, f.page_number, f.page_size);
     tree_out *t = tree_xml(&w);
     for (size_t i = 0; i < n; i++)
         render_bucket(t, &list[i]);

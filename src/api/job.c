@@ -47,19 +47,6 @@ static bool is_http_url(const char *u)
     return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
 }
 
-/* Copies an optional string element; false with r filled when it does not fit. */
-static bool take(api_response *r, const api_request *q, const xml_node *n, const char *path, char *dst, size_t cap)
-{
-    const char *v = xml_path_text(n, path);
-    if (!v)
-        return true;
-    if (!strlcpy_ok(dst, v, cap)) {
-        api_error(r, q, 400, "InvalidArgument", "%s is longer than %zu bytes", path, cap - 1);
-        return false;
-    }
-    return true;
-}
-
 static bool parse_speech_params(api *a, api_response *r, const api_request *q, const xml_node *sr, job_params *p)
 {
     const char *engine_type = xml_path_text(sr, "EngineModelType");
@@ -100,12 +87,12 @@ static bool parse_speech_params(api *a, api_response *r, const api_request *q, c
                   p->sentence_max_length);
         return false;
     }
-    if (!take(r, q, sr, "OutputFileType", p->output_file_type, sizeof p->output_file_type) ||
-        !take(r, q, sr, "HotVocabularyTableId", p->hot_vocabulary_table_id, sizeof p->hot_vocabulary_table_id) ||
-        !take(r, q, sr, "FlashAsr", p->flash_asr, sizeof p->flash_asr) ||
-        !take(r, q, sr, "Format", p->format, sizeof p->format) ||
-        !take(r, q, sr, "FirstChannelOnly", p->first_channel_only, sizeof p->first_channel_only) ||
-        !take(r, q, sr, "WordInfo", p->word_info, sizeof p->word_info))
+    if (!api_take_text(r, q, sr, "OutputFileType", p->output_file_type, sizeof p->output_file_type) ||
+        !api_take_text(r, q, sr, "HotVocabularyTableId", p->hot_vocabulary_table_id, sizeof p->hot_vocabulary_table_id) ||
+        !api_take_text(r, q, sr, "FlashAsr", p->flash_asr, sizeof p->flash_asr) ||
+        !api_take_text(r, q, sr, "Format", p->format, sizeof p->format) ||
+        !api_take_text(r, q, sr, "FirstChannelOnly", p->first_channel_only, sizeof p->first_channel_only) ||
+        !api_take_text(r, q, sr, "WordInfo", p->word_info, sizeof p->word_info))
         return false;
     if (!p->output_file_type[0])
         snprintf(p->output_file_type, sizeof p->output_file_type, "txt");
@@ -126,8 +113,8 @@ static bool user_data_ok(const char *s)
 
 static bool parse_input(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
-    if (!take(r, q, root, "Input/Object", j->input_object, BLOB_MAX_KEY + 1) ||
-        !take(r, q, root, "Input/Url", j->input_url, sizeof j->input_url))
+    if (!api_take_text(r, q, root, "Input/Object", j->input_object, BLOB_MAX_KEY + 1) ||
+        !api_take_text(r, q, root, "Input/Url", j->input_url, sizeof j->input_url))
         return false;
     if (j->input_object[0]) {            /* Object wins over Url */
         j->input_url[0] = '\0';
@@ -153,9 +140,9 @@ static bool parse_input(api *a, api_response *r, const api_request *q, const xml
 
 static bool parse_output(api *a, api_response *r, const api_request *q, const xml_node *op, store_job *j)
 {
-    if (!take(r, q, op, "Output/Region", j->output_region, sizeof j->output_region) ||
-        !take(r, q, op, "Output/Bucket", j->output_bucket, sizeof j->output_bucket) ||
-        !take(r, q, op, "Output/Object", j->output_object, BLOB_MAX_KEY - 7))   /* room for ".detail" */
+    if (!api_take_text(r, q, op, "Output/Region", j->output_region, sizeof j->output_region) ||
+        !api_take_text(r, q, op, "Output/Bucket", j->output_bucket, sizeof j->output_bucket) ||
+        !api_take_text(r, q, op, "Output/Object", j->output_object, BLOB_MAX_KEY - 7))   /* room for ".detail" */
         return false;
     if (!j->output_bucket[0])
         return true;
@@ -182,7 +169,7 @@ static bool parse_operation(api *a, api_response *r, const api_request *q, const
         api_error(r, q, 400, "InvalidArgument", "Operation is required");
         return false;
     }
-    if (!take(r, q, op, "TemplateId", j->template_id, sizeof j->template_id))
+    if (!api_take_text(r, q, op, "TemplateId", j->template_id, sizeof j->template_id))
         return false;
     if (j->template_id[0]) {
         api_error(r, q, 400, "InvalidArgument", "template %s does not exist on this server", j->template_id);
@@ -212,9 +199,9 @@ static bool parse_operation(api *a, api_response *r, const api_request *q, const
 
 static bool parse_callback(api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
-    if (!take(r, q, root, "CallBack", j->callback, sizeof j->callback) ||
-        !take(r, q, root, "CallBackFormat", j->callback_format, sizeof j->callback_format) ||
-        !take(r, q, root, "CallBackType", j->callback_type, sizeof j->callback_type))
+    if (!api_take_text(r, q, root, "CallBack", j->callback, sizeof j->callback) ||
+        !api_take_text(r, q, root, "CallBackFormat", j->callback_format, sizeof j->callback_format) ||
+        !api_take_text(r, q, root, "CallBackType", j->callback_type, sizeof j->callback_type))
         return false;
     if (j->callback[0] && strcmp(j->callback, "no") != 0 && !is_http_url(j->callback)) {
         api_error(r, q, 400, "InvalidArgument", "CallBack must be an http or https URL, or \"no\"");

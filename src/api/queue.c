@@ -61,12 +61,7 @@ void api_queue_list(api *a, api_request *q, api_response *r)
         return;
     }
     xml_writer w;
-    api_xml_begin(r, &w);
-    xw_open(&w, "Response");
-    xw_text_elem(&w, "RequestId", q->request_id);
-    xw_int_elem(&w, "TotalCount", total);
-    xw_int_elem(&w, "PageNumber", f.page_number);
-    xw_int_elem(&w, "PageSize", f.page_size);
+    api_list_begin(r, q, &w, total, f.page_number, f.page_size);
     tree_out *t = tree_xml(&w);
     for (size_t i = 0; i < n; i++)
         render_queue(t, &list[i], "QueueList");
@@ -80,29 +75,15 @@ void api_queue_list(api *a, api_request *q, api_response *r)
     xw_close(&w, "Response");
 }
 
-/* Copies one optional text field; false (with r filled) when it is too long. */
-static bool take_text(api_response *r, const api_request *q, const xml_node *root, const char *path,
-                      char *dst, size_t cap)
-{
-    const char *v = xml_path_text(root, path);
-    if (!v)
-        return true;
-    if (!strlcpy_ok(dst, v, cap)) {
-        api_error(r, q, 400, "InvalidArgument", "%s is longer than %zu bytes", path, cap - 1);
-        return false;
-    }
-    return true;
-}
-
 static bool apply_update(api_response *r, const api_request *q, const xml_node *root, store_queue *qu)
 {
-    if (!take_text(r, q, root, "Name", qu->name, sizeof qu->name) ||
-        !take_text(r, q, root, "State", qu->state, sizeof qu->state) ||
-        !take_text(r, q, root, "NotifyConfig/Url", qu->notify_url, sizeof qu->notify_url) ||
-        !take_text(r, q, root, "NotifyConfig/Event", qu->notify_event, sizeof qu->notify_event) ||
-        !take_text(r, q, root, "NotifyConfig/Type", qu->notify_type, sizeof qu->notify_type) ||
-        !take_text(r, q, root, "NotifyConfig/State", qu->notify_state, sizeof qu->notify_state) ||
-        !take_text(r, q, root, "NotifyConfig/ResultFormat", qu->notify_format, sizeof qu->notify_format))
+    if (!api_take_text(r, q, root, "Name", qu->name, sizeof qu->name) ||
+        !api_take_text(r, q, root, "State", qu->state, sizeof qu->state) ||
+        !api_take_text(r, q, root, "NotifyConfig/Url", qu->notify_url, sizeof qu->notify_url) ||
+        !api_take_text(r, q, root, "NotifyConfig/Event", qu->notify_event, sizeof qu->notify_event) ||
+        !api_take_text(r, q, root, "NotifyConfig/Type", qu->notify_type, sizeof qu->notify_type) ||
+        !api_take_text(r, q, root, "NotifyConfig/State", qu->notify_state, sizeof qu->notify_state) ||
+        !api_take_text(r, q, root, "NotifyConfig/ResultFormat", qu->notify_format, sizeof qu->notify_format))
         return false;
     const char *bad = NULL;
     if (!one_of(qu->state, "Active", "Paused"))

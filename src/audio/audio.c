@@ -102,16 +102,6 @@ typedef struct decode_ctx {
     long good_frames;
 } decode_ctx;
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *av_err_text(int code, char *buf, size_t len)
 {
@@ -141,18 +131,18 @@ static audio_rc check_file(const char *path, char *err, size_t errlen)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        set_err(err, errlen, "cannot open input: %s", strerror(errno));
+        err_printf(err, errlen, "cannot open input: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return AUDIO_OPEN_FAILED;
     }
     close(fd);
     if (S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "cannot open input: it is a directory");
+        err_printf(err, errlen, "cannot open input: it is a directory");
         return AUDIO_OPEN_FAILED;
     }
     if (S_ISREG(st.st_mode) && st.st_size == 0) {
-        set_err(err, errlen, "input file is empty (0 bytes)");
+        err_printf(err, errlen, "input file is empty (0 bytes)");
         return AUDIO_EMPTY;
     }
     return AUDIO_OK;
@@ -190,43 +180,43 @@ static audio_rc open_container(decode_ctx *c, const char *path, char *err, size_
     int rc = avio_open2(&c->io, url, AVIO_FLAG_READ, NULL, &io_opts);
     av_dict_free(&io_opts);
     if (rc < 0) {
-        set_err(err, errlen, "cannot open input: %s", av_err_text(rc, why, sizeof why));
+        err_printf(err, errlen, "cannot open input: %s", av_err_text(rc, why, sizeof why));
         return AUDIO_OPEN_FAILED;
     }
     const AVInputFormat *format = NULL;
     int score = av_probe_input_buffer2(c->io, &format, path, NULL, 0, 0);
     if (score < 0 || !format) {
-        set_err(err, errlen, "input is not a recognised audio or video file (%s)",
+        err_printf(err, errlen, "input is not a recognised audio or video file (%s)",
                 score < 0 ? av_err_text(score, why, sizeof why) : "unknown format");
         return AUDIO_NOT_AUDIO;
     }
     if (score < MIN_PROBE_SCORE) {
-        set_err(err, errlen, "input is not a recognised audio or video file (weak %s guess)", format->name);
+        err_printf(err, errlen, "input is not a recognised audio or video file (weak %s guess)", format->name);
         return AUDIO_NOT_AUDIO;
     }
     if (references_other_inputs(format)) {
-        set_err(err, errlen, "input is a %s playlist or manifest, not an audio file", format->name);
+        err_printf(err, errlen, "input is a %s playlist or manifest, not an audio file", format->name);
         return AUDIO_NOT_AUDIO;
     }
     c->fmt = avformat_alloc_context();
     if (!c->fmt) {
-        set_err(err, errlen, "out of memory opening the input");
+        err_printf(err, errlen, "out of memory opening the input");
         return AUDIO_OPEN_FAILED;
     }
     c->fmt->pb = c->io;
     c->fmt->io_open = refuse_nested_open;
     rc = avformat_open_input(&c->fmt, url, format, NULL);   /* frees c->fmt on failure */
     if (rc == AVERROR(ENOMEM)) {
-        set_err(err, errlen, "out of memory opening the input");
+        err_printf(err, errlen, "out of memory opening the input");
         return AUDIO_OPEN_FAILED;
     }
     if (rc < 0) {
-        set_err(err, errlen, "input is not a readable %s file (%s)", format->name, av_err_text(rc, why, sizeof why));
+        err_printf(err, errlen, "input is not a readable %s file (%s)", format->name, av_err_text(rc, why, sizeof why));
         return AUDIO_NOT_AUDIO;
     }
     rc = avformat_find_stream_info(c->fmt, NULL);
     if (rc < 0) {
-        set_err(err, errlen, "cannot read %s stream information: %s", c->fmt->iformat->name,
+        err_printf(err, errlen, "cannot read %s stream information: %s", c->fmt->iformat->name,
                 av_err_text(rc, why, sizeof why));
         return AUDIO_DECODE_FAILED;
     }
@@ -239,28 +229,28 @@ static audio_rc open_decoder(decode_ctx *c, char *err, size_t errlen)
     const AVCodec *codec = NULL;
     int idx = av_find_best_stream(c->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
     if (idx == AVERROR_STREAM_NOT_FOUND) {
-        set_err(err, errlen, "input (%s) has no audio stream", c->fmt->iformat->name);
+        err_printf(err, errlen, "input (%s) has no audio stream", c->fmt->iformat->name);
         return AUDIO_NOT_AUDIO;
     }
     if (idx == AVERROR_DECODER_NOT_FOUND || (idx >= 0 && !codec)) {
-        set_err(err, errlen, "no decoder for the input's audio codec");
+        err_printf(err, errlen, "no decoder for the input's audio codec");
         return AUDIO_DECODE_FAILED;
     }
     if (idx < 0) {
-        set_err(err, errlen, "cannot select an audio stream: %s", av_err_text(idx, why, sizeof why));
+        err_printf(err, errlen, "cannot select an audio stream: %s", av_err_text(idx, why, sizeof why));
         return AUDIO_DECODE_FAILED;
     }
     c->stream_index = idx;
     c->dec = avcodec_alloc_context3(codec);
     if (!c->dec) {
-        set_err(err, errlen, "out of memory allocating the %s decoder", codec->name);
+        err_printf(err, errlen, "out of memory allocating the %s decoder", codec->name);
         return AUDIO_DECODE_FAILED;
     }
     int rc = avcodec_parameters_to_context(c->dec, c->fmt->streams[idx]->codecpar);
     if (rc >= 0)
         rc = avcodec_open2(c->dec, codec, NULL);
     if (rc < 0) {
-        set_err(err, errlen, "cannot open the %s decoder: %s", codec->name, av_err_text(rc, why, sizeof why));
+        err_printf(err, errlen, "cannot open the %s decoder: %s", codec->name, av_err_text(rc, why, sizeof why));
         return AUDIO_DECODE_FAILED;
     }
     /* Only the chosen stream matters; let the demuxer drop the others cheaply. */
@@ -270,7 +260,7 @@ static audio_rc open_decoder(decode_ctx *c, char *err, size_t errlen)
     c->frame = av_frame_alloc();
     c->pkt = av_packet_alloc();
     if (!c->frame || !c->pkt) {
-        set_err(err, errlen, "out of memory allocating decoder buffers");
+        err_printf(err, errlen, "out of memory allocating decoder buffers");
         return AUDIO_DECODE_FAILED;
     }
     return AUDIO_OK;
@@ -310,7 +300,7 @@ static audio_rc convert_into_output(decode_ctx *c, const AVFrame *in, char *err,
     int in_count = in ? in->nb_samples : 0;
     int room = swr_get_out_samples(c->swr, in_count);
     if (room < 0) {
-        set_err(err, errlen, "resampler failed to size its output");
+        err_printf(err, errlen, "resampler failed to size its output");
         return AUDIO_DECODE_FAILED;
     }
     reserve_output(c, (size_t)room + 1);
@@ -318,13 +308,13 @@ static audio_rc convert_into_output(decode_ctx *c, const AVFrame *in, char *err,
     int got = swr_convert(c->swr, &dst, room + 1, in ? (const uint8_t **)in->extended_data : NULL, in_count);
     if (got < 0) {
         char why[128];
-        set_err(err, errlen, "resampling failed: %s", av_err_text(got, why, sizeof why));
+        err_printf(err, errlen, "resampling failed: %s", av_err_text(got, why, sizeof why));
         return AUDIO_DECODE_FAILED;
     }
     clamp_unit(c->out + c->n, (size_t)got);
     c->n += (size_t)got;
     if (c->n > c->max_samples) {
-        set_err(err, errlen, "audio is longer than the %lld ms limit",
+        err_printf(err, errlen, "audio is longer than the %lld ms limit",
                 (long long)((int64_t)c->max_samples * 1000 / c->out_rate));
         return AUDIO_TOO_LONG;
     }
@@ -361,7 +351,7 @@ static audio_rc ensure_resampler(decode_ctx *c, const AVFrame *f, char *err, siz
         rc = swr_init(c->swr);
     if (rc < 0) {
         char why[128];
-        set_err(err, errlen, "cannot convert %d Hz %d-channel %s audio: %s", f->sample_rate,
+        err_printf(err, errlen, "cannot convert %d Hz %d-channel %s audio: %s", f->sample_rate,
                 layout.nb_channels, av_get_sample_fmt_name((enum AVSampleFormat)f->format),
                 av_err_text(rc, why, sizeof why));
         av_channel_layout_uninit(&layout);
@@ -432,16 +422,16 @@ static audio_rc decode_all(decode_ctx *c, char *err, size_t errlen)
     if (c->n == 0) {
         char why[128];
         if (c->bad_packets > 0 || read_error < 0) {
-            set_err(err, errlen, "audio stream could not be decoded (%ld corrupt packets%s%s)", c->bad_packets,
+            err_printf(err, errlen, "audio stream could not be decoded (%ld corrupt packets%s%s)", c->bad_packets,
                     read_error < 0 ? "; read error: " : "",
                     read_error < 0 ? av_err_text(read_error, why, sizeof why) : "");
             return AUDIO_DECODE_FAILED;
         }
-        set_err(err, errlen, "audio stream holds no samples");
+        err_printf(err, errlen, "audio stream holds no samples");
         return AUDIO_EMPTY;
     }
     if (c->good_frames == 0 || c->bad_packets > c->good_frames) {
-        set_err(err, errlen, "audio stream is mostly corrupt (%ld bad packets, %ld good frames)",
+        err_printf(err, errlen, "audio stream is mostly corrupt (%ld bad packets, %ld good frames)",
                 c->bad_packets, c->good_frames);
         return AUDIO_DECODE_FAILED;
     }
@@ -451,11 +441,11 @@ static audio_rc decode_all(decode_ctx *c, char *err, size_t errlen)
 static audio_rc validate_params(const audio_params *p, char *err, size_t errlen)
 {
     if (p->sample_rate < 1000 || p->sample_rate > 192000) {
-        set_err(err, errlen, "unsupported output sample rate %d", p->sample_rate);
+        err_printf(err, errlen, "unsupported output sample rate %d", p->sample_rate);
         return AUDIO_DECODE_FAILED;
     }
     if (p->max_duration_ms <= 0) {
-        set_err(err, errlen, "max_duration_ms must be positive");
+        err_printf(err, errlen, "max_duration_ms must be positive");
         return AUDIO_DECODE_FAILED;
     }
     return AUDIO_OK;
@@ -474,7 +464,7 @@ audio_rc audio_decode_file(const char *path, const audio_params *p, audio_pcm *o
     if (!p)
         p = &defaults;
     *out = (audio_pcm){0};
-    set_err(err, errlen, "%s", "");
+    err_printf(err, errlen, "%s", "");
     pthread_once(&g_log_once, install_ffmpeg_logging);
 
     audio_rc rc = validate_params(p, err, errlen);

@@ -84,16 +84,6 @@ bool auth_keyring_add(auth_keyring *kr, const char *secret_id, const char *secre
     return fits;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Cuts the line at a '#' that starts a field (a '#' inside a field is part of it). */
 static void strip_comment(char *line)
@@ -134,11 +124,11 @@ static bool parse_keyring_text(auth_keyring *into, char *text, const char *path,
         if (n == 0)
             continue;
         if (n != 3) {
-            set_err(err, errlen, "%s:%d: expected \"SecretId SecretKey appid\"", path, lineno);
+            err_printf(err, errlen, "%s:%d: expected \"SecretId SecretKey appid\"", path, lineno);
             return false;
         }
         if (!auth_keyring_add(into, f[0], f[1], f[2])) {
-            set_err(err, errlen, "%s:%d: duplicate SecretId or field too long", path, lineno);
+            err_printf(err, errlen, "%s:%d: duplicate SecretId or field too long", path, lineno);
             return false;
         }
     }
@@ -151,11 +141,11 @@ bool auth_keyring_load(auth_keyring *kr, const char *path, char *err, size_t err
     char *text = NULL;
     size_t len = 0;
     if (!fs_read_file(path, &text, &len, KEYRING_FILE_MAX)) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        err_printf(err, errlen, "%s: %s", path, strerror(errno));
         return false;
     }
     if (memchr(text, '\0', len)) {
-        set_err(err, errlen, "%s: binary data in keyring file", path);
+        err_printf(err, errlen, "%s: binary data in keyring file", path);
         free(text);
         return false;
     }
@@ -163,7 +153,7 @@ bool auth_keyring_load(auth_keyring *kr, const char *path, char *err, size_t err
     bool ok = parse_keyring_text(staged, text, path, err, errlen);
     for (size_t i = 0; ok && i < staged->count; i++) {
         if (auth_keyring_find(kr, staged->keys[i].secret_id)) {
-            set_err(err, errlen, "%s: SecretId %s is already loaded", path, staged->keys[i].secret_id);
+            err_printf(err, errlen, "%s: SecretId %s is already loaded", path, staged->keys[i].secret_id);
             ok = false;
         }
     }

@@ -75,18 +75,10 @@ void log_msg(log_level lv, const char *fmt, ...)
     buf_printf(&line, " %s ", level_name(lv));
     size_t msg_start = line.len;
 
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    buf_vprintf(&line, fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        char *msg = xmalloc((size_t)n + 1);
-        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
-        buf_append(&line, msg, (size_t)n);
-        free(msg);
-    }
-    va_end(ap2);
 
     /* one record, one line: fold embedded newlines, drop trailing ones */
     while (line.len > msg_start && (line.data[line.len - 1] == '\n' || line.data[line.len - 1] == '\r'))

@@ -22,6 +22,7 @@ void buf_append(buf *b, const void *p, size_t n); /* aborts on out-of-memory */
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(buf *b, const char *fmt, va_list ap);
 char *buf_steal(buf *b);                         /* returns data ("" if empty), re-inits b */
 
 /* ---- memory helpers: abort on out-of-memory, never return NULL ---- */
@@ -32,6 +33,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Copies src into dst of size n, always terminating; returns false if it had to truncate. */
 bool strlcpy_ok(char *dst, const char *src, size_t n);
+/* Formats an error message into err (when err is non-NULL and errlen > 0): the errors-as-values
+ * idiom of `bool f(..., char *err, size_t errlen)`. */
+void err_printf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- ids (OpenSSL RAND_bytes) ---- */
 #define ID_JOB_LEN 33      /* "s" + 32 hex */

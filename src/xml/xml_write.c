@@ -139,18 +139,10 @@ void xw_fmt_elem(xml_writer *w, const char *name, const char *fmt, ...)
 {
     buf text;
     buf_init(&text);
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    buf_vprintf(&text, fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        char *tmp = xmalloc((size_t)n + 1);
-        vsnprintf(tmp, (size_t)n + 1, fmt, ap2);
-        buf_append(&text, tmp, (size_t)n);
-        free(tmp);
-    }
-    va_end(ap2);
     xw_text_elem(w, name, text.data);
     buf_free(&text);
 }
