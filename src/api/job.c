@@ -222,17 +222,11 @@ static bool parse_callback(api_response *r, const api_request *q, const xml_node
     return true;
 }
 
-/* The job's queue: the one named, or the bucket's default. ASR must be open on the bucket. */
+/* The job's queue: the one named, or the bucket's default. */
 static bool resolve_queue(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
     const char *qid = xml_path_text(root, "QueueId");
     store_queue qu;
-    store_bucket b;
-    if (store_bucket_get(a->d.st, q->bucket, &b) != STORE_OK) {
-        api_error(r, q, 404, "NoSuchBucket",
-                  "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
-        return false;
-    }
     if (qid && qid[0]) {
         if (store_queue_get(a->d.st, qid, &qu) != STORE_OK || strcmp(qu.bucket, q->bucket) != 0) {
             api_error(r, q, 400, "InvalidArgument", "queue %s does not exist in bucket %s", qid, q->bucket);
@@ -253,6 +247,12 @@ static bool resolve_queue(api *a, api_response *r, const api_request *q, const x
 
 static bool parse_submit(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
+    store_bucket b;
+    if (store_bucket_get(a->d.st, q->bucket, &b) != STORE_OK) {
+        api_error(r, q, 404, "NoSuchBucket",
+                  "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
+        return false;
+    }
     const char *tag = xml_path_text(root, "Tag");
     if (tag && tag[0] && strcmp(tag, "SpeechRecognition") != 0) {
         api_error(r, q, 400, "InvalidArgument", "Tag must be SpeechRecognition (got \"%s\")", tag);

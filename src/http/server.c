@@ -33,7 +33,13 @@ typedef struct req_ctx {
     blob_writer *writer;
     blob_rc write_status;     /* first failure of a streamed upload, BLOB_OK while fine */
     bool answered;            /* a response is queued already */
+    bool discarding;          /* refused early: swallow the body, answer at its end */
 } req_ctx;
+
+/* A refused request whose body is at most this large is read to its end before the answer, so
+ * the client sees the error instead of a broken pipe; larger ones are answered at once and the
+ * connection closed. */
+#define DISCARD_LIMIT (64 << 20)
 
 /* The unescape callback marks a request whose path or query decodes to a NUL byte with this
  * connection value (of the trailer kind, which requests here never carry), for begin_request. */
@@ -205,18 +211,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         api_response_init(&c->r);
         buf_init(&c->body);
         *con_cls = c;
-        if (!begin_request(conn, c, method, url))
+        if (!begin_request(conn, c, method, url)) {
+            if (content_length(c) > 0 && content_length(c) <= DISCARD_LIMIT) {
+                c->discarding = true;
+                return MHD_YES;
+            }
             return send_response(conn, c);
+        }
         return MHD_YES;
     }
-    if (c->answered) {           /* refused early: discard whatever body still arrives */
+    if (c->answered || (c->discarding && *upload_data_size > 0)) {
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (c->discarding)
+        return send_response(conn, c);
     if (*upload_data_size > 0) {
-        bool ok = take_chunk(c, upload_data, *upload_data_size);
+        if (!take_chunk(c, upload_data, *upload_data_size))
+            c->discarding = true;   /* the body outgrew the limit: answer once it is consumed */
         *upload_data_size = 0;
-        return ok ? MHD_YES : send_response(conn, c);
+        return MHD_YES;
     }
     finish_request(c);
     return send_response(conn, c);

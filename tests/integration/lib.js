@@ -32,6 +32,8 @@ function tmpDir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+const SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|runtime error:/;
+
 // Starts the server; resolves once it prints its banner. env adds to/overrides the defaults.
 function startServer({ dataDir, env = {}, args = [] } = {}) {
   dataDir = dataDir || tmpDir('cicada-it-');
@@ -64,7 +66,14 @@ function startServer({ dataDir, env = {}, args = [] } = {}) {
         const port = Number(m[1]);
         resolve({
           port, proc, dataDir, banner: out, stderr: () => stderr,
-          stop: () => new Promise((res) => { proc.once('exit', res); proc.kill('SIGTERM'); }),
+          // a clean stop exits 0 with no sanitizer report (the ASan build runs these same tests)
+          stop: () => new Promise((res, rej) => {
+            proc.once('exit', (code) => {
+              if (code !== 0 || SANITIZER_REPORT.test(stderr)) rej(new Error(`server exited ${code}:\n${stderr}`));
+              else res();
+            });
+            proc.kill('SIGTERM');
+          }),
           kill9: () => new Promise((res) => { proc.once('exit', res); proc.kill('SIGKILL'); }),
         });
       }
