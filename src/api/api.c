@@ -169,12 +169,6 @@ static bool bucket_from_host(const api *a, const char *host, char out[64], bool 
     return out[0] != '\0';
 }
 
-static int auth_http_status(auth_status s)
-{
-    (void)s;
-    return 403;
-}
-
 bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
 {
     auth_request ar = {
@@ -185,7 +179,7 @@ bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
     const auth_key *key = NULL;
     auth_status st = auth_verify(&ar, a->d.keys, &key);
     if (st != AUTH_OK) {
-        api_error(r, q, auth_http_status(st), auth_status_code(st), "%s", auth_status_message(st));
+        api_error(r, q, 403, auth_status_code(st), "%s", auth_status_message(st));   /* every signature failure */
         return false;
     }
     q->key = key;

@@ -101,15 +101,15 @@ void api_job_list(api *a, api_request *q, api_response *r);        /* GET /asr_j
 void api_job_cancel(api *a, api_request *q, api_response *r, const char *id);        /* PUT /jobs/<id>?cancel */
 
 /* ---- embedded object store ---- */
-void api_object_get(api *a, api_request *q, api_response *r, const char *key, bool head_only);
+/* GET and HEAD (the http layer sends no body for HEAD, with the same headers). */
+void api_object_get(api *a, api_request *q, api_response *r, const char *key);
 void api_object_delete(api *a, api_request *q, api_response *r, const char *key);
 void api_object_list(api *a, api_request *q, api_response *r);     /* GET / on a bucket host */
 void api_bucket_create(api *a, api_request *q, api_response *r);   /* PUT / */
 void api_bucket_head(api *a, api_request *q, api_response *r);     /* HEAD / */
 /* Streaming PUT: begin (after authentication; returns false with r filled on refusal),
  * feed chunks, then end. */
-bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *key, int64_t content_length,
-                          blob_writer **w);
+bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *key, blob_writer **w);
 blob_rc api_object_put_chunk(blob_writer *w, const void *data, size_t n);
 /* Commits the upload when every chunk was written (status BLOB_OK); else aborts it and answers
  * with the error status names (EntityTooLarge for BLOB_TOO_LARGE). */

@@ -92,7 +92,7 @@ static int parse_range(const char *h, int64_t size, int64_t *off, int64_t *len)
     return 1;
 }
 
-void api_object_get(api *a, api_request *q, api_response *r, const char *key, bool head_only)
+void api_object_get(api *a, api_request *q, api_response *r, const char *key)
 {
     blob_info info;
     int fd = -1;
@@ -124,7 +124,6 @@ void api_object_get(api *a, api_request *q, api_response *r, const char *key, bo
     r->fd = fd;
     r->fd_offset = off;
     r->fd_length = len;
-    (void)head_only;   /* the http layer sends headers only for HEAD */
 }
 
 void api_object_delete(api *a, api_request *q, api_response *r, const char *key)
@@ -214,10 +213,8 @@ void api_bucket_head(api *a, api_request *q, api_response *r)
     r->content_type = NULL;
 }
 
-bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *key, int64_t content_length,
-                          blob_writer **w)
+bool api_object_put_begin(api *a, api_request *q, api_response *r, const char *key, blob_writer **w)
 {
-    (void)content_length;
     const char *ctype = api_header(q, "Content-Type");
     blob_rc rc = blob_put_begin(a->d.blobs, q->bucket, key, strlen(key), ctype ? ctype : "application/octet-stream", w);
     if (rc != BLOB_OK) {

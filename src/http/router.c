@@ -107,8 +107,8 @@ void router_dispatch(api *a, const route *rt, api_request *q, api_response *r)
     case ROUTE_BUCKET_CREATE: api_bucket_create(a, q, r); break;
     case ROUTE_BUCKET_HEAD: api_bucket_head(a, q, r); break;
     case ROUTE_OBJECT_LIST: api_object_list(a, q, r); break;
-    case ROUTE_OBJECT_GET: api_object_get(a, q, r, rt->arg, false); break;
-    case ROUTE_OBJECT_HEAD: api_object_get(a, q, r, rt->arg, true); break;
+    case ROUTE_OBJECT_GET:
+    case ROUTE_OBJECT_HEAD: api_object_get(a, q, r, rt->arg); break;
     case ROUTE_OBJECT_DELETE: api_object_delete(a, q, r, rt->arg); break;
     case ROUTE_NOT_SUPPORTED:
         api_error(r, q, 400, "InvalidRequest", "%s is not offered by this server (templates and hot-vocabulary "

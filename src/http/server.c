@@ -162,7 +162,7 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
     if (!api_authenticate(c->srv->a, q, &c->r, c->rt.need_bucket))
         return false;
     if (c->rt.id == ROUTE_OBJECT_PUT)
-        return api_object_put_begin(c->srv->a, q, &c->r, c->rt.arg, content_length(c), &c->writer);
+        return api_object_put_begin(c->srv->a, q, &c->r, c->rt.arg, &c->writer);
     if (content_length(c) > (int64_t)c->srv->max_body) {
         api_error(&c->r, q, 400, "EntityTooLarge", "the request body is larger than %zu bytes", c->srv->max_body);
         return false;
