@@ -96,8 +96,12 @@ typedef struct decode_ctx {
 
     int out_rate;
     size_t max_samples;
-    float *out;
+    float *out;                   /* decoded samples not yet handed out: out[rpos..n) */
     size_t n, cap;
+    size_t rpos;
+    size_t produced;              /* all samples decoded so far (the length limit applies to it) */
+    bool eof;                     /* container read to its end and decoder/resampler drained */
+    int read_error;
     long bad_packets;             /* packets the decoder rejected (corrupt data) */
     long good_frames;
 } decode_ctx;
@@ -313,7 +317,8 @@ static audio_rc convert_into_output(decode_ctx *c, const AVFrame *in, char *err,
     }
     clamp_unit(c->out + c->n, (size_t)got);
     c->n += (size_t)got;
-    if (c->n > c->max_samples) {
+    c->produced += (size_t)got;
+    if (c->produced > c->max_samples) {
         err_printf(err, errlen, "audio is longer than the %lld ms limit",
                 (long long)((int64_t)c->max_samples * 1000 / c->out_rate));
         return AUDIO_TOO_LONG;
@@ -397,34 +402,36 @@ static audio_rc send_and_receive(decode_ctx *c, const AVPacket *pkt, char *err, 
     return receive_frames(c, err, errlen);
 }
 
-static audio_rc decode_all(decode_ctx *c, char *err, size_t errlen)
+/* Reads one packet and decodes it; at the end of the container drains decoder and resampler and
+ * sets eof. */
+static audio_rc pump_one_packet(decode_ctx *c, char *err, size_t errlen)
 {
-    int read_error = 0;
-    for (;;) {
-        int rc = av_read_frame(c->fmt, c->pkt);
-        if (rc < 0) {
-            if (rc != AVERROR_EOF)
-                read_error = rc;  /* truncated/corrupt container: keep what was read */
-            break;
-        }
-        audio_rc arc = AUDIO_OK;
-        if (c->pkt->stream_index == c->stream_index)
-            arc = send_and_receive(c, c->pkt, err, errlen);
-        av_packet_unref(c->pkt);
-        if (arc != AUDIO_OK)
-            return arc;
-    }
-    audio_rc arc = send_and_receive(c, NULL, err, errlen);   /* drain the decoder */
-    if (arc == AUDIO_OK && c->swr)
-        arc = convert_into_output(c, NULL, err, errlen);     /* drain the resampler */
-    if (arc != AUDIO_OK)
+    int rc = av_read_frame(c->fmt, c->pkt);
+    if (rc < 0) {
+        if (rc != AVERROR_EOF)
+            c->read_error = rc;   /* truncated/corrupt container: keep what was read */
+        c->eof = true;
+        audio_rc arc = send_and_receive(c, NULL, err, errlen);   /* drain the decoder */
+        if (arc == AUDIO_OK && c->swr)
+            arc = convert_into_output(c, NULL, err, errlen);     /* drain the resampler */
         return arc;
-    if (c->n == 0) {
+    }
+    audio_rc arc = AUDIO_OK;
+    if (c->pkt->stream_index == c->stream_index)
+        arc = send_and_receive(c, c->pkt, err, errlen);
+    av_packet_unref(c->pkt);
+    return arc;
+}
+
+/* Once everything is decoded: was it audio at all, and mostly intact? */
+static audio_rc final_checks(const decode_ctx *c, char *err, size_t errlen)
+{
+    if (c->produced == 0) {
         char why[128];
-        if (c->bad_packets > 0 || read_error < 0) {
+        if (c->bad_packets > 0 || c->read_error < 0) {
             err_printf(err, errlen, "audio stream could not be decoded (%ld corrupt packets%s%s)", c->bad_packets,
-                    read_error < 0 ? "; read error: " : "",
-                    read_error < 0 ? av_err_text(read_error, why, sizeof why) : "");
+                    c->read_error < 0 ? "; read error: " : "",
+                    c->read_error < 0 ? av_err_text(c->read_error, why, sizeof why) : "");
             return AUDIO_DECODE_FAILED;
         }
         err_printf(err, errlen, "audio stream holds no samples");
@@ -458,35 +465,110 @@ static size_t max_samples_for(const audio_params *p)
     return (size_t)(p->max_duration_ms * p->sample_rate / 1000);
 }
 
-audio_rc audio_decode_file(const char *path, const audio_params *p, audio_pcm *out, char *err, size_t errlen)
+struct audio_reader {
+    decode_ctx c;
+    int rate;
+    bool checked;                 /* final_checks ran */
+};
+
+audio_rc audio_open(const char *path, const audio_params *p, audio_reader **out, char *err, size_t errlen)
 {
     audio_params defaults = audio_default_params();
     if (!p)
         p = &defaults;
-    *out = (audio_pcm){0};
+    *out = NULL;
     err_printf(err, errlen, "%s", "");
     pthread_once(&g_log_once, install_ffmpeg_logging);
-
     audio_rc rc = validate_params(p, err, errlen);
     if (rc == AUDIO_OK)
         rc = check_file(path, err, errlen);
     if (rc != AUDIO_OK)
         return rc;
-
-    decode_ctx c = {.stream_index = -1, .out_rate = p->sample_rate};
-    c.max_samples = max_samples_for(p);
-    rc = open_container(&c, path, err, errlen);
+    audio_reader *r = xcalloc(1, sizeof *r);
+    r->c = (decode_ctx){.stream_index = -1, .out_rate = p->sample_rate, .max_samples = max_samples_for(p)};
+    r->rate = p->sample_rate;
+    rc = open_container(&r->c, path, err, errlen);
     if (rc == AUDIO_OK)
-        rc = open_decoder(&c, err, errlen);
-    if (rc == AUDIO_OK)
-        rc = decode_all(&c, err, errlen);
-    if (rc == AUDIO_OK) {
-        out->samples = c.out;
-        out->n = c.n;
-        out->sample_rate = p->sample_rate;
-        out->duration_ms = (int64_t)c.n * 1000 / p->sample_rate;
-        c.out = NULL;
+        rc = open_decoder(&r->c, err, errlen);
+    if (rc != AUDIO_OK) {
+        audio_close(r);
+        return rc;
     }
-    decode_ctx_free(&c);
+    *out = r;
+    return AUDIO_OK;
+}
+
+/* Moves the unread samples to the front so the buffer never grows past one read's worth. */
+static void compact(decode_ctx *c)
+{
+    if (c->rpos == 0)
+        return;
+    memmove(c->out, c->out + c->rpos, (c->n - c->rpos) * sizeof *c->out);
+    c->n -= c->rpos;
+    c->rpos = 0;
+}
+
+audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *err, size_t errlen)
+{
+    decode_ctx *c = &r->c;
+    *got = 0;
+    compact(c);
+    while (c->n < max && !c->eof) {
+        audio_rc rc = pump_one_packet(c, err, errlen);
+        if (rc != AUDIO_OK)
+            return rc;
+    }
+    if (c->eof && !r->checked) {
+        r->checked = true;
+        audio_rc rc = final_checks(c, err, errlen);
+        if (rc != AUDIO_OK)
+            return rc;
+    }
+    size_t n = c->n < max ? c->n : max;
+    memcpy(dst, c->out, n * sizeof *dst);
+    c->rpos = n;
+    *got = n;
+    return AUDIO_OK;
+}
+
+int64_t audio_reader_duration_ms(const audio_reader *r)
+{
+    return (int64_t)(r->c.produced - (r->c.n - r->c.rpos)) * 1000 / r->rate;
+}
+
+void audio_close(audio_reader *r)
+{
+    if (!r)
+        return;
+    decode_ctx_free(&r->c);
+    free(r);
+}
+
+audio_rc audio_decode_file(const char *path, const audio_params *p, audio_pcm *out, char *err, size_t errlen)
+{
+    *out = (audio_pcm){0};
+    audio_reader *r;
+    audio_rc rc = audio_open(path, p, &r, err, errlen);
+    if (rc != AUDIO_OK)
+        return rc;
+    size_t cap = 1 << 16, n = 0, got;
+    float *all = xmalloc(cap * sizeof *all);
+    do {
+        if (cap - n < (1 << 15)) {
+            cap *= 2;
+            all = xrealloc(all, cap * sizeof *all);
+        }
+        rc = audio_read(r, all + n, cap - n, &got, err, errlen);
+        n += got;
+    } while (rc == AUDIO_OK && got > 0);
+    if (rc == AUDIO_OK) {
+        out->samples = all;
+        out->n = n;
+        out->sample_rate = r->rate;
+        out->duration_ms = (int64_t)n * 1000 / r->rate;
+    } else {
+        free(all);
+    }
+    audio_close(r);
     return rc;
 }

@@ -29,6 +29,16 @@ typedef enum audio_rc {
     AUDIO_TOO_LONG,
 } audio_rc;
 
+/* Streaming: open, then read mono samples at p->sample_rate in pieces of any size. Memory stays
+ * bounded by the largest read, whatever the file's length. audio_read returns AUDIO_OK with
+ * *got == 0 at the end; a failure (corrupt, too long, no audio at all) can surface on any read. */
+typedef struct audio_reader audio_reader;
+audio_rc audio_open(const char *path, const audio_params *p, audio_reader **out, char *err, size_t errlen);
+audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *err, size_t errlen);
+/* Duration of the samples handed out so far, in ms. */
+int64_t audio_reader_duration_ms(const audio_reader *r);
+void audio_close(audio_reader *r);
+
 /* Decodes the whole file (downmixed to mono, resampled). On failure err holds a one-line reason. */
 audio_rc audio_decode_file(const char *path, const audio_params *p, audio_pcm *out, char *err, size_t errlen);
 const char *audio_rc_code(audio_rc rc);   /* a stable job failure Code, e.g. "AudioDecodeFailed" */

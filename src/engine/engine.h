@@ -67,6 +67,23 @@ sphinx_params sphinx_default_params(void);   /* the Debian en-us model */
 /* Loads the model once (validating the files); err says what is missing. */
 engine *engine_sphinx_new(const sphinx_params *p, char *err, size_t errlen);
 
+/* ---- whisper.cpp ---- */
+typedef struct whisper_engine_params {
+    const char *model_path;       /* ggml whisper model */
+    const char *vad_model_path;   /* Silero VAD in ggml form; NULL or "" = no VAD */
+    int threads;                  /* compute threads per transcription; default 2 */
+    int max_concurrent;           /* transcriptions at once, one whisper_state each; default cores */
+    bool to_simplified;           /* Chinese output converted to Simplified (OpenCC t2s); default true */
+    const char *const *blacklist; /* junk phrases never emitted (e.g. subtitle credits); NULL = built-in list */
+    size_t nblacklist;
+    float no_speech_thold;        /* default as whisper-cli */
+    int beam_size;                /* default as whisper-cli (5); 1 or less = greedy */
+} whisper_engine_params;
+whisper_engine_params whisper_engine_default_params(void);
+/* Loads the weights once (one whisper_context, shared); each transcribe() uses its own state.
+ * A missing, truncated or corrupt file is an error with a clear message, never a crash. */
+engine *engine_whisper_new(const whisper_engine_params *p, char *err, size_t errlen);
+
 /* ---- registry: EngineModelType -> engine ---- */
 typedef struct engine_registry engine_registry;
 

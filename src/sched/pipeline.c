@@ -1,5 +1,6 @@
 /* pipeline.c — one job's life from input to result: resolve the input object to a readable file,
- * decode it (audio), recognise it (engine), format it (output) and write the output objects. Every
+ * decode it as a stream and recognise it window by window (audio, engine: at most one window of
+ * PCM in memory), format it (output) and write the output objects. Every
  * failure becomes a precise Code and Message on the job; nothing here can leave a job Running. */
 #include "sched/sched.h"
 
@@ -23,9 +24,86 @@ static void set_failure(char code[64], char *msg, size_t msglen, const char *c, 
     snprintf(msg, msglen, "%s", m);
 }
 
+#define CUT_SEARCH_MS 5000
+#define CUT_FRAME_MS 100
+
+/* Where to end a full window: the start of the quietest 100 ms frame in its last 5 seconds, so a
+ * cut falls in a pause rather than inside a word. */
+static size_t quietest_cut(const float *x, size_t n, int rate)
+{
+    size_t frame = (size_t)rate * CUT_FRAME_MS / 1000, search = (size_t)rate * CUT_SEARCH_MS / 1000;
+    if (n < search + frame)
+        return n;
+    size_t best = n, lo = n - search;
+    double best_energy = -1;
+    for (size_t at = lo; at + frame <= n; at += frame / 2) {
+        double e = 0;
+        for (size_t i = at; i < at + frame; i++)
+            e += (double)x[i] * x[i];
+        if (best_energy < 0 || e < best_energy) {
+            best_energy = e;
+            best = at;
+        }
+    }
+    return best;
+}
+
+/* Appends src's segments to dst with every time moved by offset_ms. */
+static void append_shifted(engine_result *dst, const engine_result *src, int64_t offset_ms)
+{
+    for (size_t i = 0; i < src->nsegs; i++) {
+        const engine_segment *s = &src->segs[i];
+        engine_segment *d = engine_result_add_segment(dst, s->start_ms + offset_ms, s->end_ms + offset_ms);
+        free(d->text);
+        d->text = xstrdup(s->text ? s->text : "");
+        for (size_t w = 0; w < s->nwords; w++)
+            engine_segment_add_word(d, s->words[w].text, s->words[w].start_ms + offset_ms,
+                                    s->words[w].end_ms + offset_ms);
+    }
+}
+
+/* Streams the audio through the engine one window at a time. */
+static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window,
+                              pipeline_result *r)
+{
+    int rate = engine_sample_rate(e);
+    float *buf = xmalloc(window * sizeof *buf);
+    size_t n = 0;
+    int64_t offset = 0;   /* samples before buf[0] */
+    char err[512];
+    bool ok = true, last = false;
+    while (ok && !last) {
+        size_t got;
+        audio_rc arc = audio_read(ar, buf + n, window - n, &got, err, sizeof err);
+        if (arc != AUDIO_OK) {
+            set_failure(r->code, r->message, sizeof r->message, audio_rc_code(arc), err);
+            ok = false;
+            break;
+        }
+        n += got;
+        last = n < window;    /* a short read means the stream ended */
+        size_t cut = last ? n : quietest_cut(buf, n, rate);
+        if (cut > 0) {
+            engine_result part = {0};
+            if (engine_transcribe(e, buf, cut, opts, &part, err, sizeof err) != 0) {
+                set_failure(r->code, r->message, sizeof r->message, "RecognitionFailed", err);
+                ok = false;
+            } else {
+                append_shifted(&r->segs, &part, offset * 1000 / rate);
+            }
+            engine_result_free(&part);
+        }
+        memmove(buf, buf + cut, (n - cut) * sizeof *buf);
+        n -= cut;
+        offset += (int64_t)cut;
+    }
+    free(buf);
+    return ok;
+}
+
 /* Decodes `path` and runs the recogniser; shared by jobs and `cicada transcribe`. */
 static bool recognise_path(engine_registry *engines, const char *path, const char *type,
-                           int64_t max_audio_ms, pipeline_result *r)
+                           int64_t max_audio_ms, int64_t window_ms, pipeline_result *r)
 {
     engine *e = NULL;
     engine_opts opts = {0};
@@ -40,30 +118,35 @@ static bool recognise_path(engine_registry *engines, const char *path, const cha
     ap.sample_rate = engine_sample_rate(e);
     if (max_audio_ms > 0)
         ap.max_duration_ms = max_audio_ms;
-    audio_pcm pcm = {0};
+    audio_reader *ar;
     char err[512];
-    audio_rc arc = audio_decode_file(path, &ap, &pcm, err, sizeof err);
+    audio_rc arc = audio_open(path, &ap, &ar, err, sizeof err);
     if (arc != AUDIO_OK) {
         set_failure(r->code, r->message, sizeof r->message, audio_rc_code(arc), err);
         return false;
     }
-    r->audio_ms = pcm.duration_ms;
-    int erc = engine_transcribe(e, pcm.samples, pcm.n, &opts, &r->segs, err, sizeof err);
-    audio_pcm_free(&pcm);
-    if (erc != 0) {
-        set_failure(r->code, r->message, sizeof r->message, "RecognitionFailed", err);
+    size_t window = (size_t)((window_ms > 0 ? window_ms : PIPELINE_WINDOW_MS) * ap.sample_rate / 1000);
+    bool ok = recognise_windows(e, &opts, ar, window, r);
+    r->audio_ms = audio_reader_duration_ms(ar);
+    audio_close(ar);
+    if (!ok)
         return false;
-    }
     snprintf(r->code, sizeof r->code, "Success");
     r->message[0] = '\0';
     return true;
 }
 
+bool pipeline_recognise(engine_registry *engines, const char *path, const char *engine_model_type,
+                        int64_t max_audio_ms, int64_t window_ms, pipeline_result *r)
+{
+    memset(r, 0, sizeof *r);
+    return recognise_path(engines, path, engine_model_type, max_audio_ms, window_ms, r);
+}
+
 bool pipeline_transcribe_file(engine_registry *engines, const char *path, const char *engine_model_type,
                               int64_t max_audio_ms, pipeline_result *r)
 {
-    memset(r, 0, sizeof *r);
-    return recognise_path(engines, path, engine_model_type, max_audio_ms, r);
+    return pipeline_recognise(engines, path, engine_model_type, max_audio_ms, 0, r);
 }
 
 /* The input object as a path FFmpeg can open: the embedded store hands us a descriptor, which
@@ -151,7 +234,7 @@ void pipeline_run_job(const pipeline_deps *d, store_job *j)
         return;
     pipeline_result r;
     memset(&r, 0, sizeof r);
-    bool ok = recognise_path(d->engines, path, j->params.engine_model_type, d->max_audio_ms, &r);
+    bool ok = recognise_path(d->engines, path, j->params.engine_model_type, d->max_audio_ms, d->window_ms, &r);
     close(fd);
     if (!ok) {
         set_failure(j->code, j->message, sizeof j->message, r.code, r.message);

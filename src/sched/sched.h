@@ -23,10 +23,17 @@ typedef struct pipeline_result {
 } pipeline_result;
 void pipeline_result_free(pipeline_result *r);
 
+/* Audio is decoded as a stream and recognised in windows of this length (cut at the quietest
+ * moment of their last seconds), so no more than one window of PCM is ever in memory. */
+#define PIPELINE_WINDOW_MS (10 * 60 * 1000)
+
 /* Decodes a local file at the engine's rate and recognises it with the engine registered for
  * engine_model_type. Returns true on success; else r->code/message say why. */
 bool pipeline_transcribe_file(engine_registry *engines, const char *path, const char *engine_model_type,
                               int64_t max_audio_ms, pipeline_result *r);
+/* The same with an explicit window length (ms; 0 = PIPELINE_WINDOW_MS). */
+bool pipeline_recognise(engine_registry *engines, const char *path, const char *engine_model_type,
+                        int64_t max_audio_ms, int64_t window_ms, pipeline_result *r);
 
 typedef struct pipeline_deps {
     blob_store *blobs;
@@ -34,6 +41,7 @@ typedef struct pipeline_deps {
     const char *tmp_dir;       /* where non-local inputs would be staged */
     int64_t max_audio_ms;      /* 5 h */
     int64_t max_input_bytes;   /* 512 MB */
+    int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */
 } pipeline_deps;
 /* Runs one claimed job end to end: reads its input object, recognises it, writes the output
  * object(s) and fills j's result fields (state Success) or its failure code and message (state

@@ -1,0 +1,118 @@
+/* test_pipeline.c — the pipeline on real audio with the real pocketsphinx engine: recognising in
+ * short windows (cut at pauses, times shifted back) keeps segments ordered and inside the audio and
+ * loses little against one whole window; failures carry the audio layer's codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sched/sched.h"
+#include "util/util.h"
+
+static char jfk[1024];
+static engine_registry *reg;
+
+static int setup(void **state)
+{
+    (void)state;
+    engine_registry_params p = engine_registry_default_params();
+    char err[512];
+    reg = engine_registry_new(&p, err, sizeof err);
+    if (!reg)
+        fprintf(stderr, "registry: %s\n", err);
+    return reg ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    engine_registry_free(reg);
+    return 0;
+}
+
+/* Space-separated words of all segments, in order. */
+static size_t collect_words(const engine_result *r, char words[][64], size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nsegs; i++)
+        for (size_t w = 0; w < r->segs[i].nwords && n < max; w++)
+            snprintf(words[n++], 64, "%s", r->segs[i].words[w].text);
+    return n;
+}
+
+static void test_windows_keep_order_and_words(void **state)
+{
+    (void)state;
+    pipeline_result whole, parts;
+    assert_true(pipeline_recognise(reg, jfk, "16k_en", 0, 0, &whole));
+    assert_true(pipeline_recognise(reg, jfk, "16k_en", 0, 4000, &parts));   /* three windows */
+    assert_int_equal(parts.audio_ms, whole.audio_ms);
+    assert_true(parts.segs.nsegs >= 2);
+    int64_t prev_end = 0;
+    for (size_t i = 0; i < parts.segs.nsegs; i++) {
+        const engine_segment *s = &parts.segs.segs[i];
+        assert_true(s->start_ms >= prev_end);
+        assert_true(s->end_ms > s->start_ms && s->end_ms <= parts.audio_ms);
+        for (size_t w = 0; w < s->nwords; w++)
+            assert_true(s->words[w].start_ms >= s->start_ms && s->words[w].end_ms <= s->end_ms);
+        prev_end = s->end_ms;
+    }
+    static char a[256][64], b[256][64];
+    size_t na = collect_words(&whole.segs, a, 256), nb = collect_words(&parts.segs, b, 256);
+    size_t shared = 0;
+    for (size_t i = 0; i < nb; i++)
+        for (size_t k = 0; k < na; k++)
+            if (strcmp(b[i], a[k]) == 0) {
+                shared++;
+                break;
+            }
+    print_message("whole: %zu words, 4 s windows: %zu words, %zu shared\n", na, nb, shared);
+    assert_true(shared * 10 >= na * 6);   /* cutting at pauses keeps most words */
+    pipeline_result_free(&whole);
+    pipeline_result_free(&parts);
+}
+
+static void test_failures_carry_codes(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/cicada-pipe-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char junk[] = "certainly not audio\n";
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(write(fd, junk, sizeof junk - 1), (ssize_t)(sizeof junk - 1));
+    close(fd);
+    pipeline_result r;
+    assert_false(pipeline_recognise(reg, path, "16k_en", 0, 4000, &r));
+    assert_string_equal(r.code, "InputNotAudio");
+    assert_true(strlen(r.message) > 0);
+    pipeline_result_free(&r);
+    assert_false(pipeline_recognise(reg, jfk, "16k_th", 0, 0, &r));
+    assert_string_equal(r.code, "EngineNotInstalled");
+    pipeline_result_free(&r);
+    assert_false(pipeline_recognise(reg, jfk, "16k_en", 5000, 0, &r));   /* longer than allowed */
+    assert_string_equal(r.code, "AudioTooLong");
+    pipeline_result_free(&r);
+    unlink(path);
+}
+
+int main(void)
+{
+    const char *td = getenv("CICADA_TESTDATA");
+    snprintf(jfk, sizeof jfk, "%s/en/jfk/jfk.wav", td ? td : "");
+    if (!td || access(jfk, R_OK) != 0) {
+        printf("skipping: CICADA_TESTDATA unset or %s missing\n", jfk);
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_windows_keep_order_and_words),
+        cmocka_unit_test(test_failures_carry_codes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
