@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/engine.h"
+
 typedef struct config {
     char listen[128];          /* CICADA_LISTEN, 127.0.0.1:8080 */
     char data_dir[1024];       /* CICADA_DATA_DIR, ./data */
@@ -18,6 +20,11 @@ typedef struct config {
     int http_threads;          /* CICADA_HTTP_THREADS, 16 */
     char keys_file[1024];      /* CICADA_KEYS_FILE: lines "SecretId SecretKey appid" */
     char sphinx_zh_model[1024];/* CICADA_SPHINX_ZH_MODEL */
+    char model_dir[1024];      /* CICADA_MODEL_DIR, <data dir>/models */
+    char engines[4096];        /* CICADA_ENGINES or the [engines] INI section: TYPE=ENGINE:MODEL[:LANG],... */
+    int whisper_threads;       /* CICADA_WHISPER_THREADS, 0 = max(1, cores / workers) */
+    char vad_model[1024];      /* CICADA_VAD_MODEL, <model dir>/ggml-silero-v6.2.0.bin when present */
+    char whisper_blacklist[1024]; /* CICADA_WHISPER_BLACKLIST, the engine's built-in list */
     char log_level[16];        /* CICADA_LOG, info */
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
@@ -37,8 +44,11 @@ bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, s
                  const char **positional, size_t npos_max, size_t *npos);
 /* The configuration options' help text (shared by the subcommands' --help). */
 void config_print_help(void);
+/* The engine registry's parameters from the configuration (pointers into c). */
+void config_engine_params(const config *c, engine_registry_params *p);
 
 int cmd_serve(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 #endif

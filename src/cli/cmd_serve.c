@@ -122,8 +122,8 @@ static bool start_service(service *sv, char *err, size_t errlen)
     config *c = &sv->cfg;
     if (!open_storage(sv, err, errlen) || !load_keys(sv, err, errlen) || !prepare_default_bucket(sv, err, errlen))
         return false;
-    engine_registry_params ep = engine_registry_default_params();
-    ep.sphinx_zh_dir = c->sphinx_zh_model;
+    engine_registry_params ep;
+    config_engine_params(c, &ep);
     if (!(sv->engines = engine_registry_new(&ep, err, errlen)))
         return false;
     notify_params np = notify_default_params();

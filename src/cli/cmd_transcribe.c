@@ -13,9 +13,11 @@
 
 static void transcribe_help(void)
 {
-    printf("usage: cicada transcribe FILE [--engine 16k_en] [--format txt|srt|json]\n\n"
+    printf("usage: cicada transcribe FILE [--engine 16k_en] [--model PATH] [--format txt|srt|json]\n\n"
            "Recognises FILE (any format FFmpeg reads) with the engine configured for the EngineModelType\n"
-           "and prints the result: Result lines (txt, default), SubRip (srt) or the ResultDetail JSON.\n\n");
+           "and prints the result: Result lines (txt, default), SubRip (srt) or the ResultDetail JSON.\n"
+           "--model overrides the mapping for this run: a ggml file means whisper with the type's language,\n"
+           "a directory pocketsphinx; a name without '/' lies in the model directory.\n\n");
     config_print_help();
 }
 
@@ -31,13 +33,14 @@ static char *render(const char *format, const engine_result *r)
 int cmd_transcribe(int argc, char **argv)
 {
     bool help = false;
-    const char *engine_type = "16k_en", *format = "txt";
+    const char *engine_type = "16k_en", *format = "txt", *model = NULL;
     cli_extra_opt extra[] = {{"--help", false, NULL, &help}, {"-h", false, NULL, &help},
-                             {"--engine", true, &engine_type, NULL}, {"--format", true, &format, NULL}};
+                             {"--engine", true, &engine_type, NULL}, {"--format", true, &format, NULL},
+                             {"--model", true, &model, NULL}};
     config cfg;
     const char *pos[1];
     size_t npos = 0;
-    if (!config_load(&cfg, argc, argv, extra, 4, pos, 1, &npos))
+    if (!config_load(&cfg, argc, argv, extra, sizeof extra / sizeof extra[0], pos, 1, &npos))
         return 2;
     if (help) {
         transcribe_help();
@@ -53,8 +56,11 @@ int cmd_transcribe(int argc, char **argv)
     }
     log_set_level(LOG_WARN);
     char err[1024];
-    engine_registry_params ep = engine_registry_default_params();
-    ep.sphinx_zh_dir = cfg.sphinx_zh_model;
+    engine_registry_params ep;
+    config_engine_params(&cfg, &ep);
+    ep.max_concurrent = 1;          /* one file: its job may use every core */
+    ep.only_type = engine_type;     /* load only the model this run needs */
+    ep.model_override = model;
     engine_registry *reg = engine_registry_new(&ep, err, sizeof err);
     if (!reg) {
         fprintf(stderr, "cicada transcribe: %s\n", err);

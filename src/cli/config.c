@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/util.h"
 
@@ -35,6 +36,15 @@ static const setting SETTINGS[] = {
     S("keys_file", "CICADA_KEYS_FILE", "--keys-file", keys_file, "file of \"SecretId SecretKey appid\" lines"),
     S("sphinx_zh_model", "CICADA_SPHINX_ZH_MODEL", "--sphinx-zh-model", sphinx_zh_model,
       "pocketsphinx Mandarin model directory"),
+    S("model_dir", "CICADA_MODEL_DIR", "--model-dir", model_dir, "whisper and VAD models (<data dir>/models)"),
+    S("engines", "CICADA_ENGINES", "--engines", engines,
+      "TYPE=ENGINE:MODEL[:LANG],... e.g. 16k_zh=whisper:ggml-base.bin:zh (or an [engines] section)"),
+    {"whisper_threads", "CICADA_WHISPER_THREADS", "--whisper-threads", offsetof(config, whisper_threads), 0,
+     "threads per whisper job (cores / workers; never more)"},
+    S("vad_model", "CICADA_VAD_MODEL", "--vad-model", vad_model,
+      "Silero VAD ggml model, or none (<model dir>/ggml-silero-v6.2.0.bin if present)"),
+    S("whisper_blacklist", "CICADA_WHISPER_BLACKLIST", "--whisper-blacklist", whisper_blacklist,
+      "file of junk phrases whisper must not emit, one per line (built-in list)"),
     S("log", "CICADA_LOG", "--log", log_level, "debug, info, warn or error (info)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
@@ -76,10 +86,27 @@ typedef struct ini_ctx {
     const char *path;
 } ini_ctx;
 
+/* An [engines] line "TYPE = ENGINE:MODEL[:LANG]" joins the CICADA_ENGINES list. */
+static bool add_engine_line(config *c, const char *name, const char *value, const char *path)
+{
+    size_t used = strlen(c->engines);
+    int n = snprintf(c->engines + used, sizeof c->engines - used, "%s%s=%s", used ? "," : "", name, value);
+    if (n < 0 || (size_t)n >= sizeof c->engines - used) {
+        fprintf(stderr, "cicada: %s: the [engines] section is too long (at most %zu bytes)\n", path,
+                sizeof c->engines - 1);
+        return false;
+    }
+    return true;
+}
+
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
-    (void)section;
     ini_ctx *x = user;
+    if (strcasecmp(section, "engines") == 0) {
+        if (!add_engine_line(x->c, name, value, x->path))
+            x->ok = false;
+        return 1;
+    }
     for (size_t i = 0; i < NSETTINGS; i++) {
         if (strcmp(SETTINGS[i].key, name) == 0) {
             if (!set_value(x->c, &SETTINGS[i], value, x->path))
@@ -87,7 +114,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
             return 1;
         }
     }
-    return 1;   /* other sections (engines, ...) belong to later features: ignore */
+    return 1;   /* keys of later features: ignore */
 }
 
 static bool load_ini(config *c, const char *path)
@@ -221,7 +248,24 @@ bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, s
         return false;
     if (!c->default_bucket[0])
         snprintf(c->default_bucket, sizeof c->default_bucket, "cicada-%s", c->appid);
+    if (!c->model_dir[0] && snprintf(c->model_dir, sizeof c->model_dir, "%s/models", c->data_dir) >=
+                                (int)sizeof c->model_dir) {
+        fprintf(stderr, "cicada: the data directory's path is too long for the model directory\n");
+        return false;
+    }
     return true;
+}
+
+void config_engine_params(const config *c, engine_registry_params *p)
+{
+    *p = engine_registry_default_params();
+    p->sphinx_zh_dir = c->sphinx_zh_model;
+    p->model_dir = c->model_dir;
+    p->engines = c->engines;
+    p->whisper_threads = c->whisper_threads;
+    p->max_concurrent = c->workers;
+    p->vad_model = c->vad_model;
+    p->blacklist_file = c->whisper_blacklist;
 }
 
 void config_print_help(void)

@@ -90,8 +90,37 @@ typedef struct engine_registry engine_registry;
 typedef struct engine_registry_params {
     const char *sphinx_en_dir;  /* default: the Debian pocketsphinx-en-us model; "" disables */
     const char *sphinx_zh_dir;  /* CICADA_SPHINX_ZH_MODEL; NULL/"" = Mandarin not installed */
+    const char *model_dir;      /* CICADA_MODEL_DIR: whisper models, the VAD model; names without '/' lie here */
+    const char *engines;        /* CICADA_ENGINES "TYPE=ENGINE:MODEL[:LANG],..."; NULL/"" = automatic:
+                                   the best official whisper model in model_dir, else pocketsphinx */
+    int whisper_threads;        /* CICADA_WHISPER_THREADS per job; 0 = max(1, cores / max_concurrent) */
+    int max_concurrent;         /* jobs at once (the workers); 0 = cores */
+    const char *vad_model;      /* CICADA_VAD_MODEL; NULL/"" = <model_dir>/ggml-silero-v6.2.0.bin when present,
+                                   "none" = no VAD */
+    const char *blacklist_file; /* CICADA_WHISPER_BLACKLIST: junk phrases, one per line; NULL/"" = built-in */
+    const char *only_type;      /* load only what this EngineModelType needs (one-off runs); NULL = all */
+    const char *model_override; /* with only_type: use this model for it (a directory = pocketsphinx,
+                                   a file = whisper with the type's language) */
 } engine_registry_params;
 engine_registry_params engine_registry_default_params(void);
+
+/* Threads per whisper job so that max_concurrent jobs never use more than `cores` threads:
+ * configured 0 = max(1, cores / max_concurrent); a larger configured value is clamped to that, and
+ * note (may be NULL) says so. */
+int engine_whisper_threads(int configured, int max_concurrent, int cores, char *note, size_t notelen);
+
+/* Where each EngineModelType goes with these params, worked out without loading anything (for
+ * `cicada models list` and start-up logs). */
+typedef struct engine_plan_entry {
+    const char *type;           /* the EngineModelType */
+    const char *engine;         /* "whisper", "sphinx", or NULL: not installed */
+    char model[1024];           /* model file (whisper) or directory (sphinx) */
+    char language[16];
+    char hint[768];             /* not installed: what is missing and how to install it */
+} engine_plan_entry;
+/* Returns a heap array of one entry per type (free()), n = its length; NULL with err on a bad
+ * CICADA_ENGINES. */
+engine_plan_entry *engine_registry_plan(const engine_registry_params *p, size_t *n, char *err, size_t errlen);
 
 engine_registry *engine_registry_new(const engine_registry_params *p, char *err, size_t errlen);
 void engine_registry_free(engine_registry *r);

@@ -1,0 +1,89 @@
+// whisper.test.js — real jobs through `cicada serve` on the whisper engine, with a small model the
+// test fixture generated from a real vocabulary (random weights: deterministic, real compute) and
+// the real Silero VAD: a job succeeds with timed segments, silence yields no text, two jobs share the
+// one loaded model concurrently and agree, and a corrupt model file fails jobs with a clear error
+// while the server goes on serving.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const L = require('./lib');
+
+const jfk = path.join(L.TESTDATA, 'en', 'jfk', 'jfk.wav');
+const models = process.env.CICADA_TEST_MODELS || '';
+const model = path.join(models, 'tiny-random.bin');
+const vad = path.join(L.SHARED, 'models', 'vad', 'ggml-silero-v6.2.0.bin');
+L.skipUnless(fs.existsSync(jfk), `no test audio at ${jfk} (set CICADA_TESTDATA)`);
+L.skipUnless(fs.existsSync(model), `no generated whisper model at ${model} (the whisper_models fixture makes it)`);
+L.skipUnless(fs.existsSync(vad), `no VAD model at ${vad}`);
+
+let srv, cos, broken;
+test.before(async () => {
+  const dir = L.tmpDir('cicada-whisper-');
+  broken = path.join(dir, 'broken.bin');
+  fs.writeFileSync(broken, fs.readFileSync(model).subarray(0, 100000));   // truncated copy
+  srv = await L.startServer({ env: {
+    CICADA_ENGINES: `16k_en=whisper:${model}:en,16k_ja=whisper:${broken}:ja`,
+    CICADA_VAD_MODEL: vad, CICADA_WORKERS: '2', CICADA_WHISPER_THREADS: '1',
+  } });
+  cos = L.client(srv.port);
+  await L.ci(cos, srv.port, 'POST', '/asrbucket');
+  await L.putFile(cos, 'in/jfk.wav', jfk);
+  const silence = path.join(dir, 'silence.wav');
+  L.execFileSync('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', silence, 'trim', '0', '6']);
+  await L.putFile(cos, 'in/silence.wav', silence);
+});
+test.after(async () => { await srv.stop(); });
+
+async function run(object, engine, output, sr = '<ResTextFormat>1</ResTextFormat>') {
+  const d = await L.ci(cos, srv.port, 'POST', '/asr_jobs', { body: L.submitXml({ object, engine, output, sr }) });
+  return L.waitJob(cos, srv.port, d.Response.JobsDetail.JobId, { timeoutMs: 300000 });
+}
+
+test('a job on the whisper engine succeeds with timed segments inside the speech', async () => {
+  const job = await run('in/jfk.wav', '16k_en', 'out/w.txt');
+  assert.equal(job.State, 'Success', JSON.stringify(job));
+  const res = job.Operation.SpeechRecognitionResult;
+  assert.ok(Math.abs(Number(res.AudioTime) - 11.0) < 0.1);
+  const lines = res.Result.split('\n').filter(Boolean);
+  assert.ok(lines.length > 0, 'random weights still produce segments on speech');
+  let prevEnd = 0;
+  for (const l of lines) {
+    const m = l.match(/^\[(\d+):(\d+)\.(\d{3}),(\d+):(\d+)\.(\d{3})\]  (.*)$/);
+    assert.ok(m, l);
+    const t0 = (Number(m[1]) * 60 + Number(m[2])) * 1000 + Number(m[3]);
+    const t1 = (Number(m[4]) * 60 + Number(m[5])) * 1000 + Number(m[6]);
+    assert.ok(t0 >= prevEnd - 10 && t1 > t0 && t1 <= 11100, l);
+    prevEnd = t1;
+  }
+  const detail = [].concat(res.ResultDetail);
+  assert.ok(detail.every((s) => Number(s.WordsNum) === [].concat(s.Words || []).length));
+});
+
+test('silence produces no text', async () => {
+  const job = await run('in/silence.wav', '16k_en', 'out/s.txt');
+  assert.equal(job.State, 'Success', JSON.stringify(job));
+  assert.equal(job.Operation.SpeechRecognitionResult.Result, '');
+});
+
+test('two concurrent jobs share the loaded model and agree', async () => {
+  const [a, b] = await Promise.all([run('in/jfk.wav', '16k_en', 'out/a.txt'), run('in/jfk.wav', '16k_en', 'out/b.txt')]);
+  assert.equal(a.State, 'Success');
+  assert.equal(b.State, 'Success');
+  assert.equal(a.Operation.SpeechRecognitionResult.Result, b.Operation.SpeechRecognitionResult.Result);
+});
+
+test('a corrupt model file fails its jobs clearly and the server keeps serving', async () => {
+  const d = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', body: L.submitXml({ engine: '16k_ja', output: 'out/ja.txt' }) });
+  if (d.status === 200) {
+    const job = await L.waitJob(cos, srv.port, L.tag(d.body, 'JobId'));
+    assert.equal(job.State, 'Failed');
+    assert.match(job.Message, /broken\.bin/);
+  } else {
+    assert.equal(d.status, 400, d.body);
+    assert.match(L.tag(d.body, 'Message'), /broken\.bin/);
+  }
+  const ok = await run('in/jfk.wav', '16k_en', 'out/after.txt');
+  assert.equal(ok.State, 'Success');
+});
