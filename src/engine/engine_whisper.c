@@ -431,6 +431,32 @@ static int64_t to_ms(const time_base *tb, int64_t cs)
     return clamp64(cs * 10, 0, tb->duration_ms);
 }
 
+/* Models that decode without timestamps (whisper.cpp treats every 2-text-layer model as a first
+ * distil-whisper release and forces that mode) give all tokens one instant. Their words are then
+ * spread over the segment by text length: approximate, but in order and inside the segment. */
+static bool token_times_usable(const wt_token *toks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (toks[i].t1_ms > toks[i].t0_ms)
+            return true;
+    return n == 0;
+}
+
+static void spread_token_times(wt_token *toks, size_t n, int64_t start_ms, int64_t end_ms)
+{
+    size_t total = 0, done = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(toks[i].text);
+    if (total == 0)
+        return;
+    int64_t span = end_ms - start_ms;
+    for (size_t i = 0; i < n; i++) {
+        toks[i].t0_ms = start_ms + span * (int64_t)done / (int64_t)total;
+        done += strlen(toks[i].text);
+        toks[i].t1_ms = start_ms + span * (int64_t)done / (int64_t)total;
+    }
+}
+
 static void collect_words(const whisper_engine *we, struct whisper_state *st, int i, const time_base *tb,
                           engine_segment *seg)
 {
@@ -446,6 +472,8 @@ static void collect_words(const whisper_engine *we, struct whisper_state *st, in
         int64_t t1 = clamp64(to_ms(tb, td.t1), t0, seg->end_ms);
         toks[n++] = (wt_token){.text = whisper_full_get_token_text_from_state(we->ctx, st, i, j), .t0_ms = t0, .t1_ms = t1};
     }
+    if (!token_times_usable(toks, n))
+        spread_token_times(toks, n, seg->start_ms, seg->end_ms);
     wt_add_words(seg, toks, n);
     free(toks);
 }
@@ -467,7 +495,9 @@ static void collect_segments(const whisper_engine *we, struct whisper_state *st,
         int64_t end = clamp64(t1 * 10, start, tb->duration_ms);
         engine_segment *seg = engine_result_add_segment(out, start, end);
         free(seg->text);
-        seg->text = trimmed_copy(whisper_full_get_segment_text_from_state(st, i));
+        char *clean = wt_clean_utf8(whisper_full_get_segment_text_from_state(st, i));
+        seg->text = trimmed_copy(clean);
+        free(clean);
         collect_words(we, st, i, tb, seg);
     }
 }

@@ -1,8 +1,8 @@
 /* whisper_engine.h — private to engine_whisper.c and its tests: two steps of a transcription that
- * a random-weight test model cannot show end to end. The whisper_full() parameters: the tests check
- * them against whisper-cli's defaults and see hot words become the initial prompt (with random
- * weights every window falls back to temperatures >= 0.5, where whisper.cpp ignores the prompt).
- * The Simplified conversion: random output rarely contains Traditional characters. */
+ * a random-weight test model cannot fully show end to end. The whisper_full() parameters: the tests
+ * check them against whisper-cli's defaults and see hot words become the initial prompt (whisper.cpp
+ * only uses a prompt for windows decoded at temperatures below 0.5). The Simplified conversion:
+ * random output rarely contains Traditional characters. */
 #ifndef CICADA_ENGINE_WHISPER_ENGINE_H
 #define CICADA_ENGINE_WHISPER_ENGINE_H
 

@@ -271,6 +271,8 @@ static void wb_token(word_builder *b, buf *pending, int64_t *pending_t0, const w
     }
     size_t icjk = 0;
     for (size_t i = 0; i < nchars; i++) {
+        if (chars[i].cp == REPLACEMENT_CHAR)
+            continue;   /* bytes that are not UTF-8 (or U+FFFD itself) say nothing */
         int64_t c0 = i == 0 ? first_t0 : t0, c1 = t1;
         if (classify(chars[i].cp) == CC_CJK) {
             /* several characters in one token share its time equally */
@@ -305,6 +307,25 @@ void wt_add_words(engine_segment *seg, const wt_token *toks, size_t n)
     wb_close(&b);   /* a character still incomplete at the end was never valid: dropped */
     buf_free(&pending);
     buf_free(&b.word);
+}
+
+char *wt_clean_utf8(const char *text)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "");
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    size_t len = strlen((const char *)s);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (n == 0)
+            break;   /* an unfinished character at the end */
+        if (cp != REPLACEMENT_CHAR)
+            buf_append(&b, s + i, n);
+        i += n;
+    }
+    return buf_steal(&b);
 }
 
 /* ---- junk-only segments ---- */

@@ -20,8 +20,13 @@ typedef struct wt_token {
 
 /* Appends the words the tokens spell to seg. A token starting with a space starts a new word;
  * every CJK character (Han, kana) is a word of its own, timed by an equal share of its token;
- * punctuation sticks to the word before it; UTF-8 characters split across tokens are joined. */
+ * punctuation sticks to the word before it; UTF-8 characters split across tokens are joined and
+ * bytes that never form a character are left out. */
 void wt_add_words(engine_segment *seg, const wt_token *toks, size_t n);
+
+/* A copy of text without the bytes that are not UTF-8 (whisper's byte-level tokens can leave
+ * half a character at a segment's edge, and random weights produce any bytes), nor U+FFFD. */
+char *wt_clean_utf8(const char *text);
 
 /* True when text says nothing: only whitespace, punctuation and symbols (e.g. "♪", "...", U+FFFD),
  * possibly inside bracketed annotations such as "[BLANK_AUDIO]" or "(music)". */

@@ -4,7 +4,9 @@
  * far too large to ship: a generated model keeps the real vocabulary and mel filters (so tokenising,
  * language tokens and the audio front end are exactly whisper's), chooses its own (tiny by default)
  * dimensions, and fills every tensor whisper_model_load expects with seeded values. Same arguments
- * give a byte-identical file: only integer PRNG and plain float arithmetic, no libm.
+ * give a byte-identical file: an integer PRNG, plain float arithmetic and sqrtf (exactly rounded).
+ * The decoder's output layer gets a designed prior (see "the decoder's output priors") so that
+ * decoding ends windows, places timestamps and passes whisper's fallback checks quickly.
  *
  * Usage: whisper_model_gen VOCAB_HEADER OUT [--n-audio-state N] [--n-audio-head N]
  *        [--n-audio-layer N] [--n-text-state N] [--n-text-head N] [--n-text-layer N]
@@ -24,6 +26,7 @@
 #define GGML_TYPE_F32 0
 #define GGML_TYPE_F16 1
 #define MAX_NAME 96
+#define MAX_STATE 8192
 
 /* ---- hyper-parameters, in file order ---- */
 
@@ -33,14 +36,16 @@ typedef struct hparams {
 } hparams;
 #define N_HPARAMS 11
 
-static void hparams_to_array(const hparams *h, int32_t a[N_HPARAMS]) {
+static void hparams_to_array(const hparams *h, int32_t a[N_HPARAMS])
+{
     const int32_t v[N_HPARAMS] = {h->n_vocab, h->n_audio_ctx, h->n_audio_state, h->n_audio_head,
                                   h->n_audio_layer, h->n_text_ctx, h->n_text_state, h->n_text_head,
                                   h->n_text_layer, h->n_mels, h->ftype};
     memcpy(a, v, sizeof v);
 }
 
-static hparams hparams_from_array(const int32_t a[N_HPARAMS]) {
+static hparams hparams_from_array(const int32_t a[N_HPARAMS])
+{
     return (hparams){a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]};
 }
 
@@ -55,20 +60,24 @@ typedef struct gen_options {
     bool real_dims;
 } gen_options;
 
-/* Tiny defaults: small enough that an 11 s file decodes in a second or two on two cores. */
-enum { DEFAULT_STATE = 64, DEFAULT_HEAD = 2, DEFAULT_LAYER = 2 };
+/* Tiny defaults: an 11 s file decodes in well under a second on two cores. Not 2 text layers:
+ * whisper.cpp takes such a model for a distil-whisper release and decodes without timestamps. */
+enum { DEFAULT_STATE = 64, DEFAULT_HEAD = 2, DEFAULT_AUDIO_LAYER = 2, DEFAULT_TEXT_LAYER = 3 };
 
-static void usage(FILE *f) {
+static void usage(FILE *f)
+{
     fprintf(f, "usage: whisper_model_gen VOCAB_HEADER OUT [--n-audio-state N] [--n-audio-head N]\n"
                "         [--n-audio-layer N] [--n-text-state N] [--n-text-head N] [--n-text-layer N]\n"
                "         [--ftype f32|f16] [--seed S] [--real-dims]\n"
                "Writes a whisper.cpp ggml model with the header's vocabulary and mel filters and\n"
-               "seeded pseudo-random weights. Defaults: state %d, heads %d, layers %d, f16, seed 1;\n"
-               "--real-dims keeps the header's dimensions (options given still override them).\n",
-            DEFAULT_STATE, DEFAULT_HEAD, DEFAULT_LAYER);
+               "seeded pseudo-random weights. Defaults: state %d, heads %d, audio layers %d, text\n"
+               "layers %d, f16, seed 1; --real-dims keeps the header's dimensions (options given\n"
+               "still override them).\n",
+            DEFAULT_STATE, DEFAULT_HEAD, DEFAULT_AUDIO_LAYER, DEFAULT_TEXT_LAYER);
 }
 
-static bool parse_positive(const char *s, int32_t *out) {
+static bool parse_positive(const char *s, int32_t *out)
+{
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -77,7 +86,8 @@ static bool parse_positive(const char *s, int32_t *out) {
     return true;
 }
 
-static bool parse_seed(const char *s, uint64_t *out) {
+static bool parse_seed(const char *s, uint64_t *out)
+{
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 0);
@@ -86,7 +96,8 @@ static bool parse_seed(const char *s, uint64_t *out) {
     return true;
 }
 
-static int32_t *dim_option(gen_options *o, const char *name) {
+static int32_t *dim_option(gen_options *o, const char *name)
+{
     static const char *const names[] = {"--n-audio-state", "--n-audio-head", "--n-audio-layer",
                                         "--n-text-state", "--n-text-head", "--n-text-layer"};
     int32_t *const fields[] = {&o->audio_state, &o->audio_head, &o->audio_layer,
@@ -97,7 +108,8 @@ static int32_t *dim_option(gen_options *o, const char *name) {
 }
 
 /* Returns false (after printing why) on a bad command line. */
-static bool parse_args(int argc, char **argv, gen_options *o) {
+static bool parse_args(int argc, char **argv, gen_options *o)
+{
     *o = (gen_options){.ftype = GGML_TYPE_F16, .seed = 1};
     int npos = 0;
     for (int i = 1; i < argc; i++) {
@@ -144,11 +156,13 @@ static bool parse_args(int argc, char **argv, gen_options *o) {
 }
 
 /* The header's dimensions, replaced by the tiny defaults unless --real-dims, then by explicit options. */
-static bool choose_dims(const gen_options *o, hparams *h) {
+static bool choose_dims(const gen_options *o, hparams *h)
+{
     if (!o->real_dims) {
         h->n_audio_state = h->n_text_state = DEFAULT_STATE;
         h->n_audio_head = h->n_text_head = DEFAULT_HEAD;
-        h->n_audio_layer = h->n_text_layer = DEFAULT_LAYER;
+        h->n_audio_layer = DEFAULT_AUDIO_LAYER;
+        h->n_text_layer = DEFAULT_TEXT_LAYER;
     }
     if (o->audio_state) h->n_audio_state = o->audio_state;
     if (o->audio_head) h->n_audio_head = o->audio_head;
@@ -166,6 +180,13 @@ static bool choose_dims(const gen_options *o, hparams *h) {
         fprintf(stderr, "whisper_model_gen: each state size must be a multiple of its head count\n");
         return false;
     }
+    if (h->n_audio_state > MAX_STATE) {
+        fprintf(stderr, "whisper_model_gen: state size %d is above %d\n", h->n_audio_state, MAX_STATE);
+        return false;
+    }
+    if (h->n_text_layer == 2 && h->n_vocab != 51866)
+        fprintf(stderr, "whisper_model_gen: warning: whisper.cpp decodes a 2-text-layer model without "
+                        "timestamps (it takes it for distil-whisper)\n");
     return true;
 }
 
@@ -178,10 +199,14 @@ typedef struct vocab_header {
     size_t tail_len;
 } vocab_header;
 
-static bool read_exact(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n; }
+static bool read_exact(FILE *f, void *p, size_t n)
+{
+    return fread(p, 1, n, f) == n;
+}
 
 /* Skips `n` bytes of `f` while appending them to the growing copy in *buf. */
-static bool copy_bytes(FILE *f, size_t n, unsigned char **buf, size_t *len, size_t *cap) {
+static bool copy_bytes(FILE *f, size_t n, unsigned char **buf, size_t *len, size_t *cap)
+{
     if (*len + n > *cap) {
         size_t want = (*len + n) * 2;
         unsigned char *p = realloc(*buf, want);
@@ -193,14 +218,16 @@ static bool copy_bytes(FILE *f, size_t n, unsigned char **buf, size_t *len, size
     return true;
 }
 
-static bool read_i32_copy(FILE *f, int32_t *v, unsigned char **buf, size_t *len, size_t *cap) {
+static bool read_i32_copy(FILE *f, int32_t *v, unsigned char **buf, size_t *len, size_t *cap)
+{
     if (!copy_bytes(f, sizeof *v, buf, len, cap)) return false;
     memcpy(v, *buf + *len - sizeof *v, sizeof *v);
     return true;
 }
 
 /* Mel filters (n_mel, n_fft, floats) then the vocabulary (count, then length-prefixed tokens). */
-static bool read_tail(FILE *f, vocab_header *vh) {
+static bool read_tail(FILE *f, vocab_header *vh)
+{
     size_t cap = 0;
     int32_t n_mel, n_fft, n_tokens;
     if (!read_i32_copy(f, &n_mel, &vh->tail, &vh->tail_len, &cap) ||
@@ -220,7 +247,8 @@ static bool read_tail(FILE *f, vocab_header *vh) {
     return true;
 }
 
-static bool read_vocab_header(const char *path, vocab_header *vh) {
+static bool read_vocab_header(const char *path, vocab_header *vh)
+{
     *vh = (vocab_header){0};
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -249,7 +277,8 @@ static bool read_vocab_header(const char *path, vocab_header *vh) {
 
 /* ---- deterministic values ---- */
 
-static uint64_t splitmix64(uint64_t *state) {
+static uint64_t splitmix64(uint64_t *state)
+{
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -257,23 +286,31 @@ static uint64_t splitmix64(uint64_t *state) {
 }
 
 /* FNV-1a: each tensor's stream depends only on the seed and its own name. */
-static uint64_t name_hash(const char *s) {
+static uint64_t name_hash(const char *s)
+{
     uint64_t h = 0xCBF29CE484222325ull;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001B3ull;
     return h;
 }
 
 /* Uniform in [0,1) from the top 24 bits: exact in a float. */
-static float uniform01(uint64_t *state) { return (float)(splitmix64(state) >> 40) * (1.0f / 16777216.0f); }
+static float uniform01(uint64_t *state)
+{
+    return (float)(splitmix64(state) >> 40) * (1.0f / 16777216.0f);
+}
 
 /* Irwin-Hall approximation of N(0,1): sum of four uniforms, centred and scaled to unit variance. */
-static float normalish(uint64_t *state) {
-    float s = uniform01(state) + uniform01(state) + uniform01(state) + uniform01(state);
+static float normalish(uint64_t *state)
+{
+    float s = 0.0f;
+    for (int i = 0; i < 4; i++)   /* one statement per draw: C leaves the order of calls in a sum open */
+        s += uniform01(state);
     return (s - 2.0f) * 1.7320508f;
 }
 
 /* IEEE binary16, round to nearest even; magnitudes here are far below the f16 range. */
-static uint16_t float_to_half(float value) {
+static uint16_t float_to_half(float value)
+{
     uint32_t x;
     memcpy(&x, &value, sizeof x);
     uint32_t sign = (x >> 16) & 0x8000u;
@@ -296,42 +333,57 @@ static uint16_t float_to_half(float value) {
 /* Cross-attention queries are scaled up so that each decoding step attends to a few audio frames
  * rather than to their average: the text then depends on the audio, not only on its position. */
 #define CROSS_SHARPNESS 4.0f
+/* The decoder's positional embedding is strong and its blocks' residual branches shrink with depth
+ * (1/sqrt(layers)), so that at any depth the decoder's state moves at each step. */
+#define DEC_POS_SCALE 2.0f
 
 /* How a tensor's values are drawn: centre + scale * N(0,1)-ish. */
 typedef struct value_dist {
     float centre, scale;
 } value_dist;
 
+static bool is_decoder_branch_output(const char *name)
+{
+    return strncmp(name, "decoder.blocks.", 15) == 0 &&
+           (strstr(name, "attn.out.weight") || strstr(name, "mlp.2.weight"));
+}
+
 /* Layer-norm gains near 1, everything else small and centred: activations stay finite and the
  * decoder's output varies with the audio. Weights scale with 1/sqrt(fan-in) like a trained net
  * (sqrtf is correctly rounded by IEEE 754, so this stays bit-reproducible). */
-static value_dist dist_for(const char *name, int64_t fan_in) {
+static value_dist dist_for(const char *name, int64_t fan_in, int32_t n_text_layer)
+{
     bool is_bias = strstr(name, ".bias") != NULL;
     bool is_norm = strstr(name, "ln.") != NULL || strstr(name, "ln_post.") != NULL;
     if (is_norm) return is_bias ? (value_dist){0.0f, 0.02f} : (value_dist){1.0f, 0.05f};
     if (is_bias) return (value_dist){0.0f, 0.02f};
-    if (strstr(name, "decoder.positional_embedding")) return (value_dist){0.0f, 1.0f};
+    if (strstr(name, "decoder.positional_embedding")) return (value_dist){0.0f, DEC_POS_SCALE};
     if (strstr(name, "positional_embedding")) return (value_dist){0.0f, 0.5f};
     float scale = 1.0f / sqrtf((float)fan_in);
     if (strstr(name, "cross_attn.query.weight")) scale *= CROSS_SHARPNESS;
+    if (is_decoder_branch_output(name)) scale /= sqrtf((float)n_text_layer);
     return (value_dist){0.0f, scale};
 }
 
 /* ---- the decoder's output priors ----
- * With weights that are random all through, the decoder never ends a window: it repeats tokens
- * until whisper's length limit, fails its entropy and log-probability checks, and retries at five
- * higher temperatures, which takes minutes. So the output layer gets a designed prior. Logits are
- * h . E[t] (E = the token embedding, h = the final layer norm's output):
+ * With weights that are random all through, the decoder rarely ends a window: it repeats tokens
+ * until whisper's length limit, fails its entropy and log-probability checks and retries at five
+ * higher temperatures, which takes minutes even for a tiny model. So the output layer gets a
+ * designed prior. Logits are h . E[t] (E = the token embedding, h = the final layer norm's output):
  *  - the final norm's gain is OUT_GAIN and E's rows are small by the same factor: E is also the
  *    decoder's input embedding, and a large one would make h point at the previous token (tied
  *    embeddings), which locks the decoder into repeating it;
  *  - coordinate 0 of h is a constant (gain 0, bias PRIOR_GAIN), so PRIOR_GAIN * E[t][0] is a
  *    per-token logit offset; the rest of each row is random with a per-class spread:
- *  - text tokens: spread TEXT_SPREAD, confident enough that a window passes whisper's checks;
- *  - end-of-text: offset so that a window ends after a few dozen tokens;
- *  - timestamps <|k*0.02|>: offset falling with k, so consecutive timestamps advance a little at a
- *    time and an 11 s file yields several segments with increasing times.
- * The text that comes out is still random; only its shape (segments, ends) is steered. */
+ *  - text tokens: offset 0, spread TEXT_SPREAD: the best one is clearly ahead, so windows pass
+ *    whisper's log-probability check;
+ *  - end-of-text: a few spreads below the best text token: a window ends after some text;
+ *  - timestamps <|k*0.02|>: highest at <|1.00|> (a window's first timestamp is at most 1 s; a
+ *    window that ends right after it still moves on by about a second), then falling slowly, so
+ *    that each timestamp advances a little past the previous one (whisper only allows increasing
+ *    ones) and an 11 s file gives a handful of segments.
+ * Tuned on the tiny-dimension and real base-dimension models, several seeds, 11 s and 51 s of
+ * speech: no temperature fallbacks, a few hundred decoder steps. The text itself stays random. */
 #define OUT_GAIN 8.0f
 #define PRIOR_GAIN 256.0f
 #define TEXT_SPREAD 10.0f
@@ -349,12 +401,14 @@ typedef struct vocab_layout {
 
 /* whisper's own special-token arithmetic: 1501 timestamps end the vocabulary; EOT follows the
  * 50256 BPE tokens (one later in multilingual vocabularies). */
-static vocab_layout layout_of(const hparams *h) {
+static vocab_layout layout_of(const hparams *h)
+{
     bool multilingual = h->n_vocab >= 51865;
     return (vocab_layout){h->n_vocab, multilingual ? 50257 : 50256, h->n_vocab - 1501};
 }
 
-static value_dist token_row_dist(const vocab_layout *v, int32_t t) {
+static value_dist token_row_dist(const vocab_layout *v, int32_t t)
+{
     if (t == v->eot) return (value_dist){EOT_OFFSET, EOT_SPREAD};
     if (t >= v->beg && v->beg > v->eot) {
         int32_t k = t - v->beg;
@@ -372,36 +426,44 @@ typedef struct writer {
     int wtype;                  /* type of the big matrices (and the convolutions) */
     vocab_layout vocab;
     int64_t fan_in;             /* of the tensor being written */
+    int32_t n_text_layer;
     bool ok;
     int64_t ntensors, nbytes;
 } writer;
 
-static void put(writer *w, const void *p, size_t n) {
+static void put(writer *w, const void *p, size_t n)
+{
     if (w->ok && fwrite(p, 1, n, w->f) != n) w->ok = false;
     w->nbytes += (int64_t)n;
 }
 
-static void put_i32(writer *w, int32_t v) { put(w, &v, sizeof v); }
+static void put_i32(writer *w, int32_t v)
+{
+    put(w, &v, sizeof v);
+}
 
 /* Fills one row (ne[0] consecutive values) of a tensor, drawing from the tensor's own stream. */
 typedef void (*row_filler)(const writer *w, const char *name, int64_t row, float *dst, int32_t n,
                            uint64_t *state);
 
-static void fill_from_dist(value_dist d, float *dst, int32_t n, uint64_t *state) {
+static void fill_from_dist(value_dist d, float *dst, int32_t n, uint64_t *state)
+{
     for (int32_t i = 0; i < n; i++) dst[i] = d.centre + d.scale * normalish(state);
 }
 
 /* Matrices scale with 1/sqrt(fan-in): the row length, or 3*channels for the convolutions (their
  * rows are 3 taps, so the fan-in is passed through w->fan_in). */
 static void fill_default(const writer *w, const char *name, int64_t row, float *dst, int32_t n,
-                         uint64_t *state) {
+                         uint64_t *state)
+{
     (void)row;
-    fill_from_dist(dist_for(name, w->fan_in), dst, n, state);
+    fill_from_dist(dist_for(name, w->fan_in, w->n_text_layer), dst, n, state);
 }
 
 /* The token embedding: coordinate 0 holds the token's logit offset, the rest its random part. */
 static void fill_token_row(const writer *w, const char *name, int64_t row, float *dst, int32_t n,
-                           uint64_t *state) {
+                           uint64_t *state)
+{
     (void)name;
     value_dist d = token_row_dist(&w->vocab, (int32_t)row);
     dst[0] = d.centre / PRIOR_GAIN;
@@ -410,7 +472,8 @@ static void fill_token_row(const writer *w, const char *name, int64_t row, float
 
 /* The final layer norm: gain OUT_GAIN, and coordinate 0 the constant the offsets multiply. */
 static void fill_final_norm(const writer *w, const char *name, int64_t row, float *dst, int32_t n,
-                            uint64_t *state) {
+                            uint64_t *state)
+{
     fill_default(w, name, row, dst, n, state);
     bool is_bias = strstr(name, ".bias") != NULL;
     if (!is_bias)
@@ -421,7 +484,8 @@ static void fill_final_norm(const writer *w, const char *name, int64_t row, floa
 /* One tensor record: n_dims, name length, type, ne[0..n_dims), name, then the values row by row
  * (ne[0] varies fastest), converted to the record's type. */
 static void put_tensor_with(writer *w, const char *name, int type, int n_dims, const int32_t ne[3],
-                            row_filler fill) {
+                            row_filler fill)
+{
     int64_t rows = 1;
     for (int i = 1; i < n_dims; i++) rows *= ne[i];
     put_i32(w, n_dims);
@@ -448,32 +512,38 @@ static void put_tensor_with(writer *w, const char *name, int type, int n_dims, c
     w->ntensors++;
 }
 
-static void put_tensor(writer *w, const char *name, int type, int n_dims, const int32_t ne[3]) {
+static void put_tensor(writer *w, const char *name, int type, int n_dims, const int32_t ne[3])
+{
     put_tensor_with(w, name, type, n_dims, ne, fill_default);
 }
 
-static void put_f32(writer *w, const char *name, int32_t ne0, int32_t ne1) {
+static void put_f32(writer *w, const char *name, int32_t ne0, int32_t ne1)
+{
     const int32_t ne[3] = {ne0, ne1, 1};
     put_tensor(w, name, GGML_TYPE_F32, ne1 > 0 ? 2 : 1, ne);
 }
 
-static void put_matrix(writer *w, const char *name, int32_t ne0, int32_t ne1) {
+static void put_matrix(writer *w, const char *name, int32_t ne0, int32_t ne1)
+{
     const int32_t ne[3] = {ne0, ne1, 1};
     put_tensor(w, name, w->wtype, 2, ne);
 }
 
-static void put_conv(writer *w, const char *name, int32_t in_channels, int32_t out_channels) {
+static void put_conv(writer *w, const char *name, int32_t in_channels, int32_t out_channels)
+{
     const int32_t ne[3] = {3, in_channels, out_channels};
     put_tensor(w, name, w->wtype, 3, ne);
 }
 
-static const char *layer_name(char buf[MAX_NAME], const char *prefix, int layer, const char *suffix) {
+static const char *layer_name(char buf[MAX_NAME], const char *prefix, int layer, const char *suffix)
+{
     snprintf(buf, MAX_NAME, "%s.blocks.%d.%s", prefix, layer, suffix);
     return buf;
 }
 
 /* Self- or cross-attention of one block: attn_ln, query (biased), key (unbiased), value, out. */
-static void put_attention(writer *w, const char *prefix, int layer, const char *attn, int32_t n) {
+static void put_attention(writer *w, const char *prefix, int layer, const char *attn, int32_t n)
+{
     char name[MAX_NAME], part[64];
     static const char *const biased[] = {"query", "value", "out"};
     snprintf(part, sizeof part, "%s_ln.weight", attn);
@@ -492,7 +562,8 @@ static void put_attention(writer *w, const char *prefix, int layer, const char *
     }
 }
 
-static void put_mlp(writer *w, const char *prefix, int layer, int32_t n) {
+static void put_mlp(writer *w, const char *prefix, int layer, int32_t n)
+{
     char name[MAX_NAME];
     put_f32(w, layer_name(name, prefix, layer, "mlp_ln.weight"), n, 0);
     put_f32(w, layer_name(name, prefix, layer, "mlp_ln.bias"), n, 0);
@@ -502,7 +573,8 @@ static void put_mlp(writer *w, const char *prefix, int layer, int32_t n) {
     put_f32(w, layer_name(name, prefix, layer, "mlp.2.bias"), n, 0);
 }
 
-static void put_encoder(writer *w, const hparams *h) {
+static void put_encoder(writer *w, const hparams *h)
+{
     int32_t n = h->n_audio_state;
     put_f32(w, "encoder.positional_embedding", n, h->n_audio_ctx);
     put_conv(w, "encoder.conv1.weight", h->n_mels, n);
@@ -517,7 +589,8 @@ static void put_encoder(writer *w, const hparams *h) {
     put_f32(w, "encoder.ln_post.bias", n, 0);
 }
 
-static void put_decoder(writer *w, const hparams *h) {
+static void put_decoder(writer *w, const hparams *h)
+{
     int32_t n = h->n_text_state;
     put_f32(w, "decoder.positional_embedding", n, h->n_text_ctx);
     const int32_t te[3] = {n, h->n_vocab, 1};
@@ -534,12 +607,14 @@ static void put_decoder(writer *w, const hparams *h) {
 
 /* Writes the whole model to `path` via a temporary file renamed into place, so a failed or
  * interrupted run never leaves a truncated model behind. */
-static bool write_model(const char *path, const vocab_header *vh, const hparams *h, uint64_t seed) {
+static bool write_model(const char *path, const vocab_header *vh, const hparams *h, uint64_t seed)
+{
     size_t tmplen = strlen(path) + 16;
     char *tmp = malloc(tmplen);
     if (!tmp) return false;
     snprintf(tmp, tmplen, "%s.tmp%ld", path, (long)getpid());
-    writer w = {.f = fopen(tmp, "wb"), .seed = seed, .wtype = h->ftype, .vocab = layout_of(h), .ok = true};
+    writer w = {.f = fopen(tmp, "wb"), .seed = seed, .wtype = h->ftype, .vocab = layout_of(h),
+                .n_text_layer = h->n_text_layer, .ok = true};
     if (!w.f) {
         fprintf(stderr, "whisper_model_gen: cannot create %s: %s\n", tmp, strerror(errno));
         free(tmp);
@@ -568,7 +643,8 @@ static bool write_model(const char *path, const vocab_header *vh, const hparams 
     return ok;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     gen_options o;
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);

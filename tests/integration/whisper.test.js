@@ -12,7 +12,7 @@ const L = require('./lib');
 
 const jfk = path.join(L.TESTDATA, 'en', 'jfk', 'jfk.wav');
 const models = process.env.CICADA_TEST_MODELS || '';
-const model = path.join(models, 'tiny-random.bin');
+const model = path.join(models, 'ggml-tiny-random.bin');
 const vad = path.join(L.SHARED, 'models', 'vad', 'ggml-silero-v6.2.0.bin');
 L.skipUnless(fs.existsSync(jfk), `no test audio at ${jfk} (set CICADA_TESTDATA)`);
 L.skipUnless(fs.existsSync(model), `no generated whisper model at ${model} (the whisper_models fixture makes it)`);
