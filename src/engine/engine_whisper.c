@@ -8,7 +8,11 @@
  * audio. VAD runs here rather than inside whisper.cpp, whose VAD path only serves the context's
  * built-in state: speech is cut out and joined exactly as whisper_full() does, and times are mapped
  * back the same way. The output is then turned into words (whisper_text.c), converted to
- * Simplified Chinese with OpenCC when asked, and passed through the hallucination guards. */
+ * Simplified Chinese with OpenCC when asked, and passed through the hallucination guards.
+ * Threads: each call uses exactly p->threads compute threads (VAD included) and at most
+ * max_concurrent calls run; the engine takes both as given. The registry computes them so that
+ * threads x concurrent calls never exceeds the cores: ggml's worker threads spin while they wait,
+ * and oversubscribed they run many times slower. */
 #include "engine/engine.h"
 #include "engine/whisper_engine.h"
 #include "engine/whisper_modelfile.h"
@@ -25,7 +29,7 @@
 #include <string.h>
 #include <whisper.h>
 
-#define DEFAULT_THREADS 2
+#define DEFAULT_THREADS 2   /* per call; the registry passes its own share of the cores */
 #define SAMPLE_RATE WHISPER_SAMPLE_RATE
 
 /* whisper-cli's defaults (examples/cli/cli.cpp, whisper.cpp 1.9.1), kept identical for parity. */
