@@ -20,16 +20,6 @@
 
 /* ---- hashing ---- */
 
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
 /* SHA-1 is fetched from OpenSSL's provider once per process: EVP_sha1() and HMAC() look the
  * algorithm up again on every call, which was 10% of a GET /asr_jobs/<id> under load. */
 static EVP_MD *sha1_md;

@@ -110,16 +110,6 @@ static bool key_valid(const char *key, size_t keylen)
     return key && keylen >= 1 && keylen <= BLOB_MAX_KEY && !memchr(key, '\0', keylen);
 }
 
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* root/objects/<2 hex>/<64 hex>; dir_out (if given) receives root/objects/<2 hex>. */
 static void object_path(const blob_store *bs, const char *bucket, const char *key, size_t keylen, char *out,
                         size_t outlen, char *dir_out, size_t dirlen)

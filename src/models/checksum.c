@@ -25,16 +25,6 @@ bool models_hex_valid(const char *s, size_t len)
     return true;
 }
 
-static void to_hex(const unsigned char *md, unsigned n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Feeds the whole of fd to both digests. */
 static bool hash_stream(int fd, EVP_MD_CTX *c1, EVP_MD_CTX *c256, int64_t *bytes)
 {
@@ -74,9 +64,9 @@ bool models_digest_file(const char *path, model_digest *out, char *err, size_t e
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned n = 0;
         EVP_DigestFinal_ex(c1, md, &n);
-        to_hex(md, n, out->sha1);
+        hex_encode(md, n, out->sha1);
         EVP_DigestFinal_ex(c256, md, &n);
-        to_hex(md, n, out->sha256);
+        hex_encode(md, n, out->sha256);
     } else {
         err_printf(err, errlen, "OpenSSL digests unavailable");
     }

@@ -33,6 +33,16 @@ void ids_random_hex(char *out, size_t nhex)
     out[nhex] = '\0';
 }
 
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 void ids_new(char *out, const char *prefix)
 {
     size_t plen = strlen(prefix);

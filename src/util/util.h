@@ -42,6 +42,8 @@ void err_printf(char *err, size_t errlen, const char *fmt, ...) __attribute__((f
 #define ID_QUEUE_LEN 33    /* "p" + 32 hex */
 #define ID_TEMPLATE_LEN 34 /* "t1" + 32 hex */
 void ids_random_hex(char *out, size_t nhex);    /* writes nhex chars + NUL */
+/* Lower-case hex of n bytes into out (2n chars + NUL), e.g. for digests. */
+void hex_encode(const unsigned char *in, size_t n, char *out);
 void ids_new(char *out, const char *prefix);    /* prefix + 32 hex + NUL; out >= strlen(prefix)+33 */
 bool ids_valid(const char *id, const char *prefix);
 /* A 32-hex request id: unique within the process and across restarts (a random 16-hex prefix drawn
