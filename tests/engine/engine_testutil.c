@@ -219,3 +219,19 @@ int shared_word_count(const char *ref, const char *hyp)
     }
     return count;
 }
+
+char *result_describe(const engine_result *r)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "");
+    for (size_t s = 0; s < r->nsegs; s++) {
+        const engine_segment *seg = &r->segs[s];
+        buf_printf(&b, "[%lld,%lld] %s:", (long long)seg->start_ms, (long long)seg->end_ms, seg->text);
+        for (size_t w = 0; w < seg->nwords; w++)
+            buf_printf(&b, " %s@%lld-%lld", seg->words[w].text, (long long)seg->words[w].start_ms,
+                       (long long)seg->words[w].end_ms);
+        buf_putc(&b, '\n');
+    }
+    return buf_steal(&b);
+}

@@ -20,6 +20,8 @@ void transcribe_file(engine *e, const engine_opts *o, const char *path, engine_r
 
 /* All words of all segments joined with single spaces (the form pocketsphinx_batch -hyp prints). */
 char *result_words_joined(const engine_result *r);
+/* Everything a result says, timings included, as one comparable string (heap). */
+char *result_describe(const engine_result *r);
 
 /* Converts `audio` to raw s16le mono at `rate` with the ffmpeg CLI, decodes it with pocketsphinx_batch
  * (-adcin yes, whole utterance) and the given model, and returns its hypothesis text (heap) or NULL.

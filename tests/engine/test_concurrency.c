@@ -33,22 +33,6 @@ static const clip k_clips[NCLIPS] = {
 static engine_registry *g_reg;
 static engine_result g_reference[NCLIPS];
 
-/* Everything a result says, timings included, as one comparable string. */
-static char *describe(const engine_result *r)
-{
-    buf b;
-    buf_init(&b);
-    for (size_t s = 0; s < r->nsegs; s++) {
-        const engine_segment *seg = &r->segs[s];
-        buf_printf(&b, "[%lld,%lld] %s:", (long long)seg->start_ms, (long long)seg->end_ms, seg->text);
-        for (size_t w = 0; w < seg->nwords; w++)
-            buf_printf(&b, " %s@%lld-%lld", seg->words[w].text, (long long)seg->words[w].start_ms,
-                       (long long)seg->words[w].end_ms);
-        buf_putc(&b, '\n');
-    }
-    return buf_steal(&b);
-}
-
 /* Thread-safe: no cmocka asserts (they longjmp); failures are reported in err. */
 static int transcribe_clip(const clip *c, engine_result *out, char *err, size_t errlen)
 {
@@ -88,7 +72,7 @@ static void *worker_main(void *arg)
                 snprintf(w->first_problem, sizeof w->first_problem, "%s: %s", k_clips[i].rel, err);
             continue;
         }
-        char *got = describe(&r), *want = describe(&g_reference[i]);
+        char *got = result_describe(&r), *want = result_describe(&g_reference[i]);
         if (strcmp(got, want) != 0 && w->mismatches++ == 0)
             snprintf(w->first_problem, sizeof w->first_problem, "%s: got %s wanted %s", k_clips[i].rel, got, want);
         free(got);
@@ -135,7 +119,7 @@ static int setup(void **state)
             fprintf(stderr, "%s: %s\n", k_clips[i].rel, err);
             return -1;
         }
-        char *d = describe(&g_reference[i]);
+        char *d = result_describe(&g_reference[i]);
         printf("%s: %s", k_clips[i].rel, d[0] ? d : "(nothing)\n");
         free(d);
     }

@@ -45,22 +45,6 @@ static char g_model[1024], g_vad[1024], g_jfk[1024], g_tmpdir[256];
 
 /* ---- helpers ---- */
 
-static char *describe(const engine_result *r)
-{
-    buf b;
-    buf_init(&b);
-    buf_puts(&b, "");
-    for (size_t s = 0; s < r->nsegs; s++) {
-        const engine_segment *seg = &r->segs[s];
-        buf_printf(&b, "[%lld,%lld] %s:", (long long)seg->start_ms, (long long)seg->end_ms, seg->text);
-        for (size_t w = 0; w < seg->nwords; w++)
-            buf_printf(&b, " %s@%lld-%lld", seg->words[w].text, (long long)seg->words[w].start_ms,
-                       (long long)seg->words[w].end_ms);
-        buf_putc(&b, '\n');
-    }
-    return buf_steal(&b);
-}
-
 /* An engine with whisper-cli's decoding defaults (beam search), one thread per call. */
 static engine *new_engine(const char *vad, bool to_simplified, int max_concurrent)
 {
@@ -566,7 +550,7 @@ static void test_jfk_segments(void **state)
     (void)state;
     int64_t t0 = time_mono_ms();
     transcribe_pcm(g_plain, g_jfk_pcm.samples, g_jfk_pcm.n, "en", NULL, &g_jfk_ref);
-    char *d = describe(&g_jfk_ref);
+    char *d = result_describe(&g_jfk_ref);
     printf("jfk.wav in %lld ms:\n%s", (long long)(time_mono_ms() - t0), d);
     free(d);
     assert_true(g_jfk_ref.nsegs > 0);
@@ -605,7 +589,7 @@ static void test_hotwords_and_cli_defaults(void **state)
 
     engine_result r;
     transcribe_pcm(g_plain, g_jfk_pcm.samples, g_jfk_pcm.n, "en", "Kennedy, Americans, country", &r);
-    char *with = describe(&r), *without = describe(&g_jfk_ref);
+    char *with = result_describe(&r), *without = result_describe(&g_jfk_ref);
     printf("with hot words:\n%s", with);
     assert_well_formed(&r, 0, (int64_t)g_jfk_pcm.n * 1000 / RATE);
     if (strcmp(with, without) == 0)
@@ -626,12 +610,12 @@ static void test_calls_are_independent(void **state)
     transcribe_pcm(e, g_jfk_pcm.samples, g_jfk_pcm.n, "zh", NULL, &zh1);
     transcribe_pcm(e, g_jfk_pcm.samples, g_jfk_pcm.n, "en", NULL, &en);
     transcribe_pcm(e, g_jfk_pcm.samples, g_jfk_pcm.n, "zh", NULL, &zh2);
-    char *a = describe(&en), *b = describe(&g_jfk_ref);
+    char *a = result_describe(&en), *b = result_describe(&g_jfk_ref);
     assert_string_equal(a, b);
     free(a);
     free(b);
-    a = describe(&zh1);
-    b = describe(&zh2);
+    a = result_describe(&zh1);
+    b = result_describe(&zh2);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -734,7 +718,7 @@ static void test_english_only_model(void **state)
     engine_result zh, en;
     transcribe_pcm(e, g_jfk_pcm.samples, g_jfk_pcm.n, "zh", NULL, &zh);
     transcribe_pcm(e, g_jfk_pcm.samples, g_jfk_pcm.n, "en", NULL, &en);
-    char *a = describe(&zh), *b = describe(&en);
+    char *a = result_describe(&zh), *b = result_describe(&en);
     printf("English-only model:\n%s", b);
     assert_string_equal(a, b);
     assert_well_formed(&en, 0, (int64_t)g_jfk_pcm.n * 1000 / RATE);
@@ -776,7 +760,7 @@ static void test_vad_keeps_text_inside_speech(void **state)
     engine_result r;
     int64_t t0 = time_mono_ms();
     transcribe_pcm(e, pcm, n, "en", NULL, &r);
-    char *d = describe(&r);
+    char *d = result_describe(&r);
     printf("3 s + jfk + 3 s with VAD in %lld ms:\n%s", (long long)(time_mono_ms() - t0), d);
     free(d);
     assert_true(r.nsegs > 0);
@@ -833,7 +817,7 @@ static void test_four_threads_match_one(void **state)
     int64_t t0 = time_mono_ms();
     transcribe_pcm(e, pcm.samples, pcm.n, "en", NULL, &ref);
     int64_t one = time_mono_ms() - t0;
-    char *want = describe(&ref);
+    char *want = result_describe(&ref);
     worker w[NTHREADS];
     t0 = time_mono_ms();
     for (int i = 0; i < NTHREADS; i++) {
@@ -846,7 +830,7 @@ static void test_four_threads_match_one(void **state)
     for (int i = 0; i < NTHREADS; i++) {
         if (w[i].rc != 0)
             fail_msg("thread %d: %s", i, w[i].err);
-        char *got = describe(&w[i].out);
+        char *got = result_describe(&w[i].out);
         if (strcmp(got, want) != 0)
             fail_msg("thread %d got\n%swanted\n%s", i, got, want);
         free(got);
