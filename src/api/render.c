@@ -12,7 +12,6 @@
 struct tree_out {
     xml_writer *xw;                  /* XML mode when non-NULL */
     json_t *stack[TREE_MAX_DEPTH];   /* JSON mode: open objects */
-    const char *names[TREE_MAX_DEPTH];
     int depth;
 };
 
@@ -61,23 +60,23 @@ static void t_open_json(tree_out *t, const char *name, bool repeated)
     t->stack[++t->depth] = obj;
 }
 
-static void t_open(tree_out *t, const char *name)
+/* repeated: a sibling of others with the same name (an array in JSON). */
+static void t_open_as(tree_out *t, const char *name, bool repeated)
 {
     if (t->xw)
         xw_open(t->xw, name);
     else
-        t_open_json(t, name, false);
-    t->names[t->depth] = name;
+        t_open_json(t, name, repeated);
 }
 
-/* A repeated element: a sibling of others with the same name (an array in JSON). */
+static void t_open(tree_out *t, const char *name)
+{
+    t_open_as(t, name, false);
+}
+
 static void t_open_item(tree_out *t, const char *name)
 {
-    if (t->xw)
-        xw_open(t->xw, name);
-    else
-        t_open_json(t, name, true);
-    t->names[t->depth] = name;
+    t_open_as(t, name, true);
 }
 
 static void t_close(tree_out *t, const char *name)
