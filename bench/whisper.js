@@ -29,7 +29,9 @@ function generateModel() {
 
 function whisperCli(model, threads) {
   const t = now();
-  const r = spawnSync(path.join(BUILD, 'bin/whisper-cli'), ['-m', model, '-f', FILE, '-t', String(threads), '-l', 'en', '-np', '-nt'],
+  // No -nt: whisper-cli's -nt sets no_timestamps, which changes decoding (no timestamp tokens, fewer
+  // decoder steps); Cicada needs segment times, so the fair comparison decodes with timestamps too.
+  const r = spawnSync(path.join(BUILD, 'bin/whisper-cli'), ['-m', model, '-f', FILE, '-t', String(threads), '-l', 'en', '-np'],
     { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return now() - t;
