@@ -38,6 +38,9 @@ static const model_info k_catalog[] = {
     WHISPER("large-v3-q5_0", "e6e2ed78495d403bef4b7cff42ef4aaadcfea8de", NULL, 0, "1.1 GiB", false, 92),
     WHISPER("large-v3-turbo", "4af2b29d7ec73d781377bfd1758ca957a807e941", NULL, 0, "1.5 GiB", false, 95),
     WHISPER("large-v3-turbo-q5_0", "e050f7970618a659205450ad97eb95a18d69c9ee", NULL, 0, "547 MiB", false, 88),
+    /* 885,098 bytes and this SHA-256 for the published ggml-org/whisper-vad file: the same bytes as
+     * whisper.cpp's own test copy, and the same size and digest that independent projects pin for
+     * the download (no network here to fetch it ourselves). */
     {"silero-v6.2.0", "ggml-silero-v6.2.0.bin", MODEL_VAD, HF_VAD "ggml-silero-v6.2.0.bin", NULL,
      "2aa269b785eeb53a82983a20501ddf7c1d9c48e33ab63a41391ac6c9f7fb6987", 885098, "864 KiB", false, 0},
 };
