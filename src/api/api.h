@@ -1,7 +1,7 @@
 /* api.h — the CI ASR API and the embedded object API, independent of any HTTP server library.
  * The http layer parses a request into api_request, authenticates it with api_authenticate(),
  * routes it to one handler below, and sends the api_response back. Each resource has its own file:
- * bucket.c, queue.c, job.c, object.c; render.c writes JobsDetail/Queue trees as XML or JSON. */
+ * bucket.c, queue.c, job.c, hotvocab.c, object.c; render.c writes the response trees as XML or JSON. */
 #ifndef CICADA_API_H
 #define CICADA_API_H
 
@@ -99,6 +99,13 @@ void api_job_submit(api *a, api_request *q, api_response *r);      /* POST /asr_
 void api_job_describe(api *a, api_request *q, api_response *r, const char *ids);     /* GET /asr_jobs/<ids> */
 void api_job_list(api *a, api_request *q, api_response *r);        /* GET /asr_jobs */
 void api_job_cancel(api *a, api_request *q, api_response *r, const char *id);        /* PUT /jobs/<id>?cancel */
+/* Hot-vocabulary tables (hotvocab.c). An update names its table by the body's TableId; path_id is
+ * the id of PUT /asrhotvocabtable/<id> (NULL for the plain path the SDKs use). */
+void api_hotvocab_create(api *a, api_request *q, api_response *r);  /* POST /asrhotvocabtable */
+void api_hotvocab_update(api *a, api_request *q, api_response *r, const char *path_id); /* PUT /asrhotvocabtable */
+void api_hotvocab_get(api *a, api_request *q, api_response *r, const char *id);  /* GET /asrhotvocabtable/<id> */
+void api_hotvocab_list(api *a, api_request *q, api_response *r);    /* GET /asrhotvocabtable?offset=&limit= */
+void api_hotvocab_delete(api *a, api_request *q, api_response *r, const char *id); /* DELETE /asrhotvocabtable/<id> */
 
 /* ---- embedded object store ---- */
 /* GET and HEAD (the http layer sends no body for HEAD, with the same headers). */

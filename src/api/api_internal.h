@@ -37,6 +37,9 @@ void render_job(tree_out *t, const store_job *j, const char *region);   /* <Jobs
 /* A queue as a repeated <QueueList> item, or as the single <Queue> an update answers. */
 void render_queue(tree_out *t, const store_queue *q, const char *element);
 void render_bucket(tree_out *t, const store_bucket *b);                  /* <AsrBucketList>... */
+/* A hot-vocabulary table's fields (TableId ... UpdateTime): inside the current element when element
+ * is NULL, else as a repeated <element> item (the list's HotVocabularyTable). */
+void render_hotvocab(tree_out *t, const store_hotvocab *h, const char *element);
 /* Callback body for a finished job, XML or JSON. Heap string. */
 char *render_callback(const store_job *j, const char *region, bool json, const char **content_type);
 

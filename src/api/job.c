@@ -47,6 +47,21 @@ static bool is_http_url(const char *u)
     return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
 }
 
+/* A named hot-vocabulary table must exist in the job's bucket when the job is submitted (if it is
+ * deleted before the job runs, the job fails with HotVocabularyTableNotFound). */
+static bool hot_vocabulary_exists(api *a, api_response *r, const api_request *q, const char *id)
+{
+    store_hotvocab h;
+    store_rc rc = store_hotvocab_get(a->d.st, q->bucket, id, &h);
+    store_hotvocab_clear(&h);
+    if (rc == STORE_NOT_FOUND)
+        api_error(r, q, 400, "InvalidArgument", "HotVocabularyTableId %s names no hot-vocabulary table of bucket %s",
+                  id, q->bucket);
+    else if (rc != STORE_OK)
+        api_error(r, q, 500, "InternalError", "%s", store_last_error());
+    return rc == STORE_OK;
+}
+
 static bool parse_speech_params(api *a, api_response *r, const api_request *q, const xml_node *sr, job_params *p)
 {
     const char *engine_type = xml_path_text(sr, "EngineModelType");
@@ -93,6 +108,8 @@ static bool parse_speech_params(api *a, api_response *r, const api_request *q, c
         !api_take_text(r, q, sr, "Format", p->format, sizeof p->format) ||
         !api_take_text(r, q, sr, "FirstChannelOnly", p->first_channel_only, sizeof p->first_channel_only) ||
         !api_take_text(r, q, sr, "WordInfo", p->word_info, sizeof p->word_info))
+        return false;
+    if (p->hot_vocabulary_table_id[0] && !hot_vocabulary_exists(a, r, q, p->hot_vocabulary_table_id))
         return false;
     if (!p->output_file_type[0])
         snprintf(p->output_file_type, sizeof p->output_file_type, "txt");

@@ -1,4 +1,5 @@
-/* render.c — the response trees of the API (JobsDetail, QueueList, AsrBucketList) described once
+/* render.c — the response trees of the API (JobsDetail, QueueList, AsrBucketList, hot-vocabulary
+ * tables) described once
  * and written through a tree_out: either XML text or a JSON object (callbacks in JSON format carry
  * the same tree; repeated elements become arrays, every leaf a string, as XML-to-JSON does). */
 #include "api/api_internal.h"
@@ -259,6 +260,25 @@ void render_bucket(tree_out *t, const store_bucket *b)
     t_text(t, "Region", b->region);
     t_time(t, "CreateTime", b->create_ms);
     t_close(t, "AsrBucketList");
+}
+
+void render_hotvocab(tree_out *t, const store_hotvocab *h, const char *element)
+{
+    if (element)
+        t_open_item(t, element);
+    t_text(t, "TableId", h->id);
+    t_text(t, "TableName", h->name);
+    t_text(t, "TableDescription", h->description);
+    for (size_t i = 0; i < h->nwords; i++) {
+        t_open_item(t, "VocabularyWeights");
+        t_text(t, "Vocabulary", h->words[i].word);
+        t_int(t, "Weight", h->words[i].weight);
+        t_close(t, "VocabularyWeights");
+    }
+    t_time(t, "CreateTime", h->create_ms);
+    t_time(t, "UpdateTime", h->update_ms);
+    if (element)
+        t_close(t, element);
 }
 
 char *render_callback(const store_job *j, const char *region, bool json, const char **content_type)

@@ -43,6 +43,21 @@ static route match_jobs(const char *m, const char *rest, bool has_cancel)
     return make(ROUTE_BAD_METHOD, NULL, true);
 }
 
+/* POST creates; PUT updates (the table named in the body, or in the path); GET lists or reads one;
+ * DELETE needs an id. */
+static route match_hotvocab(const char *m, const char *rest)
+{
+    if (strcmp(m, "POST") == 0 && !rest)
+        return make(ROUTE_HOTVOCAB_CREATE, NULL, true);
+    if (strcmp(m, "PUT") == 0)
+        return make(ROUTE_HOTVOCAB_UPDATE, rest, true);
+    if (strcmp(m, "GET") == 0)
+        return make(rest ? ROUTE_HOTVOCAB_GET : ROUTE_HOTVOCAB_LIST, rest, true);
+    if (strcmp(m, "DELETE") == 0 && rest)
+        return make(ROUTE_HOTVOCAB_DELETE, rest, true);
+    return make(ROUTE_BAD_METHOD, NULL, true);
+}
+
 static route match_objects(const char *m, const char *path)
 {
     if (strcmp(path, "/") == 0) {
@@ -87,7 +102,9 @@ route router_match(const char *m, const char *path, bool has_cancel)
     }
     if (under(path, "/asr_jobs", &rest) || under(path, "/jobs", &rest))
         return match_jobs(m, rest, has_cancel);
-    if (under(path, "/template", &rest) || under(path, "/asrhotvocabtable", &rest))
+    if (under(path, "/asrhotvocabtable", &rest))
+        return match_hotvocab(m, rest);
+    if (under(path, "/template", &rest))
         return make(ROUTE_NOT_SUPPORTED, NULL, true);
     return match_objects(m, path);
 }
@@ -104,6 +121,11 @@ void router_dispatch(api *a, const route *rt, api_request *q, api_response *r)
     case ROUTE_JOB_LIST: api_job_list(a, q, r); break;
     case ROUTE_JOB_DESCRIBE: api_job_describe(a, q, r, rt->arg); break;
     case ROUTE_JOB_CANCEL: api_job_cancel(a, q, r, rt->arg); break;
+    case ROUTE_HOTVOCAB_CREATE: api_hotvocab_create(a, q, r); break;
+    case ROUTE_HOTVOCAB_UPDATE: api_hotvocab_update(a, q, r, rt->arg); break;
+    case ROUTE_HOTVOCAB_GET: api_hotvocab_get(a, q, r, rt->arg); break;
+    case ROUTE_HOTVOCAB_LIST: api_hotvocab_list(a, q, r); break;
+    case ROUTE_HOTVOCAB_DELETE: api_hotvocab_delete(a, q, r, rt->arg); break;
     case ROUTE_BUCKET_CREATE: api_bucket_create(a, q, r); break;
     case ROUTE_BUCKET_HEAD: api_bucket_head(a, q, r); break;
     case ROUTE_OBJECT_LIST: api_object_list(a, q, r); break;
@@ -111,8 +133,8 @@ void router_dispatch(api *a, const route *rt, api_request *q, api_response *r)
     case ROUTE_OBJECT_HEAD: api_object_get(a, q, r, rt->arg); break;
     case ROUTE_OBJECT_DELETE: api_object_delete(a, q, r, rt->arg); break;
     case ROUTE_NOT_SUPPORTED:
-        api_error(r, q, 400, "InvalidRequest", "%s is not offered by this server (templates and hot-vocabulary "
-                  "tables are optional in the API and not implemented yet)", q->path);
+        api_error(r, q, 400, "InvalidRequest", "%s is not offered by this server (templates are optional in the "
+                  "API and not implemented yet)", q->path);
         break;
     case ROUTE_OBJECT_PUT:   /* streamed by the server, never dispatched here */
     case ROUTE_BAD_METHOD:

@@ -1,7 +1,8 @@
-/* pipeline.c — one job's life from input to result: resolve the input object to a readable file,
- * decode it as a stream and recognise it window by window (audio, engine: at most one window of
- * PCM in memory), format it (output) and write the output objects. Every
- * failure becomes a precise Code and Message on the job; nothing here can leave a job Running. */
+/* pipeline.c — one job's life from input to result: turn its hot-vocabulary table into the
+ * engine's hot words, resolve the input object to a readable file, decode it as a stream and
+ * recognise it window by window (audio, engine: at most one window of PCM in memory), format it
+ * (output) and write the output objects. Every failure becomes a precise Code and Message on the
+ * job; nothing here can leave a job Running. */
 #include "sched/sched.h"
 
 #include <stdio.h>
@@ -101,8 +102,9 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
     return ok;
 }
 
-/* Decodes `path` and runs the recogniser; shared by jobs and `cicada transcribe`. */
-static bool recognise_path(engine_registry *engines, const char *path, const char *type,
+/* Decodes `path` and runs the recogniser; shared by jobs and `cicada transcribe`. hotwords: the
+ * engine's hot words, NULL for none. */
+static bool recognise_path(engine_registry *engines, const char *path, const char *type, const char *hotwords,
                            int64_t max_audio_ms, int64_t window_ms, pipeline_result *r)
 {
     engine *e = NULL;
@@ -114,6 +116,7 @@ static bool recognise_path(engine_registry *engines, const char *path, const cha
                     lk == ENGINE_UNKNOWN_TYPE ? "InvalidEngineModelType" : "EngineNotInstalled", hint);
         return false;
     }
+    opts.hotwords = hotwords;
     audio_params ap = audio_default_params();
     ap.sample_rate = engine_sample_rate(e);
     if (max_audio_ms > 0)
@@ -140,13 +143,96 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const char *
                         int64_t max_audio_ms, int64_t window_ms, pipeline_result *r)
 {
     memset(r, 0, sizeof *r);
-    return recognise_path(engines, path, engine_model_type, max_audio_ms, window_ms, r);
+    return recognise_path(engines, path, engine_model_type, NULL, max_audio_ms, window_ms, r);
 }
 
 bool pipeline_transcribe_file(engine_registry *engines, const char *path, const char *engine_model_type,
                               int64_t max_audio_ms, pipeline_result *r)
 {
     return pipeline_recognise(engines, path, engine_model_type, max_audio_ms, 0, r);
+}
+
+/* ---- hot words ---- */
+
+typedef struct ranked_word {
+    const store_hotword *w;
+    size_t pos;   /* place in the table: breaks ties between equal weights */
+} ranked_word;
+
+static int by_weight_then_table_order(const void *pa, const void *pb)
+{
+    const ranked_word *a = pa, *b = pb;
+    if (a->w->weight != b->w->weight)
+        return a->w->weight > b->w->weight ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static bool has_han(const char *s)
+{
+    size_t n = strlen(s), at = 0;
+    while (at < n) {
+        uint32_t cp;
+        size_t len = utf8_decode_strict(s + at, n - at, &cp);
+        if (len > 0 && utf8_is_han(cp))
+            return true;
+        at += len > 0 ? len : 1;
+    }
+    return false;
+}
+
+char *pipeline_hotwords(const store_hotvocab *h, size_t *nused)
+{
+    ranked_word *rank = xcalloc(h->nwords ? h->nwords : 1, sizeof *rank);
+    bool han = false;
+    for (size_t i = 0; i < h->nwords; i++) {
+        rank[i] = (ranked_word){&h->words[i], i};
+        han = han || has_han(h->words[i].word);
+    }
+    qsort(rank, h->nwords, sizeof *rank, by_weight_then_table_order);
+    const char *sep = han ? "，" : ", ";
+    buf b;
+    buf_init(&b);
+    size_t used = 0;
+    for (; used < h->nwords; used++) {
+        const char *w = rank[used].w->word;
+        size_t add = (used ? strlen(sep) : 0) + strlen(w);
+        if (b.len + add > PIPELINE_HOTWORDS_MAX_BYTES)
+            break;
+        buf_printf(&b, "%s%s", used ? sep : "", w);
+    }
+    free(rank);
+    if (nused)
+        *nused = used;
+    return buf_steal(&b);
+}
+
+/* The job's hot words (heap) into *hotwords, NULL when it names no table; false with the job
+ * Failed when its table is gone. */
+static bool job_hotwords(const pipeline_deps *d, store_job *j, char **hotwords)
+{
+    const char *id = j->params.hot_vocabulary_table_id;
+    *hotwords = NULL;
+    if (!id[0])
+        return true;
+    store_hotvocab h;
+    store_rc rc = d->st ? store_hotvocab_get(d->st, j->bucket, id, &h) : STORE_ERROR;
+    if (rc == STORE_NOT_FOUND) {
+        set_failure(j->code, j->message, sizeof j->message, "HotVocabularyTableNotFound", "");
+        snprintf(j->message, sizeof j->message,
+                 "the hot-vocabulary table %s (HotVocabularyTableId) no longer exists in bucket %s", id, j->bucket);
+        return false;
+    }
+    if (rc != STORE_OK) {
+        set_failure(j->code, j->message, sizeof j->message, "InternalError", "");
+        snprintf(j->message, sizeof j->message, "cannot read hot-vocabulary table %s: %s", id,
+                 d->st ? store_last_error() : "the pipeline has no store");
+        return false;
+    }
+    size_t used = 0;
+    *hotwords = pipeline_hotwords(&h, &used);
+    log_debug("job %s: hot words from table %s (%zu of %zu words): %s", j->id, id, used, h.nwords, *hotwords);
+    store_hotvocab_clear(&h);
+    return true;
 }
 
 /* The input object as a path FFmpeg can open: the embedded store hands us a descriptor, which
@@ -228,14 +314,21 @@ void pipeline_run_job(const pipeline_deps *d, store_job *j)
                     "Input/Url jobs are not supported by this server yet; upload the audio and use Input/Object");
         return;
     }
+    char *hotwords = NULL;
+    if (!job_hotwords(d, j, &hotwords))
+        return;
     int fd = -1;
     char path[64];
-    if (!open_input(d, j, &fd, path))
+    if (!open_input(d, j, &fd, path)) {
+        free(hotwords);
         return;
+    }
     pipeline_result r;
     memset(&r, 0, sizeof r);
-    bool ok = recognise_path(d->engines, path, j->params.engine_model_type, d->max_audio_ms, d->window_ms, &r);
+    bool ok = recognise_path(d->engines, path, j->params.engine_model_type, hotwords, d->max_audio_ms, d->window_ms,
+                             &r);
     close(fd);
+    free(hotwords);
     if (!ok) {
         set_failure(j->code, j->message, sizeof j->message, r.code, r.message);
         pipeline_result_free(&r);

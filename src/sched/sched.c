@@ -107,6 +107,8 @@ sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t
     if (s->p.idle_poll_ms < 10)
         s->p.idle_poll_ms = 10;
     s->d = *d;
+    if (!s->d.pipeline.st)
+        s->d.pipeline.st = d->st;   /* jobs' hot-vocabulary tables live in the same store */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->threads = xcalloc((size_t)s->p.workers, sizeof *s->threads);

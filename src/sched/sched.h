@@ -35,7 +35,17 @@ bool pipeline_transcribe_file(engine_registry *engines, const char *path, const 
 bool pipeline_recognise(engine_registry *engines, const char *path, const char *engine_model_type,
                         int64_t max_audio_ms, int64_t window_ms, pipeline_result *r);
 
+/* The hot words a job's engine gets for a hot-vocabulary table: the words by weight (100 first, then
+ * 11 down to 1; equal weights keep table order), joined by "，" when any word has a Chinese
+ * character and by ", " otherwise. Whole words are left out from the lowest weights up so the
+ * string stays within PIPELINE_HOTWORDS_MAX_BYTES: whisper keeps only the last ~223 tokens of its
+ * prompt, so an overlong one would lose the first, most important words. *nused (may be NULL)
+ * gets how many words made it. Heap string, "" for a table without words. */
+#define PIPELINE_HOTWORDS_MAX_BYTES 400
+char *pipeline_hotwords(const store_hotvocab *h, size_t *nused);
+
 typedef struct pipeline_deps {
+    store *st;                 /* hot-vocabulary tables; NULL in sched_deps = the scheduler's store */
     blob_store *blobs;
     engine_registry *engines;
     const char *tmp_dir;       /* where non-local inputs would be staged */
@@ -43,9 +53,10 @@ typedef struct pipeline_deps {
     int64_t max_input_bytes;   /* 512 MB */
     int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */
 } pipeline_deps;
-/* Runs one claimed job end to end: reads its input object, recognises it, writes the output
- * object(s) and fills j's result fields (state Success) or its failure code and message (state
- * Failed). Never crashes on bad input. */
+/* Runs one claimed job end to end: looks up its hot-vocabulary table (the words become the
+ * engine's hot words), reads its input object, recognises it, writes the output object(s) and
+ * fills j's result fields (state Success) or its failure code and message (state Failed; a table
+ * deleted since the submit is HotVocabularyTableNotFound). Never crashes on bad input. */
 void pipeline_run_job(const pipeline_deps *d, store_job *j);
 
 /* ---- the scheduler ---- */

@@ -1,5 +1,6 @@
-/* store.c — the backend-independent half of the store: job-state names, job defaults, page tokens,
- * the thread-local last error, dispatch to the backend, and GROUP COMMIT for job inserts.
+/* store.c — the backend-independent half of the store: job-state names, job defaults, hot-vocabulary
+ * records, page tokens, the thread-local last error, dispatch to the backend, and GROUP COMMIT for
+ * job inserts.
  * Group commit lives here (not in a backend) because every durable backend gains from it: callers
  * queue their job and sleep; one of them becomes the leader, hands the whole pending batch to the
  * backend as one transaction (one fsync), and wakes everybody with their own result. */
@@ -242,6 +243,57 @@ store_rc store_job_requeue_running(store *s, int *count)
 store_rc store_job_count(store *s, const char *queue_id, job_state st, int64_t *out)
 {
     return s->be->job_count(s->impl, queue_id, st, out);
+}
+
+/* ---- hot-vocabulary tables ---- */
+
+void store_hotvocab_init(store_hotvocab *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+void store_hotvocab_clear(store_hotvocab *h)
+{
+    free(h->words);
+    h->words = NULL;
+    h->nwords = 0;
+}
+
+bool store_hotvocab_add_word(store_hotvocab *h, const char *word, int weight)
+{
+    if (strlen(word) >= sizeof h->words[0].word)
+        return false;
+    h->words = xrealloc(h->words, (h->nwords + 1) * sizeof *h->words);
+    store_hotword *w = &h->words[h->nwords++];
+    strlcpy_ok(w->word, word, sizeof w->word);
+    w->weight = weight;
+    return true;
+}
+
+store_rc store_hotvocab_insert(store *s, const store_hotvocab *h)
+{
+    return s->be->hotvocab_insert(s->impl, h);
+}
+
+store_rc store_hotvocab_get(store *s, const char *bucket, const char *id, store_hotvocab *out)
+{
+    return s->be->hotvocab_get(s->impl, bucket, id, out);
+}
+
+store_rc store_hotvocab_update(store *s, const store_hotvocab *h, unsigned fields)
+{
+    return s->be->hotvocab_update(s->impl, h, fields);
+}
+
+store_rc store_hotvocab_delete(store *s, const char *bucket, const char *id)
+{
+    return s->be->hotvocab_delete(s->impl, bucket, id);
+}
+
+store_rc store_hotvocab_list(store *s, const char *bucket, int64_t offset, int limit, store_hotvocab *out,
+                             size_t *n, int64_t *total)
+{
+    return s->be->hotvocab_list(s->impl, bucket, offset, limit, out, n, total);
 }
 
 /* ---- group commit ---- */

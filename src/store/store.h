@@ -1,6 +1,6 @@
-/* store.h — durable state: buckets with ASR enabled, their queues, and jobs. One interface; the
- * SQLite backend (WAL, group commit) is the embedded default, a PostgreSQL one plugs in behind
- * the same functions later. Every function is thread-safe and returns a store_rc. */
+/* store.h — durable state: buckets with ASR enabled, their queues, jobs and hot-vocabulary tables.
+ * One interface; the SQLite backend (WAL, group commit) is the embedded default, a PostgreSQL one
+ * plugs in behind the same functions later. Every function is thread-safe and returns a store_rc. */
 #ifndef CICADA_STORE_H
 #define CICADA_STORE_H
 
@@ -178,6 +178,53 @@ store_rc store_job_finish(store *s, const store_job *j);
 store_rc store_job_requeue_running(store *s, int *count);
 /* Counts jobs of a queue in a state (tests, metrics). */
 store_rc store_job_count(store *s, const char *queue_id, job_state st, int64_t *out);
+
+/* ---- hot-vocabulary tables ---- */
+/* A table of hot words for one bucket; jobs name it by id (SpeechRecognition/HotVocabularyTableId).
+ * The store keeps what it is given: the API validates names, words and weights before calling. */
+#define STORE_HOTVOCAB_MAX_WORDS 1000
+typedef struct store_hotword {
+    char word[128];             /* UTF-8: at most 30 code points (the API checks), so 120 bytes */
+    int weight;                 /* 1..11 or 100 */
+} store_hotword;
+
+typedef struct store_hotvocab {
+    char id[40];                /* "h" + 32 hex */
+    char bucket[64];
+    char name[256];             /* 1..255 bytes */
+    char description[1001];     /* at most 1000 bytes */
+    store_hotword *words;       /* heap, in table order; freed by store_hotvocab_clear */
+    size_t nwords;
+    int64_t create_ms, update_ms;
+} store_hotvocab;
+
+void store_hotvocab_init(store_hotvocab *h);    /* zero, no words */
+void store_hotvocab_clear(store_hotvocab *h);   /* frees the words, keeps the rest */
+/* Appends a word (copied); false when it does not fit store_hotword.word. */
+bool store_hotvocab_add_word(store_hotvocab *h, const char *word, int weight);
+
+/* Inserts a table with its words (h->id and h->bucket set by the caller). STORE_CONFLICT when the
+ * id exists or a word appears twice. */
+store_rc store_hotvocab_insert(store *s, const store_hotvocab *h);
+/* Reads a table of this bucket with its words (other buckets' tables are STORE_NOT_FOUND). Caller
+ * clears. */
+store_rc store_hotvocab_get(store *s, const char *bucket, const char *id, store_hotvocab *out);
+/* What store_hotvocab_update replaces; fields not named stay as stored. */
+enum {
+    STORE_HOTVOCAB_NAME = 1u << 0,
+    STORE_HOTVOCAB_DESCRIPTION = 1u << 1,
+    STORE_HOTVOCAB_WORDS = 1u << 2,
+};
+/* Replaces the named fields (a mask of STORE_HOTVOCAB_*) and update_ms of the table matched by id
+ * AND bucket, in one transaction. STORE_NOT_FOUND when there is none, STORE_CONFLICT on a word
+ * given twice (nothing changes then). */
+store_rc store_hotvocab_update(store *s, const store_hotvocab *h, unsigned fields);
+/* Deletes a table of this bucket and its words. */
+store_rc store_hotvocab_delete(store *s, const char *bucket, const char *id);
+/* Fills up to limit (1..100) tables of a bucket, oldest first, skipping the first offset; each
+ * with its words (caller clears each). *total counts all the bucket's tables. */
+store_rc store_hotvocab_list(store *s, const char *bucket, int64_t offset, int limit, store_hotvocab *out,
+                             size_t *n, int64_t *total);
 
 /* Page tokens: opaque, url-safe strings encoding a seq. */
 void store_token_encode(int64_t seq, char out[32]);

@@ -38,6 +38,12 @@ typedef struct store_backend {
     store_rc (*job_finish)(void *impl, const store_job *j);
     store_rc (*job_requeue_running)(void *impl, int *count);
     store_rc (*job_count)(void *impl, const char *queue_id, job_state st, int64_t *out);
+    store_rc (*hotvocab_insert)(void *impl, const store_hotvocab *h);
+    store_rc (*hotvocab_get)(void *impl, const char *bucket, const char *id, store_hotvocab *out);
+    store_rc (*hotvocab_update)(void *impl, const store_hotvocab *h, unsigned fields);
+    store_rc (*hotvocab_delete)(void *impl, const char *bucket, const char *id);
+    store_rc (*hotvocab_list)(void *impl, const char *bucket, int64_t offset, int limit, store_hotvocab *out,
+                              size_t *n, int64_t *total);
 } store_backend;
 
 /* The SQLite backend: returns its handle, or NULL with a message in err. */

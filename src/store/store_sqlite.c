@@ -107,7 +107,27 @@ static const char schema_v1[] =
     "   WHERE id = OLD.queue_id;"
     "END;";
 
-static const char *const migrations[] = {schema_v1};
+/* v2: hot-vocabulary tables. IF NOT EXISTS so that a database whose user_version was set back by
+ * hand (or by an older build's tooling) still opens. Words live in a child table, one row each, in
+ * table order (pos); a word appears at most once per table. */
+static const char schema_v2[] =
+    "CREATE TABLE IF NOT EXISTS hotvocab("
+    "  id TEXT PRIMARY KEY,"
+    "  bucket TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  create_ms INTEGER NOT NULL,"
+    "  update_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS hotvocab_bucket ON hotvocab(bucket, create_ms);"
+    "CREATE TABLE IF NOT EXISTS hotvocab_words("
+    "  table_id TEXT NOT NULL REFERENCES hotvocab(id) ON DELETE CASCADE,"
+    "  pos INTEGER NOT NULL,"
+    "  word TEXT NOT NULL,"
+    "  weight INTEGER NOT NULL,"
+    "  PRIMARY KEY(table_id, pos),"
+    "  UNIQUE(table_id, word));";
+
+static const char *const migrations[] = {schema_v1, schema_v2};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- the job row <-> store_job mapping, one entry per column ---- */
@@ -186,6 +206,7 @@ static const job_col job_cols[] = {
     " WHERE appid = ?1 AND (?2 IS NULL OR region = ?2) AND (?3 IS NULL OR name = ?3)"                     \
     " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
 #define QUEUE_WHERE " WHERE bucket = ?1 AND (?2 IS NULL OR state = ?2)"
+#define HOTVOCAB_COLS "id, bucket, name, description, create_ms, update_ms"
 /* ?1 bucket, ?2 queue or NULL, ?3 tag or NULL, ?4 state mask (0 = all), ?5..?6 creation range,
  * ?7 page bound on seq, ?8 limit */
 #define JOB_LIST_WHERE                                                                                      \
@@ -221,6 +242,15 @@ typedef enum stmt_id {
     ST_JOB_FINISH,
     ST_JOB_REQUEUE,
     ST_JOB_COUNT,
+    ST_HV_INSERT,
+    ST_HV_WORD_INSERT,
+    ST_HV_GET,
+    ST_HV_WORDS,
+    ST_HV_UPDATE,
+    ST_HV_WORDS_DELETE,
+    ST_HV_DELETE,
+    ST_HV_COUNT,
+    ST_HV_PAGE,
     ST_COUNT
 } stmt_id;
 
@@ -256,6 +286,19 @@ static const char *const static_sql[ST_COUNT] = {
                       " WHERE id = ?1 AND bucket = ?2 AND state = 1",
     [ST_JOB_REQUEUE] = "UPDATE jobs SET state = 0, start_ms = 0 WHERE state = 1",
     [ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE queue_id = ?1 AND state = ?2",
+    [ST_HV_INSERT] = "INSERT INTO hotvocab(" HOTVOCAB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_HV_WORD_INSERT] = "INSERT INTO hotvocab_words(table_id, pos, word, weight) VALUES(?1, ?2, ?3, ?4)",
+    [ST_HV_GET] = "SELECT " HOTVOCAB_COLS " FROM hotvocab WHERE id = ?1 AND bucket = ?2",
+    [ST_HV_WORDS] = "SELECT word, weight FROM hotvocab_words WHERE table_id = ?1 ORDER BY pos",
+    /* ?3 / ?5: whether name / description are replaced */
+    [ST_HV_UPDATE] = "UPDATE hotvocab SET name = CASE WHEN ?3 THEN ?4 ELSE name END,"
+                     " description = CASE WHEN ?5 THEN ?6 ELSE description END, update_ms = ?7"
+                     " WHERE id = ?1 AND bucket = ?2",
+    [ST_HV_WORDS_DELETE] = "DELETE FROM hotvocab_words WHERE table_id = ?1",
+    [ST_HV_DELETE] = "DELETE FROM hotvocab WHERE id = ?1 AND bucket = ?2",
+    [ST_HV_COUNT] = "SELECT count(*) FROM hotvocab WHERE bucket = ?1",
+    [ST_HV_PAGE] = "SELECT " HOTVOCAB_COLS " FROM hotvocab WHERE bucket = ?1 ORDER BY create_ms, rowid"
+                   " LIMIT ?2 OFFSET ?3",
 };
 
 /* ---- connections and the pool ---- */
@@ -1343,6 +1386,241 @@ static store_rc sq_job_requeue_running(void *impl, int *count)
     return rc;
 }
 
+/* ---- hot-vocabulary tables ---- */
+
+static void read_hotvocab(sqlite3_stmt *st, store_hotvocab *h)
+{
+    store_hotvocab_init(h);
+    col_text(st, 0, h->id, sizeof h->id);
+    col_text(st, 1, h->bucket, sizeof h->bucket);
+    col_text(st, 2, h->name, sizeof h->name);
+    col_text(st, 3, h->description, sizeof h->description);
+    h->create_ms = sqlite3_column_int64(st, 4);
+    h->update_ms = sqlite3_column_int64(st, 5);
+}
+
+/* Appends the stored words of table h->id to h, in table order. */
+static store_rc read_hotwords(sq_store *sq, sq_conn *c, store_hotvocab *h)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_HV_WORDS);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, h->id, sizeof h->id);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *w = sqlite3_column_text(st, 0);
+        store_hotvocab_add_word(h, w ? (const char *)w : "", sqlite3_column_int(st, 1));
+    }
+    store_rc rc = r == SQLITE_DONE ? STORE_OK : db_fail(c->db, "read hot words");
+    stmt_done(st);
+    return rc;
+}
+
+/* Inserts h's words for table h->id (inside the caller's write transaction); *duplicate is set when
+ * a word appears twice. */
+static store_rc insert_hotwords(sq_store *sq, sq_conn *c, const store_hotvocab *h, bool *duplicate)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_HV_WORD_INSERT);
+    if (!st)
+        return STORE_ERROR;
+    for (size_t i = 0; i < h->nwords; i++) {
+        bind_fixed(st, 1, h->id, sizeof h->id);
+        sqlite3_bind_int64(st, 2, (int64_t)i);
+        bind_fixed(st, 3, h->words[i].word, sizeof h->words[i].word);
+        sqlite3_bind_int(st, 4, h->words[i].weight);
+        int r = sqlite3_step(st);
+        stmt_done(st);
+        if (r == SQLITE_CONSTRAINT_UNIQUE) {
+            store_set_error("hot word \"%s\" appears more than once in table %s", h->words[i].word, h->id);
+            *duplicate = true;
+            return STORE_ERROR; /* rolls the whole change back; reported as STORE_CONFLICT */
+        }
+        if (r != SQLITE_DONE)
+            return db_fail(c->db, "insert hot word");
+    }
+    return STORE_OK;
+}
+
+/* An insert or update; duplicate: its STORE_ERROR came from a duplicate id or word, which the
+ * caller sees as STORE_CONFLICT. */
+typedef struct hv_write_args {
+    const store_hotvocab *h;
+    unsigned fields;
+    bool duplicate;
+} hv_write_args;
+
+static store_rc hv_insert_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    hv_write_args *a = arg;
+    const store_hotvocab *h = a->h;
+    sqlite3_stmt *st = stmt(sq, c, ST_HV_INSERT);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, h->id, sizeof h->id);
+    bind_fixed(st, 2, h->bucket, sizeof h->bucket);
+    bind_fixed(st, 3, h->name, sizeof h->name);
+    bind_fixed(st, 4, h->description, sizeof h->description);
+    int64_t now = time_now_ms();
+    sqlite3_bind_int64(st, 5, h->create_ms > 0 ? h->create_ms : now);
+    sqlite3_bind_int64(st, 6, h->update_ms > 0 ? h->update_ms : now);
+    int r = sqlite3_step(st);
+    stmt_done(st);
+    if (r == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        store_set_error("hot-vocabulary table %s already exists", h->id);
+        a->duplicate = true;
+        return STORE_ERROR;
+    }
+    if (r != SQLITE_DONE)
+        return db_fail(c->db, "insert hot-vocabulary table");
+    return insert_hotwords(sq, c, h, &a->duplicate);
+}
+
+static store_rc hv_write(sq_store *sq, op_body body, hv_write_args *a)
+{
+    store_rc rc = run_write(sq, body, a);
+    return rc == STORE_ERROR && a->duplicate ? STORE_CONFLICT : rc;
+}
+
+static store_rc sq_hotvocab_insert(void *impl, const store_hotvocab *h)
+{
+    hv_write_args a = {.h = h};
+    return hv_write(impl, hv_insert_body, &a);
+}
+
+typedef struct hv_get_args {
+    const char *bucket, *id;
+    store_hotvocab *out;
+} hv_get_args;
+
+static store_rc hv_get_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    hv_get_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_HV_GET);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->id);
+    bind_str(st, 2, a->bucket);
+    store_rc rc = first_row(c, st, "get hot-vocabulary table");
+    if (rc != STORE_OK)
+        return rc;
+    read_hotvocab(st, a->out);
+    stmt_done(st);
+    return read_hotwords(sq, c, a->out);
+}
+
+static store_rc sq_hotvocab_get(void *impl, const char *bucket, const char *id, store_hotvocab *out)
+{
+    store_hotvocab_init(out);
+    hv_get_args a = {bucket, id, out};
+    store_rc rc = run_read(impl, true, hv_get_body, &a);
+    if (rc != STORE_OK)
+        store_hotvocab_clear(out);
+    return rc;
+}
+
+static store_rc hv_update_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    hv_write_args *a = arg;
+    const store_hotvocab *h = a->h;
+    sqlite3_stmt *st = stmt(sq, c, ST_HV_UPDATE);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, h->id, sizeof h->id);
+    bind_fixed(st, 2, h->bucket, sizeof h->bucket);
+    sqlite3_bind_int(st, 3, (a->fields & STORE_HOTVOCAB_NAME) != 0);
+    bind_fixed(st, 4, h->name, sizeof h->name);
+    sqlite3_bind_int(st, 5, (a->fields & STORE_HOTVOCAB_DESCRIPTION) != 0);
+    bind_fixed(st, 6, h->description, sizeof h->description);
+    sqlite3_bind_int64(st, 7, h->update_ms > 0 ? h->update_ms : time_now_ms());
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, "update hot-vocabulary table", &changes);
+    if (rc != STORE_OK)
+        return rc;
+    if (changes == 0) {
+        store_set_error("hot-vocabulary table %s does not exist in bucket %s", h->id, h->bucket);
+        return STORE_NOT_FOUND;
+    }
+    if (!(a->fields & STORE_HOTVOCAB_WORDS))
+        return STORE_OK;
+    sqlite3_stmt *del = stmt(sq, c, ST_HV_WORDS_DELETE);
+    if (!del)
+        return STORE_ERROR;
+    bind_fixed(del, 1, h->id, sizeof h->id);
+    rc = exec_stmt(c, del, "replace hot words", NULL);
+    return rc == STORE_OK ? insert_hotwords(sq, c, h, &a->duplicate) : rc;
+}
+
+static store_rc sq_hotvocab_update(void *impl, const store_hotvocab *h, unsigned fields)
+{
+    hv_write_args a = {.h = h, .fields = fields};
+    return hv_write(impl, hv_update_body, &a);
+}
+
+typedef struct hv_delete_args {
+    const char *bucket, *id;
+} hv_delete_args;
+
+static store_rc hv_delete_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    hv_delete_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_HV_DELETE);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->id);
+    bind_str(st, 2, a->bucket);
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, "delete hot-vocabulary table", &changes); /* words go by ON DELETE CASCADE */
+    if (rc == STORE_OK && changes == 0) {
+        store_set_error("hot-vocabulary table %s does not exist in bucket %s", a->id, a->bucket);
+        return STORE_NOT_FOUND;
+    }
+    return rc;
+}
+
+static store_rc sq_hotvocab_delete(void *impl, const char *bucket, const char *id)
+{
+    hv_delete_args a = {bucket, id};
+    return run_write(impl, hv_delete_body, &a);
+}
+
+static void bind_hotvocab_bucket(sqlite3_stmt *st, const void *bucket)
+{
+    bind_str(st, 1, bucket ? bucket : "");
+}
+
+static void read_hotvocab_at(sqlite3_stmt *st, void *out, size_t i)
+{
+    read_hotvocab(st, (store_hotvocab *)out + i);
+}
+
+/* One page of tables, then each table's words, all from the same snapshot. */
+static store_rc hv_list_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    page_query *q = arg;
+    store_rc rc = page_body(sq, c, q);
+    store_hotvocab *out = q->out;
+    for (size_t i = 0; rc == STORE_OK && i < *q->n; i++)
+        rc = read_hotwords(sq, c, &out[i]);
+    return rc;
+}
+
+static store_rc sq_hotvocab_list(void *impl, const char *bucket, int64_t offset, int limit, store_hotvocab *out,
+                                 size_t *n, int64_t *total)
+{
+    *n = 0;
+    *total = 0;
+    page_query q = {.count_id = ST_HV_COUNT, .page_id = ST_HV_PAGE, .bind_filter = bind_hotvocab_bucket,
+                    .filter = bucket, .size = clamp(limit, 1, 100), .offset = offset > 0 ? offset : 0,
+                    .limit_param = 2, .read_row = read_hotvocab_at, .out = out, .n = n, .total = total};
+    store_rc rc = run_read(impl, true, hv_list_body, &q);
+    if (rc != STORE_OK) {
+        for (size_t i = 0; i < *n; i++)
+            store_hotvocab_clear(&out[i]);
+        *n = 0;
+    }
+    return rc;
+}
+
 const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .close = sq_close,
@@ -1361,4 +1639,9 @@ const store_backend store_sqlite_backend = {
     .job_finish = sq_job_finish,
     .job_requeue_running = sq_job_requeue_running,
     .job_count = sq_job_count,
+    .hotvocab_insert = sq_hotvocab_insert,
+    .hotvocab_get = sq_hotvocab_get,
+    .hotvocab_update = sq_hotvocab_update,
+    .hotvocab_delete = sq_hotvocab_delete,
+    .hotvocab_list = sq_hotvocab_list,
 };

@@ -1,5 +1,6 @@
-/* util.h — small shared pieces every layer may use: a growable byte buffer, ids, the API's time
- * format, logging and a few file-system helpers. Nothing here knows about HTTP, XML or storage. */
+/* util.h — small shared pieces every layer may use: a growable byte buffer, ids, UTF-8 decoding,
+ * the API's time format, logging and a few file-system helpers. Nothing here knows about HTTP, XML
+ * or storage. */
 #ifndef CICADA_UTIL_H
 #define CICADA_UTIL_H
 
@@ -41,6 +42,7 @@ void err_printf(char *err, size_t errlen, const char *fmt, ...) __attribute__((f
 #define ID_JOB_LEN 33      /* "s" + 32 hex */
 #define ID_QUEUE_LEN 33    /* "p" + 32 hex */
 #define ID_TEMPLATE_LEN 34 /* "t1" + 32 hex */
+#define ID_HOTVOCAB_LEN 33 /* "h" + 32 hex */
 void ids_random_hex(char *out, size_t nhex);    /* writes nhex chars + NUL */
 /* Lower-case hex of n bytes into out (2n chars + NUL), e.g. for digests. */
 void hex_encode(const unsigned char *in, size_t n, char *out);
@@ -49,6 +51,13 @@ bool ids_valid(const char *id, const char *prefix);
 /* A 32-hex request id: unique within the process and across restarts (a random 16-hex prefix drawn
  * once, then a counter), cheap enough for every request. */
 void ids_request(char out[33]);
+
+/* ---- UTF-8 ---- */
+/* Decodes the code point at s (n bytes available) into *cp; returns its length in bytes, or 0 when
+ * s does not start with a valid UTF-8 sequence (truncated, overlong, a surrogate, above U+10FFFF). */
+size_t utf8_decode_strict(const char *s, size_t n, uint32_t *cp);
+/* A Chinese character: a CJK unified ideograph (any extension) or a compatibility ideograph. */
+bool utf8_is_han(uint32_t cp);
 
 /* ---- time ---- */
 int64_t time_now_ms(void);          /* wall clock, ms since the epoch */
