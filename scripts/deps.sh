@@ -7,7 +7,8 @@ PKGS=(build-essential cmake ninja-build pkg-config
       libavcodec-dev libavformat-dev libavutil-dev libswresample-dev
       libjansson-dev libinih-dev libopencc-dev
       libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
-      libcmocka-dev ffmpeg sox espeak-ng wrk sqlite3 curl)
+      libcmocka-dev ffmpeg sox espeak-ng wrk sqlite3 curl
+      libopencore-amrnb-dev libvo-amrwbenc-dev)   # test-only: AMR test files (FFmpeg cannot encode AMR)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,15 +1,20 @@
 /* audio.c — owns turning an input file into mono float PCM at the engine's rate. FFmpeg's
- * libraries demux and decode whatever container/codec the file holds; libswresample downmixes and
- * resamples every decoded frame as it arrives, so memory holds only the output. The input is read
- * as exactly one local file: playlists and anything a demuxer would open besides it are refused.
- * Each failure maps to one audio_rc (a stable job Code) plus a one-line reason, and FFmpeg's own
- * chatter is routed to our debug log instead of stderr. */
+ * libraries demux and decode whatever container/codec the file holds (or headerless s16le PCM when
+ * the caller declares it); libswresample downmixes (or picks one channel) and resamples each
+ * decoded frame, a slice at a time, as the caller reads, so memory holds about one read's worth of
+ * output whatever the file's length. Each resampler run is closed with exactly
+ * round(in * out_rate / in_rate) samples, so the duration reported is the input's.
+ * The input is read as exactly one local file: playlists and anything a demuxer would open besides
+ * it are refused, and no header can make FFmpeg allocate an outsized block. Each failure maps to
+ * one audio_rc (a stable job Code) plus a one-line reason, and FFmpeg's own chatter is routed to
+ * our debug log instead of stderr. */
 #include "audio/audio.h"
 
 #include "util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
@@ -25,13 +30,28 @@
 
 #define DEFAULT_SAMPLE_RATE 16000
 #define DEFAULT_MAX_DURATION_MS (5LL * 3600 * 1000)
+#define DEFAULT_MAX_INPUT_BYTES (512LL << 20)
+#define MIN_RATE 1000               /* output and declared raw rates */
+#define MAX_RATE 192000
+/* Input rates beyond any real recording (DXD is 384 kHz): a forged header's absurd rate would make
+ * the resampler build filter tables of gigabytes (found by fuzzing a CRYO APC header). */
+#define MAX_INPUT_RATE 768000
+#define MAX_CHANNELS 64             /* libswresample's own limit */
+#define FLUSH_CHUNK 4096
+#define SLICE_OUTPUT 16384         /* output samples one decode step aims at (about 1 s) */
 /* A file whose format FFmpeg guessed this weakly (e.g. random bytes that happen to contain an MP3
  * sync word) is not treated as media. Real files score far higher (by header or by extension). */
 #define MIN_PROBE_SCORE (AVPROBE_SCORE_MAX / 4)
 
 audio_params audio_default_params(void)
 {
-    return (audio_params){.sample_rate = DEFAULT_SAMPLE_RATE, .max_duration_ms = DEFAULT_MAX_DURATION_MS};
+    return (audio_params){.sample_rate = DEFAULT_SAMPLE_RATE,
+                          .max_duration_ms = DEFAULT_MAX_DURATION_MS,
+                          .max_input_bytes = DEFAULT_MAX_INPUT_BYTES,
+                          .channel = -1,
+                          .raw_pcm = false,
+                          .raw_rate = DEFAULT_SAMPLE_RATE,
+                          .raw_channels = 1};
 }
 
 void audio_pcm_free(audio_pcm *p)
@@ -51,11 +71,13 @@ const char *audio_rc_code(audio_rc rc)
     case AUDIO_DECODE_FAILED: return "AudioDecodeFailed";
     case AUDIO_EMPTY: return "AudioEmpty";
     case AUDIO_TOO_LONG: return "AudioTooLong";
+    case AUDIO_INPUT_TOO_LARGE: return "InputTooLarge";
+    case AUDIO_CHANNEL_MISSING: return "AudioChannelMissing";
     }
     return "AudioDecodeFailed";
 }
 
-/* ---- FFmpeg logging -> our debug log ---- */
+/* ---- FFmpeg's process-wide settings: its log goes to ours, and its allocations are capped ---- */
 
 static void ffmpeg_log_callback(void *avcl, int level, const char *fmt, va_list ap)
 {
@@ -71,13 +93,19 @@ static void ffmpeg_log_callback(void *avcl, int level, const char *fmt, va_list 
         log_debug("ffmpeg: %s", line);
 }
 
-static void install_ffmpeg_logging(void)
+/* FFmpeg trusts the sizes a file's header declares: a 150-byte forged WAV made its demuxer ask
+ * for one 1.6 GB zeroed block (found by fuzzing). No real input needs a single block anywhere near
+ * this cap (a 5-hour MP4's sample index is ~20 MB), so a larger request fails as ENOMEM. */
+#define FFMPEG_MAX_BLOCK ((size_t)64 << 20)
+
+static void configure_ffmpeg(void)
 {
     av_log_set_level(AV_LOG_ERROR);
     av_log_set_callback(ffmpeg_log_callback);
+    av_max_alloc(FFMPEG_MAX_BLOCK);
 }
 
-static pthread_once_t g_log_once = PTHREAD_ONCE_INIT;
+static pthread_once_t g_ffmpeg_once = PTHREAD_ONCE_INIT;
 
 /* ---- decoding state ---- */
 
@@ -86,14 +114,21 @@ typedef struct decode_ctx {
     AVFormatContext *fmt;
     AVCodecContext *dec;
     int stream_index;
-    AVFrame *frame;
+    int in_channels;              /* the audio stream's channels; 0 until known */
+    AVFrame *frame;               /* the frame being converted, when frame_pending */
+    bool frame_pending;
+    int frame_pos;                /* its samples already converted */
     AVPacket *pkt;
+    bool draining;                /* the container is read; the decoder was told to drain */
 
     SwrContext *swr;              /* configured for the input described below */
     AVChannelLayout swr_layout;
     int swr_rate;
     int swr_format;
+    int64_t seg_in, seg_out;      /* samples into / out of the current resampler run */
 
+    int channel;                  /* -1: downmix; otherwise the one channel kept */
+    bool raw;                     /* declared raw PCM: any bytes are samples, none are corrupt */
     int out_rate;
     size_t max_samples;
     float *out;                   /* decoded samples not yet handed out: out[rpos..n) */
@@ -128,9 +163,9 @@ static void decode_ctx_free(decode_ctx *c)
 
 /* ---- opening ---- */
 
-/* Access problems are told apart from content problems before FFmpeg sees the file, so that any
- * later open failure can be blamed on the content. */
-static audio_rc check_file(const char *path, char *err, size_t errlen)
+/* Access problems and the size limit are told apart from content problems before FFmpeg sees the
+ * file, so that any later open failure can be blamed on the content. */
+static audio_rc check_file(const char *path, int64_t max_bytes, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -148,6 +183,11 @@ static audio_rc check_file(const char *path, char *err, size_t errlen)
     if (S_ISREG(st.st_mode) && st.st_size == 0) {
         err_printf(err, errlen, "input file is empty (0 bytes)");
         return AUDIO_EMPTY;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > max_bytes) {
+        err_printf(err, errlen, "input file is %lld bytes; the limit is %lld bytes", (long long)st.st_size,
+                (long long)max_bytes);
+        return AUDIO_INPUT_TOO_LARGE;
     }
     return AUDIO_OK;
 }
@@ -175,44 +215,87 @@ static int refuse_nested_open(AVFormatContext *s, AVIOContext **pb, const char *
     return AVERROR(EPERM);
 }
 
-static audio_rc open_container(decode_ctx *c, const char *path, char *err, size_t errlen)
+static audio_rc open_io(decode_ctx *c, const char *url, char *err, size_t errlen)
 {
-    char why[128], url[4200];
-    snprintf(url, sizeof url, "file:%s", path);   /* never another protocol, whatever the name */
     AVDictionary *io_opts = NULL;
     av_dict_set(&io_opts, "protocol_whitelist", "file", 0);
     int rc = avio_open2(&c->io, url, AVIO_FLAG_READ, NULL, &io_opts);
     av_dict_free(&io_opts);
     if (rc < 0) {
+        char why[128];
         err_printf(err, errlen, "cannot open input: %s", av_err_text(rc, why, sizeof why));
         return AUDIO_OPEN_FAILED;
     }
-    const AVInputFormat *format = NULL;
-    int score = av_probe_input_buffer2(c->io, &format, path, NULL, 0, 0);
-    if (score < 0 || !format) {
+    return AUDIO_OK;
+}
+
+/* What the bytes are, by content (the path's extension only breaks ties). */
+static audio_rc probe_format(decode_ctx *c, const char *path, const AVInputFormat **format, char *err, size_t errlen)
+{
+    char why[128];
+    int score = av_probe_input_buffer2(c->io, format, path, NULL, 0, 0);
+    if (score < 0 || !*format) {
         err_printf(err, errlen, "input is not a recognised audio or video file (%s)",
                 score < 0 ? av_err_text(score, why, sizeof why) : "unknown format");
         return AUDIO_NOT_AUDIO;
     }
     if (score < MIN_PROBE_SCORE) {
-        err_printf(err, errlen, "input is not a recognised audio or video file (weak %s guess)", format->name);
+        err_printf(err, errlen, "input is not a recognised audio or video file (weak %s guess)", (*format)->name);
         return AUDIO_NOT_AUDIO;
     }
-    if (references_other_inputs(format)) {
-        err_printf(err, errlen, "input is a %s playlist or manifest, not an audio file", format->name);
+    if (references_other_inputs(*format)) {
+        err_printf(err, errlen, "input is a %s playlist or manifest, not an audio file", (*format)->name);
         return AUDIO_NOT_AUDIO;
+    }
+    return AUDIO_OK;
+}
+
+/* Declared raw PCM: FFmpeg's s16le demuxer, told the rate and channel count. */
+static audio_rc raw_format(const audio_params *p, const AVInputFormat **format, AVDictionary **opts,
+                           char *err, size_t errlen)
+{
+    *format = av_find_input_format("s16le");
+    if (!*format) {
+        err_printf(err, errlen, "this FFmpeg build has no s16le demuxer for raw PCM");
+        return AUDIO_DECODE_FAILED;
+    }
+    AVChannelLayout layout = {0};
+    char layout_name[64];
+    av_channel_layout_default(&layout, p->raw_channels);
+    av_channel_layout_describe(&layout, layout_name, sizeof layout_name);
+    av_channel_layout_uninit(&layout);
+    av_dict_set_int(opts, "sample_rate", p->raw_rate, 0);
+    av_dict_set(opts, "ch_layout", layout_name, 0);
+    return AUDIO_OK;
+}
+
+static audio_rc open_container(decode_ctx *c, const char *path, const audio_params *p, char *err, size_t errlen)
+{
+    char why[128], url[4200];
+    snprintf(url, sizeof url, "file:%s", path);   /* never another protocol, whatever the name */
+    audio_rc arc = open_io(c, url, err, errlen);
+    const AVInputFormat *format = NULL;
+    AVDictionary *opts = NULL;
+    if (arc == AUDIO_OK)
+        arc = p->raw_pcm ? raw_format(p, &format, &opts, err, errlen) : probe_format(c, path, &format, err, errlen);
+    if (arc != AUDIO_OK) {
+        av_dict_free(&opts);
+        return arc;
     }
     c->fmt = avformat_alloc_context();
     if (!c->fmt) {
+        av_dict_free(&opts);
         err_printf(err, errlen, "out of memory opening the input");
         return AUDIO_OPEN_FAILED;
     }
     c->fmt->pb = c->io;
     c->fmt->io_open = refuse_nested_open;
-    rc = avformat_open_input(&c->fmt, url, format, NULL);   /* frees c->fmt on failure */
-    if (rc == AVERROR(ENOMEM)) {
-        err_printf(err, errlen, "out of memory opening the input");
-        return AUDIO_OPEN_FAILED;
+    int rc = avformat_open_input(&c->fmt, url, format, &opts);   /* frees c->fmt on failure */
+    av_dict_free(&opts);
+    if (rc == AVERROR(ENOMEM)) {   /* nearly always a header declaring an outsized block */
+        err_printf(err, errlen, "input is not a readable %s file (its headers ask for more memory than %zu MB "
+                "in one block)", format->name, FFMPEG_MAX_BLOCK >> 20);
+        return AUDIO_DECODE_FAILED;
     }
     if (rc < 0) {
         err_printf(err, errlen, "input is not a readable %s file (%s)", format->name, av_err_text(rc, why, sizeof why));
@@ -225,6 +308,16 @@ static audio_rc open_container(decode_ctx *c, const char *path, char *err, size_
         return AUDIO_DECODE_FAILED;
     }
     return AUDIO_OK;
+}
+
+/* A chosen channel must exist; `have` == 0 (not known yet) is checked again on the first frame. */
+static audio_rc check_channel(const decode_ctx *c, int have, char *err, size_t errlen)
+{
+    if (c->channel < 0 || have <= 0 || c->channel < have)
+        return AUDIO_OK;
+    err_printf(err, errlen, "channel %d was asked for but the input has %d channel%s (numbered from 0)", c->channel,
+            have, have == 1 ? "" : "s");
+    return AUDIO_CHANNEL_MISSING;
 }
 
 static audio_rc open_decoder(decode_ctx *c, char *err, size_t errlen)
@@ -257,6 +350,10 @@ static audio_rc open_decoder(decode_ctx *c, char *err, size_t errlen)
         err_printf(err, errlen, "cannot open the %s decoder: %s", codec->name, av_err_text(rc, why, sizeof why));
         return AUDIO_DECODE_FAILED;
     }
+    c->in_channels = c->dec->ch_layout.nb_channels;
+    audio_rc arc = check_channel(c, c->in_channels, err, errlen);
+    if (arc != AUDIO_OK)
+        return arc;
     /* Only the chosen stream matters; let the demuxer drop the others cheaply. */
     for (unsigned i = 0; i < c->fmt->nb_streams; i++)
         if ((int)i != idx)
@@ -291,33 +388,21 @@ static void reserve_output(decode_ctx *c, size_t extra)
     c->cap = cap;
 }
 
-/* Lossy codecs (MP3, AAC) overshoot full scale slightly; callers are promised [-1,1]. */
+/* Lossy codecs (MP3, AAC) overshoot full scale slightly, and float decoders fed corrupt data can
+ * emit NaN (found by fuzzing Nellymoser in FLV); callers are promised [-1,1]. */
 static void clamp_unit(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i];
+        x[i] = isnan(x[i]) ? 0.0f : x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i];
 }
 
-/* Converts `in` (or flushes the resampler when in == NULL) and appends to the output. */
-static audio_rc convert_into_output(decode_ctx *c, const AVFrame *in, char *err, size_t errlen)
+/* Counts `got` new samples written at out[n..) and applies the length limit. */
+static audio_rc append_output(decode_ctx *c, size_t got, char *err, size_t errlen)
 {
-    int in_count = in ? in->nb_samples : 0;
-    int room = swr_get_out_samples(c->swr, in_count);
-    if (room < 0) {
-        err_printf(err, errlen, "resampler failed to size its output");
-        return AUDIO_DECODE_FAILED;
-    }
-    reserve_output(c, (size_t)room + 1);
-    uint8_t *dst = (uint8_t *)(c->out + c->n);
-    int got = swr_convert(c->swr, &dst, room + 1, in ? (const uint8_t **)in->extended_data : NULL, in_count);
-    if (got < 0) {
-        char why[128];
-        err_printf(err, errlen, "resampling failed: %s", av_err_text(got, why, sizeof why));
-        return AUDIO_DECODE_FAILED;
-    }
-    clamp_unit(c->out + c->n, (size_t)got);
-    c->n += (size_t)got;
-    c->produced += (size_t)got;
+    clamp_unit(c->out + c->n, got);
+    c->n += got;
+    c->produced += got;
+    c->seg_out += (int64_t)got;
     if (c->produced > c->max_samples) {
         err_printf(err, errlen, "audio is longer than the %lld ms limit",
                 (long long)((int64_t)c->max_samples * 1000 / c->out_rate));
@@ -326,13 +411,103 @@ static audio_rc convert_into_output(decode_ctx *c, const AVFrame *in, char *err,
     return AUDIO_OK;
 }
 
+static audio_rc resampler_failed(int code, char *err, size_t errlen)
+{
+    char why[128];
+    err_printf(err, errlen, "resampling failed: %s", av_err_text(code, why, sizeof why));
+    return AUDIO_DECODE_FAILED;
+}
+
+/* round(seg_in * out_rate / in_rate), computed without overflow for any int rates. */
+static int64_t segment_target(const decode_ctx *c)
+{
+    int64_t in_rate = c->swr_rate, whole = c->seg_in / in_rate, part = c->seg_in % in_rate;
+    return whole * c->out_rate + (part * 2 * c->out_rate + in_rate) / (2 * in_rate);
+}
+
+/* The resampler's lag means it never runs ahead of the input, so an excess can only be in the
+ * samples not handed out yet; those are dropped from the end. */
+static void drop_unread_tail(decode_ctx *c, size_t k)
+{
+    size_t unread = c->n - c->rpos;
+    if (k > unread)
+        k = unread;
+    c->n -= k;
+    c->produced -= k;
+}
+
+/* Ends the current resampler run with exactly segment_target() samples: drains what the resampler
+ * still holds up to that count, then pads with silence if it gave fewer (a few input samples can be
+ * too short for its filter to emit anything) or drops an excess. */
+static audio_rc finish_segment(decode_ctx *c, char *err, size_t errlen)
+{
+    int64_t missing = segment_target(c) - c->seg_out;
+    while (missing > 0) {
+        int want = missing < FLUSH_CHUNK ? (int)missing : FLUSH_CHUNK;
+        reserve_output(c, (size_t)want);
+        uint8_t *dst = (uint8_t *)(c->out + c->n);
+        int got = swr_convert(c->swr, &dst, want, NULL, 0);
+        if (got < 0)
+            return resampler_failed(got, err, errlen);
+        if (got == 0)
+            break;
+        audio_rc rc = append_output(c, (size_t)got, err, errlen);
+        if (rc != AUDIO_OK)
+            return rc;
+        missing -= got;
+    }
+    if (missing > c->out_rate) {   /* far more than any filter's delay: never expected */
+        err_printf(err, errlen, "resampler lost %lld samples", (long long)missing);
+        return AUDIO_DECODE_FAILED;
+    }
+    audio_rc rc = AUDIO_OK;
+    if (missing > 0) {
+        reserve_output(c, (size_t)missing);
+        memset(c->out + c->n, 0, (size_t)missing * sizeof *c->out);
+        rc = append_output(c, (size_t)missing, err, errlen);
+    } else if (missing < 0) {
+        drop_unread_tail(c, (size_t)-missing);
+    }
+    c->seg_in = c->seg_out = 0;
+    return rc;
+}
+
 static bool resampler_matches(const decode_ctx *c, const AVFrame *f, const AVChannelLayout *layout)
 {
     return c->swr && c->swr_rate == f->sample_rate && c->swr_format == f->format &&
            av_channel_layout_compare(&c->swr_layout, layout) == 0;
 }
 
-/* (Re)creates the resampler for the frame's format; a mid-stream change flushes the old one first. */
+/* Mixing matrix that keeps input channel `ch` alone (instead of swr's default downmix). */
+static int keep_one_channel(SwrContext *swr, int ch, int nb_channels)
+{
+    double *matrix = xcalloc((size_t)nb_channels, sizeof *matrix);
+    matrix[ch] = 1.0;
+    int rc = swr_set_matrix(swr, matrix, nb_channels);
+    free(matrix);
+    return rc;
+}
+
+static audio_rc new_resampler(decode_ctx *c, const AVFrame *f, AVChannelLayout *layout, char *err, size_t errlen)
+{
+    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
+    int rc = swr_alloc_set_opts2(&c->swr, &mono, AV_SAMPLE_FMT_FLT, c->out_rate, layout,
+                                 (enum AVSampleFormat)f->format, f->sample_rate, 0, NULL);
+    if (rc >= 0 && c->channel >= 0)
+        rc = keep_one_channel(c->swr, c->channel, layout->nb_channels);
+    if (rc >= 0)
+        rc = swr_init(c->swr);
+    if (rc < 0) {
+        char why[128];
+        err_printf(err, errlen, "cannot convert %d Hz %d-channel %s audio: %s", f->sample_rate,
+                layout->nb_channels, av_get_sample_fmt_name((enum AVSampleFormat)f->format),
+                av_err_text(rc, why, sizeof why));
+        return AUDIO_DECODE_FAILED;
+    }
+    return AUDIO_OK;
+}
+
+/* (Re)creates the resampler for the frame's format; a mid-stream change finishes the old run first. */
 static audio_rc ensure_resampler(decode_ctx *c, const AVFrame *f, char *err, size_t errlen)
 {
     AVChannelLayout layout = {0};
@@ -341,26 +516,21 @@ static audio_rc ensure_resampler(decode_ctx *c, const AVFrame *f, char *err, siz
         av_channel_layout_uninit(&layout);
         return AUDIO_OK;
     }
-    if (c->swr) {
-        audio_rc rc = convert_into_output(c, NULL, err, errlen);
-        swr_free(&c->swr);
-        if (rc != AUDIO_OK) {
-            av_channel_layout_uninit(&layout);
-            return rc;
-        }
+    audio_rc rc = c->swr ? finish_segment(c, err, errlen) : AUDIO_OK;
+    swr_free(&c->swr);
+    if (rc == AUDIO_OK)
+        rc = check_channel(c, layout.nb_channels, err, errlen);
+    if (rc == AUDIO_OK && layout.nb_channels > MAX_CHANNELS) {
+        err_printf(err, errlen, "audio with %d channels is not supported (at most %d)", layout.nb_channels,
+                MAX_CHANNELS);
+        rc = AUDIO_DECODE_FAILED;
     }
-    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
-    int rc = swr_alloc_set_opts2(&c->swr, &mono, AV_SAMPLE_FMT_FLT, c->out_rate, &layout,
-                                 (enum AVSampleFormat)f->format, f->sample_rate, 0, NULL);
-    if (rc >= 0)
-        rc = swr_init(c->swr);
-    if (rc < 0) {
-        char why[128];
-        err_printf(err, errlen, "cannot convert %d Hz %d-channel %s audio: %s", f->sample_rate,
-                layout.nb_channels, av_get_sample_fmt_name((enum AVSampleFormat)f->format),
-                av_err_text(rc, why, sizeof why));
+    if (rc == AUDIO_OK)
+        rc = new_resampler(c, f, &layout, err, errlen);
+    if (rc != AUDIO_OK) {
+        swr_free(&c->swr);
         av_channel_layout_uninit(&layout);
-        return AUDIO_DECODE_FAILED;
+        return rc;
     }
     av_channel_layout_uninit(&c->swr_layout);
     c->swr_layout = layout;
@@ -369,63 +539,120 @@ static audio_rc ensure_resampler(decode_ctx *c, const AVFrame *f, char *err, siz
     return AUDIO_OK;
 }
 
-/* ---- the decode loop ---- */
+/* ---- the decode loop ----
+ * One decode_step at a time, each small enough that memory stays bounded whatever the input: it
+ * converts the next slice of the current frame, or takes the next frame from the decoder, or feeds
+ * the decoder the next packet, or (at the end) drains the decoder and closes the resampler run.
+ * Frames are sliced so that even a huge frame at a tiny sample rate (which resampling would blow
+ * up a thousandfold) is handed out in pieces of about SLICE_OUTPUT samples. */
 
-static audio_rc receive_frames(decode_ctx *c, char *err, size_t errlen)
+static audio_rc convert_next_slice(decode_ctx *c, char *err, size_t errlen)
 {
-    for (;;) {
-        int rc = avcodec_receive_frame(c->dec, c->frame);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            return AUDIO_OK;
-        if (rc < 0) {
-            c->bad_packets++;   /* a corrupt frame: skip it, keep what decodes */
-            return AUDIO_OK;
-        }
-        audio_rc arc = AUDIO_OK;
-        if (c->frame->nb_samples > 0 && c->frame->sample_rate > 0) {
-            arc = ensure_resampler(c, c->frame, err, errlen);
-            if (arc == AUDIO_OK)
-                arc = convert_into_output(c, c->frame, err, errlen);
-            c->good_frames++;
-        }
-        av_frame_unref(c->frame);
-        if (arc != AUDIO_OK)
-            return arc;
+    AVFrame *f = c->frame;
+    int64_t per_slice = (int64_t)SLICE_OUTPUT * f->sample_rate / c->out_rate;
+    int left = f->nb_samples - c->frame_pos;
+    int count = per_slice < 1 ? 1 : per_slice < left ? (int)per_slice : left;
+    enum AVSampleFormat fmt = (enum AVSampleFormat)f->format;
+    int channels = c->swr_layout.nb_channels, bytes = av_get_bytes_per_sample(fmt);
+    const uint8_t *in[MAX_CHANNELS] = {0};
+    if (av_sample_fmt_is_planar(fmt))
+        for (int ch = 0; ch < channels; ch++)
+            in[ch] = f->extended_data[ch] + (size_t)c->frame_pos * (size_t)bytes;
+    else
+        in[0] = f->extended_data[0] + (size_t)c->frame_pos * (size_t)bytes * (size_t)channels;
+    int room = swr_get_out_samples(c->swr, count);
+    if (room < 0)
+        return resampler_failed(room, err, errlen);
+    reserve_output(c, (size_t)room + 1);
+    uint8_t *dst = (uint8_t *)(c->out + c->n);
+    int got = swr_convert(c->swr, &dst, room + 1, in, count);
+    if (got < 0)
+        return resampler_failed(got, err, errlen);
+    c->seg_in += count;
+    c->frame_pos += count;
+    if (c->frame_pos >= f->nb_samples) {
+        av_frame_unref(f);
+        c->frame_pending = false;
     }
+    return append_output(c, (size_t)got, err, errlen);
 }
 
-static audio_rc send_and_receive(decode_ctx *c, const AVPacket *pkt, char *err, size_t errlen)
+/* A frame arrived: (re)configure the resampler for it; its samples are converted slice by slice. */
+static audio_rc start_frame(decode_ctx *c, char *err, size_t errlen)
 {
-    int rc = avcodec_send_packet(c->dec, pkt);
-    if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_EOF)
-        c->bad_packets++;
-    return receive_frames(c, err, errlen);
+    if (c->frame->nb_samples <= 0 || c->frame->sample_rate <= 0) {
+        av_frame_unref(c->frame);
+        return AUDIO_OK;
+    }
+    if (c->in_channels <= 0)
+        c->in_channels = c->frame->ch_layout.nb_channels;
+    if (c->frame->sample_rate > MAX_INPUT_RATE) {
+        err_printf(err, errlen, "unsupported input sample rate %d Hz (at most %d)", c->frame->sample_rate,
+                MAX_INPUT_RATE);
+        av_frame_unref(c->frame);
+        return AUDIO_DECODE_FAILED;
+    }
+    c->good_frames++;
+    audio_rc rc = ensure_resampler(c, c->frame, err, errlen);
+    if (rc != AUDIO_OK) {
+        av_frame_unref(c->frame);
+        return rc;
+    }
+    c->frame_pending = true;
+    c->frame_pos = 0;
+    return AUDIO_OK;
 }
 
-/* Reads one packet and decodes it; at the end of the container drains decoder and resampler and
- * sets eof. */
-static audio_rc pump_one_packet(decode_ctx *c, char *err, size_t errlen)
+static audio_rc finish_decoding(decode_ctx *c, char *err, size_t errlen)
 {
+    c->eof = true;
+    return c->swr ? finish_segment(c, err, errlen) : AUDIO_OK;
+}
+
+/* Reads the next packet of our stream into the decoder; at the container's end (or a read error:
+ * a truncated or corrupt container keeps what was read) tells the decoder to drain. */
+static audio_rc feed_packet(decode_ctx *c, char *err, size_t errlen)
+{
+    if (c->draining)   /* a decoder that wants more after being drained: nothing more to give */
+        return finish_decoding(c, err, errlen);
     int rc = av_read_frame(c->fmt, c->pkt);
     if (rc < 0) {
         if (rc != AVERROR_EOF)
-            c->read_error = rc;   /* truncated/corrupt container: keep what was read */
-        c->eof = true;
-        audio_rc arc = send_and_receive(c, NULL, err, errlen);   /* drain the decoder */
-        if (arc == AUDIO_OK && c->swr)
-            arc = convert_into_output(c, NULL, err, errlen);     /* drain the resampler */
-        return arc;
+            c->read_error = rc;
+        c->draining = true;
+        avcodec_send_packet(c->dec, NULL);
+        return AUDIO_OK;
     }
-    audio_rc arc = AUDIO_OK;
-    if (c->pkt->stream_index == c->stream_index)
-        arc = send_and_receive(c, c->pkt, err, errlen);
+    if (c->pkt->stream_index == c->stream_index) {
+        rc = avcodec_send_packet(c->dec, c->pkt);
+        if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_EOF)
+            c->bad_packets++;
+    }
     av_packet_unref(c->pkt);
-    return arc;
+    return AUDIO_OK;
+}
+
+static audio_rc decode_step(decode_ctx *c, char *err, size_t errlen)
+{
+    if (c->frame_pending)
+        return convert_next_slice(c, err, errlen);
+    int rc = avcodec_receive_frame(c->dec, c->frame);
+    if (rc == 0)
+        return start_frame(c, err, errlen);
+    if (rc == AVERROR_EOF)
+        return finish_decoding(c, err, errlen);
+    if (rc != AVERROR(EAGAIN))
+        c->bad_packets++;   /* a corrupt frame: skip it, keep what decodes */
+    return feed_packet(c, err, errlen);
 }
 
 /* Once everything is decoded: was it audio at all, and mostly intact? */
 static audio_rc final_checks(const decode_ctx *c, char *err, size_t errlen)
 {
+    if (c->produced == 0 && c->raw) {
+        err_printf(err, errlen, "raw PCM input holds less than one whole sample frame");
+        return AUDIO_EMPTY;
+    }
     if (c->produced == 0) {
         char why[128];
         if (c->bad_packets > 0 || c->read_error < 0) {
@@ -445,14 +672,28 @@ static audio_rc final_checks(const decode_ctx *c, char *err, size_t errlen)
     return AUDIO_OK;
 }
 
+static bool rate_supported(int rate)
+{
+    return rate >= MIN_RATE && rate <= MAX_RATE;
+}
+
 static audio_rc validate_params(const audio_params *p, char *err, size_t errlen)
 {
-    if (p->sample_rate < 1000 || p->sample_rate > 192000) {
+    if (!rate_supported(p->sample_rate)) {
         err_printf(err, errlen, "unsupported output sample rate %d", p->sample_rate);
         return AUDIO_DECODE_FAILED;
     }
-    if (p->max_duration_ms <= 0) {
-        err_printf(err, errlen, "max_duration_ms must be positive");
+    if (p->max_duration_ms <= 0 || p->max_input_bytes <= 0) {
+        err_printf(err, errlen, "max_duration_ms and max_input_bytes must be positive");
+        return AUDIO_DECODE_FAILED;
+    }
+    if (p->channel < -1 || p->channel >= MAX_CHANNELS) {
+        err_printf(err, errlen, "channel %d is neither -1 (downmix) nor 0..%d", p->channel, MAX_CHANNELS - 1);
+        return AUDIO_CHANNEL_MISSING;
+    }
+    if (p->raw_pcm && (!rate_supported(p->raw_rate) || p->raw_channels < 1 || p->raw_channels > MAX_CHANNELS)) {
+        err_printf(err, errlen, "raw PCM declared with an unsupported rate (%d Hz) or channel count (%d)", p->raw_rate,
+                p->raw_channels);
         return AUDIO_DECODE_FAILED;
     }
     return AUDIO_OK;
@@ -478,16 +719,17 @@ audio_rc audio_open(const char *path, const audio_params *p, audio_reader **out,
         p = &defaults;
     *out = NULL;
     err_printf(err, errlen, "%s", "");
-    pthread_once(&g_log_once, install_ffmpeg_logging);
+    pthread_once(&g_ffmpeg_once, configure_ffmpeg);
     audio_rc rc = validate_params(p, err, errlen);
     if (rc == AUDIO_OK)
-        rc = check_file(path, err, errlen);
+        rc = check_file(path, p->max_input_bytes, err, errlen);
     if (rc != AUDIO_OK)
         return rc;
     audio_reader *r = xcalloc(1, sizeof *r);
-    r->c = (decode_ctx){.stream_index = -1, .out_rate = p->sample_rate, .max_samples = max_samples_for(p)};
+    r->c = (decode_ctx){.stream_index = -1, .channel = p->channel, .raw = p->raw_pcm, .out_rate = p->sample_rate,
+                        .max_samples = max_samples_for(p)};
     r->rate = p->sample_rate;
-    rc = open_container(&r->c, path, err, errlen);
+    rc = open_container(&r->c, path, p, err, errlen);
     if (rc == AUDIO_OK)
         rc = open_decoder(&r->c, err, errlen);
     if (rc != AUDIO_OK) {
@@ -514,7 +756,7 @@ audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *
     *got = 0;
     compact(c);
     while (c->n < max && !c->eof) {
-        audio_rc rc = pump_one_packet(c, err, errlen);
+        audio_rc rc = decode_step(c, err, errlen);
         if (rc != AUDIO_OK)
             return rc;
     }
@@ -525,7 +767,8 @@ audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *
             return rc;
     }
     size_t n = c->n < max ? c->n : max;
-    memcpy(dst, c->out, n * sizeof *dst);
+    if (n > 0)
+        memcpy(dst, c->out, n * sizeof *dst);
     c->rpos = n;
     *got = n;
     return AUDIO_OK;
@@ -534,6 +777,11 @@ audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *
 int64_t audio_reader_duration_ms(const audio_reader *r)
 {
     return (int64_t)(r->c.produced - (r->c.n - r->c.rpos)) * 1000 / r->rate;
+}
+
+int audio_reader_channels(const audio_reader *r)
+{
+    return r->c.in_channels;
 }
 
 void audio_close(audio_reader *r)

@@ -1,16 +1,21 @@
 /* test_audio.c — decoding real files (wav/mp3/flac, generated 44.1 kHz stereo, 8 kHz fsdd) into mono
- * float PCM at the asked rate, and clean failures for non-media, truncated, empty and over-long input. */
+ * float PCM at the asked rate; exact output lengths (round(in * out_rate / in_rate)) from generated
+ * files of known sample counts; one chosen channel; declared raw PCM; and clean failures for
+ * non-media, truncated, empty, over-long, over-large input and a channel the input lacks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "audio/audio.h"
@@ -375,9 +380,484 @@ static void test_rc_codes_are_stable(void **state)
     assert_string_equal(audio_rc_code(AUDIO_DECODE_FAILED), "AudioDecodeFailed");
     assert_string_equal(audio_rc_code(AUDIO_EMPTY), "AudioEmpty");
     assert_string_equal(audio_rc_code(AUDIO_TOO_LONG), "AudioTooLong");
+    assert_string_equal(audio_rc_code(AUDIO_INPUT_TOO_LARGE), "InputTooLarge");
+    assert_string_equal(audio_rc_code(AUDIO_CHANNEL_MISSING), "AudioChannelMissing");
     audio_params p = audio_default_params();
     assert_int_equal(p.sample_rate, 16000);
     assert_int_equal(p.max_duration_ms, 5LL * 3600 * 1000);
+    assert_int_equal(p.max_input_bytes, 512LL * 1024 * 1024);
+    assert_int_equal(p.channel, -1);
+    assert_false(p.raw_pcm);
+    assert_int_equal(p.raw_rate, 16000);
+    assert_int_equal(p.raw_channels, 1);
+}
+
+
+/* ---- exact lengths ---- */
+
+/* A 16-bit PCM WAV of n frames: channel 0 a 300 Hz tone, channel 1 (if any) a 700 Hz one. */
+static void write_tone_wav(const char *path, int rate, int channels, size_t n)
+{
+    size_t data_bytes = n * (size_t)channels * 2;
+    unsigned char hdr[44];
+    memcpy(hdr, "RIFF", 4);
+    uint32_t riff = (uint32_t)(36 + data_bytes), fmt_len = 16, byte_rate = (uint32_t)(rate * channels * 2);
+    uint16_t pcm = 1, ch = (uint16_t)channels, align = (uint16_t)(channels * 2), bits = 16;
+    uint32_t r = (uint32_t)rate, data = (uint32_t)data_bytes;
+    memcpy(hdr + 4, &riff, 4);
+    memcpy(hdr + 8, "WAVEfmt ", 8);
+    memcpy(hdr + 16, &fmt_len, 4);
+    memcpy(hdr + 20, &pcm, 2);
+    memcpy(hdr + 22, &ch, 2);
+    memcpy(hdr + 24, &r, 4);
+    memcpy(hdr + 28, &byte_rate, 4);
+    memcpy(hdr + 32, &align, 2);
+    memcpy(hdr + 34, &bits, 2);
+    memcpy(hdr + 36, "data", 4);
+    memcpy(hdr + 40, &data, 4);
+    int16_t *samples = malloc(data_bytes + 2);
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < channels; c++) {
+            double hz = c ? 700 : 300;
+            samples[i * (size_t)channels + (size_t)c] = (int16_t)(8000 * sin(2 * M_PI * hz * (double)i / rate));
+        }
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(hdr, 1, 44, f), 44);
+    assert_int_equal(fwrite(samples, 1, data_bytes, f), data_bytes);
+    fclose(f);
+    free(samples);
+}
+
+/* round(n * out / in), halves rounding up: the length the decoder promises. */
+static size_t exact_length(size_t n, int in_rate, int out_rate)
+{
+    return (size_t)(((uint64_t)n * (uint64_t)out_rate * 2 + (uint64_t)in_rate) / ((uint64_t)in_rate * 2));
+}
+
+static void test_output_length_is_exact_for_every_rate(void **state)
+{
+    (void)state;
+    const int in_rates[] = {8000, 16000, 22050, 44100, 48000};
+    const size_t counts[] = {1, 7, 100, 12345, 44101, 160001};
+    const int out_rates[] = {8000, 16000};
+    char path[128], err[256];
+    tmp_path(path, sizeof path, "exact.wav");
+    for (size_t i = 0; i < sizeof in_rates / sizeof in_rates[0]; i++)
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+            int channels = 1 + (int)(k % 2);
+            write_tone_wav(path, in_rates[i], channels, counts[k]);
+            for (size_t o = 0; o < 2; o++) {
+                size_t want = exact_length(counts[k], in_rates[i], out_rates[o]);
+                audio_pcm pcm;
+                audio_rc rc = decode_at(path, out_rates[o], 0, &pcm, err, sizeof err);
+                if (want == 0) {   /* less than one output sample's worth of input */
+                    assert_int_equal(rc, AUDIO_EMPTY);
+                    continue;
+                }
+                if (rc != AUDIO_OK || pcm.n != want)
+                    fail_msg("%zu samples at %d Hz -> %d Hz: %s, %zu samples, want %zu", counts[k], in_rates[i],
+                             out_rates[o], audio_rc_code(rc), pcm.n, want);
+                /* AudioTime: the input's own duration to the millisecond (the output's rounding can
+                 * only move it across a millisecond boundary by a fraction of one output sample). */
+                int64_t true_ms = (int64_t)counts[k] * 1000 / in_rates[i];
+                assert_true(llabs(pcm.duration_ms - true_ms) <= 1);
+                assert_samples_in_range(&pcm);
+                audio_pcm_free(&pcm);
+            }
+        }
+}
+
+/* The samples FFmpeg's own command-line decoder gets from `path` at its native rate. */
+static size_t ffmpeg_cli_samples(const char *path)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -v error -i '%s' -ac 1 -f s16le - | wc -c", path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t bytes = 0;
+    assert_int_equal(fscanf(p, "%zu", &bytes), 1);
+    pclose(p);
+    return bytes / 2;
+}
+
+/* Through codecs: at its native rate the reader hands out exactly what FFmpeg's own decoder gets
+ * (no lost or extra tail), and resampled exactly round(that * 16000 / rate). FLAC and Vorbis record
+ * the length, so that is the WAV's; MP3's LAME tag does too except at 48 kHz, where FFmpeg 5.1's
+ * decoder gives 38 samples (0.8 ms) more than were encoded, for its command line as for us. */
+static void test_output_length_is_exact_through_codecs(void **state)
+{
+    (void)state;
+    if (!have_tool("ffmpeg"))
+        skip();
+    const int in_rates[] = {8000, 22050, 44100, 48000};
+    const char *encodings[] = {"-c:a flac x.flac", "-c:a libvorbis x.ogg", "-c:a libmp3lame -b:a 128k x.mp3"};
+    char wav[128], err[256];
+    tmp_path(wav, sizeof wav, "codec-src.wav");
+    for (size_t i = 0; i < sizeof in_rates / sizeof in_rates[0]; i++) {
+        size_t n = (size_t)in_rates[i] * 2 + 777;
+        write_tone_wav(wav, in_rates[i], 1, n);
+        for (size_t e = 0; e < sizeof encodings / sizeof encodings[0]; e++) {
+            char cmd[1024];
+            snprintf(cmd, sizeof cmd, "cd '%s' && ffmpeg -nostdin -v error -y -i '%s' %s", g_tmp, wav, encodings[e]);
+            assert_int_equal(system(cmd), 0);
+            char out[128];
+            tmp_path(out, sizeof out, strrchr(encodings[e], ' ') + 1);
+            audio_pcm native, pcm;
+            assert_int_equal(decode_at(out, in_rates[i], 0, &native, err, sizeof err), AUDIO_OK);
+            assert_int_equal(decode_at(out, 16000, 0, &pcm, err, sizeof err), AUDIO_OK);
+            size_t cli = ffmpeg_cli_samples(out), want = exact_length(native.n, in_rates[i], 16000);
+            bool is_mp3_48k = e == 2 && in_rates[i] == 48000;
+            if (native.n != cli || pcm.n != want || (native.n != n && !is_mp3_48k))
+                fail_msg("%s from %zu samples at %d Hz: %zu at that rate (ffmpeg: %zu), %zu at 16 kHz, want %zu",
+                         out, n, in_rates[i], native.n, cli, pcm.n, want);
+            if (is_mp3_48k)
+                assert_in_range(native.n, n, n + 1152);
+            audio_pcm_free(&native);
+            audio_pcm_free(&pcm);
+        }
+    }
+}
+
+/* Reads the data chunk's length of a PCM WAV by hand (independent of FFmpeg): frames in the file. */
+static size_t wav_frames(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char hdr[12], chunk[8];
+    assert_int_equal(fread(hdr, 1, 12, f), 12);
+    size_t frames = 0;
+    uint16_t block_align = 0;
+    while (fread(chunk, 1, 8, f) == 8) {
+        uint32_t len;
+        memcpy(&len, chunk + 4, 4);
+        if (memcmp(chunk, "fmt ", 4) == 0) {
+            unsigned char fmt[16];
+            assert_int_equal(fread(fmt, 1, 16, f), 16);
+            memcpy(&block_align, fmt + 12, 2);
+            fseek(f, (long)len - 16 + (len & 1), SEEK_CUR);
+        } else if (memcmp(chunk, "data", 4) == 0) {
+            assert_true(block_align > 0);
+            frames = len / block_align;
+            break;
+        } else {
+            fseek(f, (long)len + (len & 1), SEEK_CUR);
+        }
+    }
+    fclose(f);
+    return frames;
+}
+
+/* Every fsdd digit (8 kHz telephone speech) decodes at 8 kHz to exactly its frames, and at 16 kHz
+ * to exactly twice as many. */
+static void test_fsdd_digits_have_exact_lengths(void **state)
+{
+    (void)state;
+    char dir[1200];
+    data_path(dir, sizeof dir, "8k/fsdd");
+    DIR *d = opendir(dir);
+    if (!d)
+        skip();
+    size_t files = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".wav") != 0)
+            continue;
+        char path[1600], err[256];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t frames = wav_frames(path);
+        audio_pcm p8, p16;
+        assert_int_equal(decode_at(path, 8000, 0, &p8, err, sizeof err), AUDIO_OK);
+        assert_int_equal(decode_at(path, 16000, 0, &p16, err, sizeof err), AUDIO_OK);
+        if (p8.n != frames || p16.n != 2 * frames)
+            fail_msg("%s: %zu frames, decoded %zu at 8 kHz and %zu at 16 kHz", e->d_name, frames, p8.n, p16.n);
+        assert_int_equal(p8.duration_ms, (int64_t)frames * 1000 / 8000);
+        assert_int_equal(p16.duration_ms, p8.duration_ms);
+        audio_pcm_free(&p8);
+        audio_pcm_free(&p16);
+        files++;
+    }
+    closedir(d);
+    print_message("%zu fsdd files, all exact\n", files);
+    assert_true(files >= 300);
+}
+
+/* ---- channels ---- */
+
+static void test_one_channel_of_a_stereo_file(void **state)
+{
+    (void)state;
+    if (!have_tool("sox") && !have_tool("ffmpeg"))
+        skip();
+    char path[128], err[256];
+    tmp_path(path, sizeof path, "stereo44k-ch.wav");
+    make_stereo_44k(path);   /* left: 440 Hz, right: silence */
+    audio_params p = audio_default_params();
+    audio_reader *r;
+    assert_int_equal(audio_open(path, &p, &r, err, sizeof err), AUDIO_OK);
+    assert_int_equal(audio_reader_channels(r), 2);
+    audio_close(r);
+    audio_pcm mix, left, right;
+    p.channel = -1;
+    assert_int_equal(audio_decode_file(path, &p, &mix, err, sizeof err), AUDIO_OK);
+    p.channel = 0;
+    assert_int_equal(audio_decode_file(path, &p, &left, err, sizeof err), AUDIO_OK);
+    p.channel = 1;
+    assert_int_equal(audio_decode_file(path, &p, &right, err, sizeof err), AUDIO_OK);
+    assert_int_equal(left.n, mix.n);
+    assert_int_equal(right.n, mix.n);
+    assert_in_range(zero_crossings(&left), 1740, 1780);
+    /* swresample's stereo downmix takes each channel at -3 dB (x 0.7071) */
+    assert_true(rms(&left) > 1.40 * rms(&mix) && rms(&left) < 1.43 * rms(&mix));
+    assert_true(rms(&right) < 1e-4);
+    audio_pcm_free(&mix);
+    audio_pcm_free(&left);
+    audio_pcm_free(&right);
+
+    p.channel = 2;
+    audio_pcm pcm;
+    assert_int_equal(audio_decode_file(path, &p, &pcm, err, sizeof err), AUDIO_CHANNEL_MISSING);
+    assert_non_null(strstr(err, "channel 2"));
+    assert_non_null(strstr(err, "2 channels"));
+    assert_null(pcm.samples);
+    p.channel = -2;
+    assert_int_equal(audio_decode_file(path, &p, &pcm, err, sizeof err), AUDIO_CHANNEL_MISSING);
+}
+
+/* ---- declared raw PCM ---- */
+
+static audio_rc decode_raw(const char *path, int raw_rate, int raw_channels, int channel, int out_rate,
+                           audio_pcm *pcm, char *err, size_t errlen)
+{
+    audio_params p = audio_default_params();
+    p.raw_pcm = true;
+    p.raw_rate = raw_rate;
+    p.raw_channels = raw_channels;
+    p.channel = channel;
+    p.sample_rate = out_rate;
+    return audio_decode_file(path, &p, pcm, err, errlen);
+}
+
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* pocketsphinx's goforward.raw (16 kHz s16le, no header) decoded as declared, sample for sample
+ * the same as the same bytes behind a WAV header. */
+static void test_declared_raw_pcm_is_decoded(void **state)
+{
+    (void)state;
+    char raw[1200], wav[128], err[256];
+    data_path(raw, sizeof raw, "en/sphinx/goforward.raw");
+    long bytes = file_size(raw);
+    audio_pcm pcm, ref;
+    audio_rc rc = decode_raw(raw, 16000, 1, -1, 16000, &pcm, err, sizeof err);
+    if (rc != AUDIO_OK)
+        fail_msg("%s (%s)", audio_rc_code(rc), err);
+    assert_int_equal(pcm.n, (size_t)bytes / 2);
+    assert_int_equal(pcm.duration_ms, (int64_t)bytes / 2 * 1000 / 16000);
+
+    /* the same samples wrapped in a WAV header */
+    FILE *in = fopen(raw, "rb");
+    unsigned char *data = malloc((size_t)bytes);
+    assert_int_equal(fread(data, 1, (size_t)bytes, in), (size_t)bytes);
+    fclose(in);
+    tmp_path(wav, sizeof wav, "goforward.wav");
+    write_tone_wav(wav, 16000, 1, (size_t)bytes / 2);
+    FILE *out = fopen(wav, "r+b");
+    fseek(out, 44, SEEK_SET);
+    assert_int_equal(fwrite(data, 1, (size_t)bytes, out), (size_t)bytes);
+    fclose(out);
+    assert_int_equal(decode_at(wav, 16000, 0, &ref, err, sizeof err), AUDIO_OK);
+    assert_int_equal(ref.n, pcm.n);
+    assert_memory_equal(ref.samples, pcm.samples, pcm.n * sizeof *pcm.samples);
+    audio_pcm_free(&pcm);
+
+    /* Declared raw wins over the content: the WAV read as raw includes its 44-byte header as 22 samples. */
+    assert_int_equal(decode_raw(wav, 16000, 1, -1, 16000, &pcm, err, sizeof err), AUDIO_OK);
+    assert_int_equal(pcm.n, ref.n + 22);
+    assert_memory_equal(pcm.samples + 22, ref.samples, ref.n * sizeof *ref.samples);
+    audio_pcm_free(&pcm);
+    audio_pcm_free(&ref);
+
+    /* Declared 8 kHz: resampled to 16 kHz, twice the samples. */
+    assert_int_equal(decode_raw(raw, 8000, 1, -1, 16000, &pcm, err, sizeof err), AUDIO_OK);
+    assert_int_equal(pcm.n, (size_t)bytes);
+    audio_pcm_free(&pcm);
+    free(data);
+}
+
+static void test_declared_raw_stereo_and_odd_sizes(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    tmp_path(path, sizeof path, "stereo.pcm");
+    int16_t frames[2000][2];
+    for (int i = 0; i < 2000; i++) {
+        frames[i][0] = (int16_t)(i * 16);
+        frames[i][1] = (int16_t)-1000;
+    }
+    write_bytes(path, frames, sizeof frames - 3);   /* the last frame incomplete */
+    audio_pcm pcm;
+    assert_int_equal(decode_raw(path, 8000, 2, 0, 8000, &pcm, err, sizeof err), AUDIO_OK);
+    assert_int_equal(pcm.n, 1999);
+    for (size_t i = 0; i < pcm.n; i++)
+        assert_true(pcm.samples[i] == (float)(i * 16) / 32768.0f);
+    audio_pcm_free(&pcm);
+    assert_int_equal(decode_raw(path, 8000, 2, 1, 8000, &pcm, err, sizeof err), AUDIO_OK);
+    assert_true(pcm.samples[0] == -1000.0f / 32768.0f);
+    audio_pcm_free(&pcm);
+    assert_int_equal(decode_raw(path, 8000, 2, 2, 8000, &pcm, err, sizeof err), AUDIO_CHANNEL_MISSING);
+
+    write_bytes(path, frames, 1);   /* not even one sample */
+    assert_int_equal(decode_raw(path, 8000, 1, -1, 16000, &pcm, err, sizeof err), AUDIO_EMPTY);
+    assert_null(pcm.samples);
+    assert_int_equal(decode_raw(path, 0, 1, -1, 16000, &pcm, err, sizeof err), AUDIO_DECODE_FAILED);
+    assert_non_null(strstr(err, "raw PCM"));
+    assert_int_equal(decode_raw(path, 8000, 0, -1, 16000, &pcm, err, sizeof err), AUDIO_DECODE_FAILED);
+}
+
+/* ---- found by fuzzing ---- */
+
+/* A CRYO APC header (an ADPCM game format FFmpeg reads) with the given sample rate, then noise. */
+static void write_apc(const char *path, uint32_t rate)
+{
+    unsigned char d[32 + 2048];
+    uint32_t fields[] = {4096, rate, 0, 0, 0};   /* samples, rate, two predictors, mono */
+    memcpy(d, "CRYO_APC1.20", 12);
+    memcpy(d + 12, fields, sizeof fields);
+    for (size_t i = 32; i < sizeof d; i++)
+        d[i] = (unsigned char)(i * 37);
+    write_bytes(path, d, sizeof d);
+}
+
+/* An absurd sample rate in a forged header used to make the resampler allocate gigabytes of filter
+ * tables; it is refused. A real rate in the same file decodes. */
+static void test_absurd_input_sample_rate_is_refused(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    tmp_path(path, sizeof path, "forged.apc");
+    audio_pcm pcm;
+    write_apc(path, 0x7ffffff0u);
+    assert_int_equal(decode_at(path, 16000, 0, &pcm, err, sizeof err), AUDIO_DECODE_FAILED);
+    assert_non_null(strstr(err, "unsupported input sample rate 2147483632 Hz"));
+    write_apc(path, 22050);
+    assert_int_equal(decode_at(path, 16000, 0, &pcm, err, sizeof err), AUDIO_OK);
+    assert_samples_in_range(&pcm);
+    audio_pcm_free(&pcm);
+}
+
+/* 140 bytes the fuzzer made from a WAV seed: a LIST chunk claiming ~3 GB, then a mangled data
+ * chunk. FFmpeg's WAV demuxer used to answer it with one 1.6 GB zeroed allocation. */
+static const unsigned char FORGED_WAV[] = {
+    0x52, 0x49, 0x46, 0x46, 0xf4, 0x0f, 0x00, 0x00, 0x57, 0x41, 0x56, 0x45, 0x66, 0x6d, 0x74, 0x20,
+    0x12, 0x00, 0x00, 0x00, 0x06, 0x00, 0xab, 0x00, 0x80, 0x3e, 0x00, 0x00, 0x80, 0x3e, 0x00, 0x00,
+    0x01, 0x00, 0x08, 0x00, 0x00, 0x00, 0x66, 0x61, 0x63, 0x74, 0x04, 0x00, 0x00, 0x00, 0xa0, 0x0f,
+    0x00, 0x00, 0x4c, 0x49, 0x53, 0x54, 0xbd, 0xbb, 0xb1, 0xb7, 0x49, 0x4e, 0x46, 0x4f, 0x49, 0x53,
+    0x46, 0x54, 0x0e, 0x00, 0x00, 0x00, 0x4c, 0x61, 0x76, 0x66, 0x35, 0x39, 0x2e, 0x32, 0x37, 0x2e,
+    0x31, 0x30, 0x30, 0x31, 0x30, 0x30, 0x00, 0x64, 0x61, 0x74, 0xf1, 0x60, 0x40, 0x22, 0x9f, 0xfc,
+    0xde, 0x02, 0x00, 0x4c, 0x61, 0x76, 0x63, 0x35, 0x39, 0x2e, 0x33, 0x37, 0x2e, 0x28, 0x30, 0x30,
+    0x00, 0x02, 0x28, 0x8a, 0x41, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe3, 0x00, 0x00, 0x00, 0x5d,
+    0x9a, 0x6d, 0x47, 0x59, 0x8a, 0xd0, 0xc8, 0xcb, 0x6d, 0x87, 0x00, 0x3f,
+};
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* A tiny forged header cannot make FFmpeg allocate gigabytes: decoded in a child, whose peak RSS
+ * must grow by little (it grew by 1.8 GB). */
+static void test_forged_header_cannot_allocate_gigabytes(void **state)
+{
+    (void)state;
+    char path[128];
+    tmp_path(path, sizeof path, "forged.wav");
+    write_bytes(path, FORGED_WAV, sizeof FORGED_WAV);
+    fflush(stdout);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        audio_pcm pcm;
+        char err[256];
+        long before = peak_rss_kb();
+        audio_rc rc = decode_at(path, 16000, 0, &pcm, err, sizeof err);
+        long growth = peak_rss_kb() - before;
+        printf("forged WAV: %s (%s); peak RSS grew by %ld kB\n", audio_rc_code(rc), err, growth);
+        fflush(stdout);
+        _exit(rc != AUDIO_NOT_AUDIO && rc != AUDIO_DECODE_FAILED ? 1 : growth > 128 * 1024 ? 2 : 0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Float decoders fed corrupt data can emit NaN (Nellymoser in a mangled FLV did); samples stay in
+ * [-1,1] whatever a decoder emits. Simulated here with a float WAV holding NaN and infinities. */
+static void test_nan_and_infinite_samples_are_sanitised(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    tmp_path(path, sizeof path, "nan.wav");
+    float data[64];
+    for (int i = 0; i < 64; i++)
+        data[i] = i % 4 == 0 ? NAN : i % 4 == 1 ? INFINITY : i % 4 == 2 ? -INFINITY : 0.5f;
+    unsigned char hdr[44];
+    uint32_t riff = 36 + sizeof data, fmt_len = 16, rate = 16000, byte_rate = 64000, len = sizeof data;
+    uint16_t ieee_float = 3, channels = 1, align = 4, bits = 32;
+    memcpy(hdr, "RIFF", 4);
+    memcpy(hdr + 4, &riff, 4);
+    memcpy(hdr + 8, "WAVEfmt ", 8);
+    memcpy(hdr + 16, &fmt_len, 4);
+    memcpy(hdr + 20, &ieee_float, 2);
+    memcpy(hdr + 22, &channels, 2);
+    memcpy(hdr + 24, &rate, 4);
+    memcpy(hdr + 28, &byte_rate, 4);
+    memcpy(hdr + 32, &align, 2);
+    memcpy(hdr + 34, &bits, 2);
+    memcpy(hdr + 36, "data", 4);
+    memcpy(hdr + 40, &len, 4);
+    unsigned char file[44 + sizeof data];
+    memcpy(file, hdr, 44);
+    memcpy(file + 44, data, sizeof data);
+    write_bytes(path, file, sizeof file);
+    audio_pcm pcm;
+    assert_int_equal(decode_at(path, 16000, 0, &pcm, err, sizeof err), AUDIO_OK);
+    assert_int_equal(pcm.n, 64);
+    assert_samples_in_range(&pcm);
+    assert_true(pcm.samples[0] == 0.0f && pcm.samples[1] == 1.0f && pcm.samples[2] == -1.0f);
+    audio_pcm_free(&pcm);
+}
+
+/* ---- size limit ---- */
+
+static void test_max_input_bytes_refuses_before_decoding(void **state)
+{
+    (void)state;
+    char path[1200], err[256];
+    data_path(path, sizeof path, "en/jfk/jfk.wav");
+    long bytes = file_size(path);
+    audio_params p = audio_default_params();
+    p.max_input_bytes = bytes - 1;
+    audio_reader *r;
+    assert_int_equal(audio_open(path, &p, &r, err, sizeof err), AUDIO_INPUT_TOO_LARGE);
+    assert_null(r);
+    char says[128];
+    snprintf(says, sizeof says, "%ld bytes; the limit is %ld bytes", bytes, bytes - 1);
+    assert_non_null(strstr(err, says));
+    p.max_input_bytes = bytes;
+    assert_int_equal(audio_open(path, &p, &r, err, sizeof err), AUDIO_OK);
+    audio_close(r);
 }
 
 static int setup(void **state)
@@ -419,6 +899,16 @@ int main(void)
         cmocka_unit_test(test_video_without_audio_is_not_audio),
         cmocka_unit_test(test_audio_track_of_a_video_is_decoded),
         cmocka_unit_test(test_rc_codes_are_stable),
+        cmocka_unit_test(test_output_length_is_exact_for_every_rate),
+        cmocka_unit_test(test_output_length_is_exact_through_codecs),
+        cmocka_unit_test(test_fsdd_digits_have_exact_lengths),
+        cmocka_unit_test(test_one_channel_of_a_stereo_file),
+        cmocka_unit_test(test_declared_raw_pcm_is_decoded),
+        cmocka_unit_test(test_declared_raw_stereo_and_odd_sizes),
+        cmocka_unit_test(test_max_input_bytes_refuses_before_decoding),
+        cmocka_unit_test(test_absurd_input_sample_rate_is_refused),
+        cmocka_unit_test(test_nan_and_infinite_samples_are_sanitised),
+        cmocka_unit_test(test_forged_header_cannot_allocate_gigabytes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
