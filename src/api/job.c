@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fetch/fetch.h"
+#include "output/output.h"
+
 #define JOB_PAGE_MAX 100
 #define DESCRIBE_MAX 100
 
@@ -40,11 +43,6 @@ static bool parse_int(const char *v, long lo, long hi, int *out)
         return false;
     *out = (int)n;
     return true;
-}
-
-static bool is_http_url(const char *u)
-{
-    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
 }
 
 /* A named hot-vocabulary table must exist in the job's bucket when the job is submitted (if it is
@@ -113,8 +111,9 @@ static bool parse_speech_params(api *a, api_response *r, const api_request *q, c
         return false;
     if (!p->output_file_type[0])
         snprintf(p->output_file_type, sizeof p->output_file_type, "txt");
-    if (strcmp(p->output_file_type, "txt") != 0 && strcmp(p->output_file_type, "srt") != 0) {
-        api_error(r, q, 400, "InvalidArgument", "OutputFileType must be txt or srt (got \"%s\")", p->output_file_type);
+    if (!output_file_type_known(p->output_file_type)) {
+        api_error(r, q, 400, "InvalidArgument", "OutputFileType must be txt or srt (or this server's vtt or json; "
+                  "got \"%s\")", p->output_file_type);
         return false;
     }
     return true;
@@ -148,8 +147,9 @@ static bool parse_input(api *a, api_response *r, const api_request *q, const xml
         api_error(r, q, 400, "InvalidArgument", "Input/Object (or Input/Url) is required");
         return false;
     }
-    if (!is_http_url(j->input_url)) {
-        api_error(r, q, 400, "InvalidArgument", "Input/Url must be an http or https URL");
+    char why[256];
+    if (!fetch_url_valid(j->input_url, why, sizeof why)) {
+        api_error(r, q, 400, "InvalidArgument", "Input/Url: %s", why);
         return false;
     }
     return true;
@@ -220,8 +220,9 @@ static bool parse_callback(api_response *r, const api_request *q, const xml_node
         !api_take_text(r, q, root, "CallBackFormat", j->callback_format, sizeof j->callback_format) ||
         !api_take_text(r, q, root, "CallBackType", j->callback_type, sizeof j->callback_type))
         return false;
-    if (j->callback[0] && strcmp(j->callback, "no") != 0 && !is_http_url(j->callback)) {
-        api_error(r, q, 400, "InvalidArgument", "CallBack must be an http or https URL, or \"no\"");
+    char why[256];
+    if (j->callback[0] && strcmp(j->callback, "no") != 0 && !fetch_url_valid(j->callback, why, sizeof why)) {
+        api_error(r, q, 400, "InvalidArgument", "CallBack must be an http or https URL, or \"no\": %s", why);
         return false;
     }
     if (!j->callback_format[0])

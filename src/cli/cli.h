@@ -26,6 +26,7 @@ typedef struct config {
     char vad_model[1024];      /* CICADA_VAD_MODEL, <model dir>/ggml-silero-v6.2.0.bin when present */
     char whisper_blacklist[1024]; /* CICADA_WHISPER_BLACKLIST, the engine's built-in list */
     char log_level[16];        /* CICADA_LOG, info */
+    char url_allow_private[8]; /* CICADA_URL_ALLOW_PRIVATE: Input/Url may reach internal addresses (no) */
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
 
@@ -44,6 +45,8 @@ bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, s
                  const char **positional, size_t npos_max, size_t *npos);
 /* The configuration options' help text (shared by the subcommands' --help). */
 void config_print_help(void);
+/* A yes/no setting's value: true for yes, true, on, 1 (config_load has refused anything else). */
+bool config_flag(const char *v);
 /* The engine registry's parameters from the configuration (pointers into c). */
 void config_engine_params(const config *c, engine_registry_params *p);
 

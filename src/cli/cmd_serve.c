@@ -23,6 +23,7 @@ typedef struct service {
     api *a;
     sched *sched;
     http_server *http;
+    char tmp_dir[1100];        /* Input/Url downloads are staged here (unlinked at once) */
 } service;
 
 static void serve_help(void)
@@ -143,11 +144,15 @@ static bool start_service(service *sv, char *err, size_t errlen)
         log_info("%d job(s) interrupted by the last shutdown will run again", requeued);
     sched_params sp = sched_default_params();
     sp.workers = c->workers;
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s/tmp", c->data_dir);
+    snprintf(sv->tmp_dir, sizeof sv->tmp_dir, "%s/tmp", c->data_dir);
+    if (!fs_mkdirs(sv->tmp_dir, 0700)) {
+        snprintf(err, errlen, "cannot create %.900s", sv->tmp_dir);
+        return false;
+    }
     sched_deps sd = {.st = sv->st, .job_ended = api_job_ended, .job_ended_ud = sv->a,
-                     .pipeline = {.blobs = sv->blobs, .engines = sv->engines, .tmp_dir = tmp,
-                                  .max_audio_ms = 5LL * 3600 * 1000, .max_input_bytes = 512LL << 20}};
+                     .pipeline = {.blobs = sv->blobs, .engines = sv->engines, .tmp_dir = sv->tmp_dir,
+                                  .max_audio_ms = 5LL * 3600 * 1000, .max_input_bytes = 512LL << 20,
+                                  .url_allow_private = config_flag(c->url_allow_private)}};
     if (!(sv->sched = sched_start(&sp, &sd, err, errlen)))
         return false;
     api_set_sched(sv->a, sv->sched);

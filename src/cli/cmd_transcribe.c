@@ -1,5 +1,5 @@
 /* cmd_transcribe.c — `cicada transcribe FILE`: the job pipeline's audio -> engine -> output path run
- * locally on one file, the result on stdout (Result lines, srt or the detail JSON). Useful to check
+ * locally on one file, the result on stdout in any of a job's output shapes. Useful to check
  * a model and to compare the service's transcripts with a direct run. */
 #include "cli/cli.h"
 
@@ -13,30 +13,80 @@
 
 static void transcribe_help(void)
 {
-    printf("usage: cicada transcribe FILE [--engine 16k_en] [--model PATH] [--format txt|srt|json]\n\n"
+    printf("usage: cicada transcribe FILE [--engine 16k_en] [--model PATH] [--format txt|srt|vtt|json|detail]\n"
+           "                         [--res-text-format 0-3] [--sentence-max-length 0|6-40] [--channel-num 1|2] [--pcm]\n\n"
            "Recognises FILE (any format FFmpeg reads) with the engine configured for the EngineModelType\n"
-           "and prints the result: Result lines (txt, default), SubRip (srt) or the ResultDetail JSON.\n"
+           "and prints the result as a job would write it: Result lines (txt, default), SubRip (srt),\n"
+           "WebVTT (vtt), the json document, or the ResultDetail array (detail). --res-text-format and\n"
+           "--sentence-max-length shape the sentences as the job parameters do; --channel-num 2 recognises\n"
+           "channels 0 and 1 on their own; --pcm reads FILE as raw s16le at the engine's rate.\n"
            "--model overrides the mapping for this run: a ggml file means whisper with the type's language,\n"
            "a directory pocketsphinx; a name without '/' lies in the model directory.\n\n");
     config_print_help();
 }
 
-static char *render(const char *format, const engine_result *r)
+static bool parse_small_int(const char *flag, const char *v, int lo, int hi, int *out)
 {
-    if (strcmp(format, "srt") == 0)
-        return output_srt(r);
-    if (strcmp(format, "json") == 0)
-        return output_detail_json(r, 0);
-    return output_result_lines(r);
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < lo || n > hi) {
+        fprintf(stderr, "cicada transcribe: %s must be a number from %d to %d (got \"%s\")\n", flag, lo, hi, v);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
+static char *render(const char *format, const output_doc *doc)
+{
+    const char *ctype;
+    if (strcmp(format, "detail") == 0)
+        return output_doc_detail_json(doc);
+    return output_doc_file(doc, format, &ctype);
+}
+
+typedef struct transcribe_opts {
+    const char *engine_type, *format, *model;
+    int res_text_format, sentence_max_length, channel_num;
+    bool pcm;
+} transcribe_opts;
+
+static int run(engine_registry *reg, const char *file, const transcribe_opts *o)
+{
+    pipeline_request req = pipeline_default_request(o->engine_type);
+    req.channel_num = o->channel_num;
+    req.raw_pcm = o->pcm;
+    req.max_audio_ms = 5LL * 3600 * 1000;
+    pipeline_result r;
+    int rc = 0;
+    char err[256];
+    output_doc *doc = NULL;
+    if (!pipeline_recognise(reg, file, &req, &r)) {
+        fprintf(stderr, "cicada transcribe: %s: %s\n", r.code, r.message);
+        rc = 1;
+    } else if (!(doc = pipeline_output(&r, o->res_text_format, o->sentence_max_length, err, sizeof err))) {
+        fprintf(stderr, "cicada transcribe: %s\n", err);
+        rc = 2;
+    } else {
+        char *out = render(o->format, doc);
+        printf("%s\n", out);
+        free(out);
+    }
+    output_doc_free(doc);
+    pipeline_result_free(&r);
+    return rc;
 }
 
 int cmd_transcribe(int argc, char **argv)
 {
     bool help = false;
-    const char *engine_type = "16k_en", *format = "txt", *model = NULL;
+    transcribe_opts o = {.engine_type = "16k_en", .format = "txt", .channel_num = 1};
+    const char *rtf = "0", *sml = "0", *chn = "1";
     cli_extra_opt extra[] = {{"--help", false, NULL, &help}, {"-h", false, NULL, &help},
-                             {"--engine", true, &engine_type, NULL}, {"--format", true, &format, NULL},
-                             {"--model", true, &model, NULL}};
+                             {"--engine", true, &o.engine_type, NULL}, {"--format", true, &o.format, NULL},
+                             {"--model", true, &o.model, NULL}, {"--res-text-format", true, &rtf, NULL},
+                             {"--sentence-max-length", true, &sml, NULL}, {"--channel-num", true, &chn, NULL},
+                             {"--pcm", false, NULL, &o.pcm}};
     config cfg;
     const char *pos[1];
     size_t npos = 0;
@@ -50,33 +100,27 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "cicada transcribe: give exactly one FILE (see --help)\n");
         return 2;
     }
-    if (strcmp(format, "txt") != 0 && strcmp(format, "srt") != 0 && strcmp(format, "json") != 0) {
-        fprintf(stderr, "cicada transcribe: --format must be txt, srt or json\n");
+    if (strcmp(o.format, "detail") != 0 && !output_file_type_known(o.format)) {
+        fprintf(stderr, "cicada transcribe: --format must be txt, srt, vtt, json or detail\n");
         return 2;
     }
+    if (!parse_small_int("--res-text-format", rtf, 0, 3, &o.res_text_format) ||
+        !parse_small_int("--sentence-max-length", sml, 0, 40, &o.sentence_max_length) ||
+        !parse_small_int("--channel-num", chn, 1, 2, &o.channel_num))
+        return 2;
     log_set_level(LOG_WARN);
     char err[1024];
     engine_registry_params ep;
     config_engine_params(&cfg, &ep);
     ep.max_concurrent = 1;          /* one file: its job may use every core */
-    ep.only_type = engine_type;     /* load only the model this run needs */
-    ep.model_override = model;
+    ep.only_type = o.engine_type;   /* load only the model this run needs */
+    ep.model_override = o.model;
     engine_registry *reg = engine_registry_new(&ep, err, sizeof err);
     if (!reg) {
         fprintf(stderr, "cicada transcribe: %s\n", err);
         return 1;
     }
-    pipeline_result r;
-    int rc = 0;
-    if (pipeline_transcribe_file(reg, pos[0], engine_type, 5LL * 3600 * 1000, &r)) {
-        char *out = render(format, &r.segs);
-        printf("%s\n", out);
-        free(out);
-    } else {
-        fprintf(stderr, "cicada transcribe: %s: %s\n", r.code, r.message);
-        rc = 1;
-    }
-    pipeline_result_free(&r);
+    int rc = run(reg, pos[0], &o);
     engine_registry_free(reg);
     return rc;
 }

@@ -45,6 +45,8 @@ static const setting SETTINGS[] = {
       "Silero VAD ggml model, or none (<model dir>/ggml-silero-v6.2.0.bin if present)"),
     S("whisper_blacklist", "CICADA_WHISPER_BLACKLIST", "--whisper-blacklist", whisper_blacklist,
       "file of junk phrases whisper must not emit, one per line (built-in list)"),
+    S("url_allow_private", "CICADA_URL_ALLOW_PRIVATE", "--url-allow-private", url_allow_private,
+      "let Input/Url jobs fetch from loopback and private addresses: yes or no (no)"),
     S("log", "CICADA_LOG", "--log", log_level, "debug, info, warn or error (info)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
@@ -234,6 +236,22 @@ static bool apply_flags(config *c, int argc, char **argv, const cli_extra_opt *e
     return true;
 }
 
+static bool word_in(const char *v, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcasecmp(v, *words) == 0)
+            return true;
+    return false;
+}
+
+static const char *const YES[] = {"yes", "true", "on", "1", NULL};
+static const char *const NO[] = {"no", "false", "off", "0", "", NULL};
+
+bool config_flag(const char *v)
+{
+    return word_in(v, YES);
+}
+
 bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
                  const char **positional, size_t npos_max, size_t *npos)
 {
@@ -246,6 +264,10 @@ bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, s
     }
     if (!apply_env(c) || !apply_flags(c, argc, argv, extra, nextra, positional, npos_max, npos))
         return false;
+    if (!word_in(c->url_allow_private, YES) && !word_in(c->url_allow_private, NO)) {
+        fprintf(stderr, "cicada: url_allow_private must be yes or no (got \"%s\")\n", c->url_allow_private);
+        return false;
+    }
     if (!c->default_bucket[0])
         snprintf(c->default_bucket, sizeof c->default_bucket, "cicada-%s", c->appid);
     if (!c->model_dir[0] && snprintf(c->model_dir, sizeof c->model_dir, "%s/models", c->data_dir) >=

@@ -1,6 +1,7 @@
 /* pipeline.c — one job's life from input to result: turn its hot-vocabulary table into the
- * engine's hot words, resolve the input object to a readable file, decode it as a stream and
- * recognise it window by window (audio, engine: at most one window of PCM in memory), format it
+ * engine's hot words, resolve the input object (or download the Input/Url) to a readable file,
+ * decode it as a stream (mixed to mono, or each of two channels on its own) and recognise it
+ * window by window (audio, engine: at most one window of PCM in memory), build its sentences
  * (output) and write the output objects. Every failure becomes a precise Code and Message on the
  * job; nothing here can leave a job Running. */
 #include "sched/sched.h"
@@ -8,15 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "fetch/fetch.h"
 #include "output/output.h"
 #include "util/util.h"
 
 void pipeline_result_free(pipeline_result *r)
 {
-    engine_result_free(&r->segs);
+    for (int c = 0; c < PIPELINE_MAX_CHANNELS; c++)
+        engine_result_free(&r->channels[c]);
+}
+
+pipeline_request pipeline_default_request(const char *engine_model_type)
+{
+    return (pipeline_request){.engine_model_type = engine_model_type, .channel_num = 1};
 }
 
 static void set_failure(char code[64], char *msg, size_t msglen, const char *c, const char *m)
@@ -65,7 +74,7 @@ static void append_shifted(engine_result *dst, const engine_result *src, int64_t
 
 /* Streams the audio through the engine one window at a time. */
 static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window,
-                              pipeline_result *r)
+                              engine_result *out, pipeline_result *r)
 {
     int rate = engine_sample_rate(e);
     float *buf = xmalloc(window * sizeof *buf);
@@ -90,7 +99,7 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
                 set_failure(r->code, r->message, sizeof r->message, "RecognitionFailed", err);
                 ok = false;
             } else {
-                append_shifted(&r->segs, &part, offset * 1000 / rate);
+                append_shifted(out, &part, offset * 1000 / rate);
             }
             engine_result_free(&part);
         }
@@ -102,25 +111,22 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
     return ok;
 }
 
-/* Decodes `path` and runs the recogniser; shared by jobs and `cicada transcribe`. hotwords: the
- * engine's hot words, NULL for none. */
-static bool recognise_path(engine_registry *engines, const char *path, const char *type, const char *hotwords,
-                           int64_t max_audio_ms, int64_t window_ms, pipeline_result *r)
+/* Decodes one channel of `path` (or all of them mixed, channel -1) and recognises it into out. */
+static bool recognise_channel(engine *e, const engine_opts *opts, const char *path, const pipeline_request *req,
+                              int channel, engine_result *out, pipeline_result *r)
 {
-    engine *e = NULL;
-    engine_opts opts = {0};
-    char hint[512];
-    engine_lookup lk = engine_registry_get(engines, type, &e, &opts, hint, sizeof hint);
-    if (lk != ENGINE_FOUND) {
-        set_failure(r->code, r->message, sizeof r->message,
-                    lk == ENGINE_UNKNOWN_TYPE ? "InvalidEngineModelType" : "EngineNotInstalled", hint);
-        return false;
-    }
-    opts.hotwords = hotwords;
     audio_params ap = audio_default_params();
     ap.sample_rate = engine_sample_rate(e);
-    if (max_audio_ms > 0)
-        ap.max_duration_ms = max_audio_ms;
+    ap.channel = channel;
+    if (req->max_audio_ms > 0)
+        ap.max_duration_ms = req->max_audio_ms;
+    if (req->max_input_bytes > 0)
+        ap.max_input_bytes = req->max_input_bytes;
+    if (req->raw_pcm) {
+        ap.raw_pcm = true;
+        ap.raw_rate = ap.sample_rate;
+        ap.raw_channels = req->channel_num;
+    }
     audio_reader *ar;
     char err[512];
     audio_rc arc = audio_open(path, &ap, &ar, err, sizeof err);
@@ -128,28 +134,57 @@ static bool recognise_path(engine_registry *engines, const char *path, const cha
         set_failure(r->code, r->message, sizeof r->message, audio_rc_code(arc), err);
         return false;
     }
-    size_t window = (size_t)((window_ms > 0 ? window_ms : PIPELINE_WINDOW_MS) * ap.sample_rate / 1000);
-    bool ok = recognise_windows(e, &opts, ar, window, r);
-    r->audio_ms = audio_reader_duration_ms(ar);
+    int64_t window_ms = req->window_ms > 0 ? req->window_ms : PIPELINE_WINDOW_MS;
+    bool ok = recognise_windows(e, opts, ar, (size_t)(window_ms * ap.sample_rate / 1000), out, r);
+    if (channel <= 0)
+        r->audio_ms = audio_reader_duration_ms(ar);
     audio_close(ar);
-    if (!ok)
+    return ok;
+}
+
+/* Shared by jobs and `cicada transcribe`. */
+bool pipeline_recognise(engine_registry *engines, const char *path, const pipeline_request *req,
+                        pipeline_result *r)
+{
+    memset(r, 0, sizeof *r);
+    engine *e = NULL;
+    engine_opts opts = {0};
+    char hint[512];
+    engine_lookup lk = engine_registry_get(engines, req->engine_model_type, &e, &opts, hint, sizeof hint);
+    if (lk != ENGINE_FOUND) {
+        set_failure(r->code, r->message, sizeof r->message,
+                    lk == ENGINE_UNKNOWN_TYPE ? "InvalidEngineModelType" : "EngineNotInstalled", hint);
         return false;
+    }
+    opts.hotwords = req->hotwords;
+    r->engine_kind = e->vt->kind;
+    r->language = opts.language;
+    if (req->channel_num < 1 || req->channel_num > PIPELINE_MAX_CHANNELS) {
+        set_failure(r->code, r->message, sizeof r->message, "InvalidArgument", "ChannelNum must be 1 or 2");
+        return false;
+    }
+    r->nchannels = req->channel_num;
+    /* the last channel first: a mono file sent as ChannelNum 2 fails at once, not after channel 0 */
+    for (int c = r->nchannels - 1; c >= 0; c--)
+        if (!recognise_channel(e, &opts, path, req, r->nchannels == 1 ? -1 : c, &r->channels[c], r))
+            return false;
     snprintf(r->code, sizeof r->code, "Success");
     r->message[0] = '\0';
     return true;
 }
 
-bool pipeline_recognise(engine_registry *engines, const char *path, const char *engine_model_type,
-                        int64_t max_audio_ms, int64_t window_ms, pipeline_result *r)
+output_doc *pipeline_output(const pipeline_result *r, int res_text_format, int sentence_max_length, char *err,
+                            size_t errlen)
 {
-    memset(r, 0, sizeof *r);
-    return recognise_path(engines, path, engine_model_type, NULL, max_audio_ms, window_ms, r);
-}
-
-bool pipeline_transcribe_file(engine_registry *engines, const char *path, const char *engine_model_type,
-                              int64_t max_audio_ms, pipeline_result *r)
-{
-    return pipeline_recognise(engines, path, engine_model_type, max_audio_ms, 0, r);
+    output_channel ch[PIPELINE_MAX_CHANNELS];
+    for (int c = 0; c < r->nchannels; c++)
+        ch[c] = (output_channel){.r = &r->channels[c], .speaker_id = c};
+    output_params op = output_default_params();
+    op.res_text_format = res_text_format;
+    op.sentence_max_length = sentence_max_length;
+    op.language = r->language;
+    op.punctuate_from_pauses = r->engine_kind && strcmp(r->engine_kind, "sphinx") == 0;
+    return output_build(ch, (size_t)r->nchannels, &op, err, errlen);
 }
 
 /* ---- hot words ---- */
@@ -237,7 +272,7 @@ static bool job_hotwords(const pipeline_deps *d, store_job *j, char **hotwords)
 
 /* The input object as a path FFmpeg can open: the embedded store hands us a descriptor, which
  * /proc/self/fd names without copying the object. */
-static bool open_input(const pipeline_deps *d, store_job *j, int *fd, char path[64])
+static bool open_input_object(const pipeline_deps *d, store_job *j, int *fd, char path[64])
 {
     blob_info info;
     size_t keylen = strlen(j->input_object);
@@ -268,6 +303,43 @@ static bool open_input(const pipeline_deps *d, store_job *j, int *fd, char path[
     return true;
 }
 
+/* Input/Url: downloaded into an unlinked temporary file (nothing to clean up if we die), then read
+ * through its descriptor like an object. */
+static bool open_input_url(const pipeline_deps *d, store_job *j, int *fd, char path[64])
+{
+    char tmpl[1024];
+    snprintf(tmpl, sizeof tmpl, "%s/url-XXXXXX", d->tmp_dir && d->tmp_dir[0] ? d->tmp_dir : "/tmp");
+    *fd = mkstemp(tmpl);
+    if (*fd < 0) {
+        set_failure(j->code, j->message, sizeof j->message, "InternalError", "cannot create a temporary file");
+        return false;
+    }
+    unlink(tmpl);
+    fetch_params fp = fetch_default_params();
+    if (d->max_input_bytes > 0)
+        fp.max_bytes = d->max_input_bytes;
+    if (d->url_timeout_ms > 0)
+        fp.timeout_ms = d->url_timeout_ms;
+    fp.allow_private = d->url_allow_private;
+    int64_t bytes;
+    char err[280];
+    fetch_rc rc = fetch_to_fd(j->input_url, &fp, *fd, &bytes, err, sizeof err);
+    if (rc != FETCH_OK) {
+        close(*fd);
+        set_failure(j->code, j->message, sizeof j->message, fetch_rc_code(rc), "");
+        snprintf(j->message, sizeof j->message, "cannot fetch Input/Url %.200s: %s", j->input_url, err);
+        return false;
+    }
+    if (bytes == 0) {
+        close(*fd);
+        set_failure(j->code, j->message, sizeof j->message, "AudioEmpty", "the Input/Url answered an empty body");
+        return false;
+    }
+    log_debug("job %s: fetched %lld bytes from %s", j->id, (long long)bytes, j->input_url);
+    snprintf(path, 64, "/proc/self/fd/%d", *fd);
+    return true;
+}
+
 static const char *output_bucket_of(const store_job *j)
 {
     return j->output_bucket[0] ? j->output_bucket : j->bucket;
@@ -287,54 +359,70 @@ static bool write_object(const pipeline_deps *d, store_job *j, const char *key, 
     return true;
 }
 
-/* Writes the text object (txt or srt) and the .detail object, and fills the result fields. */
+/* Fills the result fields from the sentences and writes the text object (in OutputFileType) and
+ * the .detail object (the ResultDetail sentences) beside it. */
 static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_result *r)
 {
-    j->result = output_result_lines(&r->segs);
-    j->result_detail = output_detail_json(&r->segs, 0);
-    j->audio_time = (double)r->audio_ms / 1000.0;
-    if (!j->output_object[0])
-        return true;
-    bool srt = strcmp(j->params.output_file_type, "srt") == 0;
-    char *text = srt ? output_srt(&r->segs) : xstrdup(j->result);
-    bool ok = write_object(d, j, j->output_object, text, srt ? "application/x-subrip" : "text/plain; charset=utf-8");
-    free(text);
-    if (!ok)
+    char err[256];
+    output_doc *doc = pipeline_output(r, j->params.res_text_format, j->params.sentence_max_length, err, sizeof err);
+    if (!doc) {
+        set_failure(j->code, j->message, sizeof j->message, "InvalidArgument", err);
         return false;
-    snprintf(j->object_name, sizeof j->object_name, "%s", j->output_object);
-    snprintf(j->detail_object_name, sizeof j->detail_object_name, "%s.detail", j->output_object);
-    return write_object(d, j, j->detail_object_name, j->result_detail, "application/json");
+    }
+    j->result = output_doc_result_lines(doc);
+    j->result_detail = output_doc_detail_json(doc);
+    j->audio_time = (double)r->audio_ms / 1000.0;
+    bool ok = true;
+    if (j->output_object[0]) {
+        const char *ctype;
+        char *text = output_doc_file(doc, j->params.output_file_type, &ctype);
+        ok = text && write_object(d, j, j->output_object, text, ctype);
+        if (!text)
+            set_failure(j->code, j->message, sizeof j->message, "InvalidArgument", "unknown OutputFileType");
+        free(text);
+        if (ok) {
+            snprintf(j->object_name, sizeof j->object_name, "%s", j->output_object);
+            snprintf(j->detail_object_name, sizeof j->detail_object_name, "%s.detail", j->output_object);
+            ok = write_object(d, j, j->detail_object_name, j->result_detail, "application/json");
+        }
+    }
+    output_doc_free(doc);
+    return ok;
+}
+
+static pipeline_request job_request(const pipeline_deps *d, const store_job *j, const char *hotwords)
+{
+    pipeline_request req = pipeline_default_request(j->params.engine_model_type);
+    req.hotwords = hotwords;
+    req.channel_num = j->params.channel_num;
+    req.raw_pcm = strcasecmp(j->params.format, "pcm") == 0;
+    req.max_audio_ms = d->max_audio_ms;
+    req.max_input_bytes = d->max_input_bytes;
+    req.window_ms = d->window_ms;
+    return req;
 }
 
 void pipeline_run_job(const pipeline_deps *d, store_job *j)
 {
     j->state = JOB_FAILED;
-    if (!j->input_object[0]) {
-        set_failure(j->code, j->message, sizeof j->message, "InputUrlNotSupported",
-                    "Input/Url jobs are not supported by this server yet; upload the audio and use Input/Object");
-        return;
-    }
     char *hotwords = NULL;
     if (!job_hotwords(d, j, &hotwords))
         return;
     int fd = -1;
     char path[64];
-    if (!open_input(d, j, &fd, path)) {
+    bool opened = j->input_object[0] ? open_input_object(d, j, &fd, path) : open_input_url(d, j, &fd, path);
+    if (!opened) {
         free(hotwords);
         return;
     }
+    pipeline_request req = job_request(d, j, hotwords);
     pipeline_result r;
-    memset(&r, 0, sizeof r);
-    bool ok = recognise_path(d->engines, path, j->params.engine_model_type, hotwords, d->max_audio_ms, d->window_ms,
-                             &r);
+    bool ok = pipeline_recognise(d->engines, path, &req, &r);
     close(fd);
     free(hotwords);
-    if (!ok) {
+    if (!ok)
         set_failure(j->code, j->message, sizeof j->message, r.code, r.message);
-        pipeline_result_free(&r);
-        return;
-    }
-    if (write_outputs(d, j, &r)) {
+    else if (write_outputs(d, j, &r)) {
         j->state = JOB_SUCCESS;
         snprintf(j->code, sizeof j->code, "Success");
         j->message[0] = '\0';

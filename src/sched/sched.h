@@ -15,25 +15,46 @@
 #include "store/store.h"
 
 /* ---- the pipeline, usable without a scheduler (`cicada transcribe`) ---- */
+
+/* Audio is decoded as a stream and recognised in windows of this length (cut at the quietest
+ * moment of their last seconds), so no more than one window of PCM is ever in memory: 2 minutes
+ * is 7.7 MB of 16 kHz float samples per running job, whatever the file's length. */
+#define PIPELINE_WINDOW_MS (2 * 60 * 1000)
+#define PIPELINE_MAX_CHANNELS 2
+
+/* What to recognise and how: the SpeechRecognition choices that reach the audio and engine stages. */
+typedef struct pipeline_request {
+    const char *engine_model_type;
+    const char *hotwords;      /* NULL = none */
+    int channel_num;           /* 1: all channels mixed to mono; 2: channels 0 and 1, each on its own */
+    bool raw_pcm;              /* Format "pcm": headerless s16le at the engine's rate, channel_num channels */
+    int64_t max_audio_ms;      /* 0 = the audio layer's default (5 h) */
+    int64_t max_input_bytes;   /* 0 = the audio layer's default (512 MiB) */
+    int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */
+} pipeline_request;
+pipeline_request pipeline_default_request(const char *engine_model_type);
+
 typedef struct pipeline_result {
-    engine_result segs;
+    engine_result channels[PIPELINE_MAX_CHANNELS];   /* one per recognised channel */
+    int nchannels;
+    const char *engine_kind;   /* "sphinx", "whisper": whether the text carries punctuation */
+    const char *language;      /* the engine's language for this type ("en", "zh", ...) */
     int64_t audio_ms;
     char code[64];             /* "Success" or a failure code */
     char message[512];
 } pipeline_result;
 void pipeline_result_free(pipeline_result *r);
 
-/* Audio is decoded as a stream and recognised in windows of this length (cut at the quietest
- * moment of their last seconds), so no more than one window of PCM is ever in memory. */
-#define PIPELINE_WINDOW_MS (10 * 60 * 1000)
-
 /* Decodes a local file at the engine's rate and recognises it with the engine registered for
- * engine_model_type. Returns true on success; else r->code/message say why. */
-bool pipeline_transcribe_file(engine_registry *engines, const char *path, const char *engine_model_type,
-                              int64_t max_audio_ms, pipeline_result *r);
-/* The same with an explicit window length (ms; 0 = PIPELINE_WINDOW_MS). */
-bool pipeline_recognise(engine_registry *engines, const char *path, const char *engine_model_type,
-                        int64_t max_audio_ms, int64_t window_ms, pipeline_result *r);
+ * req->engine_model_type. Returns true on success; else r->code/message say why. */
+bool pipeline_recognise(engine_registry *engines, const char *path, const pipeline_request *req,
+                        pipeline_result *r);
+
+/* The sentences of a result for a ResTextFormat and SentenceMaxLength (see output.h); engines
+ * without punctuation get it from pauses. NULL with err filled when the parameters are invalid. */
+struct output_doc;
+struct output_doc *pipeline_output(const pipeline_result *r, int res_text_format, int sentence_max_length,
+                                   char *err, size_t errlen);
 
 /* The hot words a job's engine gets for a hot-vocabulary table: the words by weight (100 first, then
  * 11 down to 1; equal weights keep table order), joined by "，" when any word has a Chinese
@@ -52,9 +73,11 @@ typedef struct pipeline_deps {
     int64_t max_audio_ms;      /* 5 h */
     int64_t max_input_bytes;   /* 512 MB */
     int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */
+    bool url_allow_private;    /* Input/Url may name loopback and private addresses */
+    int64_t url_timeout_ms;    /* 0 = the fetch default (10 min) */
 } pipeline_deps;
 /* Runs one claimed job end to end: looks up its hot-vocabulary table (the words become the
- * engine's hot words), reads its input object, recognises it, writes the output object(s) and
+ * engine's hot words), reads its input object or downloads its Input/Url, recognises it, writes the output object(s) and
  * fills j's result fields (state Success) or its failure code and message (state Failed; a table
  * deleted since the submit is HotVocabularyTableNotFound). Never crashes on bad input. */
 void pipeline_run_job(const pipeline_deps *d, store_job *j);

@@ -46,17 +46,31 @@ static size_t collect_words(const engine_result *r, char words[][64], size_t max
     return n;
 }
 
+static pipeline_request request(const char *type, int64_t max_audio_ms, int64_t window_ms)
+{
+    pipeline_request req = pipeline_default_request(type);
+    req.max_audio_ms = max_audio_ms;
+    req.window_ms = window_ms;
+    return req;
+}
+
+static bool recognise(const char *path, const char *type, int64_t max_audio_ms, int64_t window_ms, pipeline_result *r)
+{
+    pipeline_request req = request(type, max_audio_ms, window_ms);
+    return pipeline_recognise(reg, path, &req, r);
+}
+
 static void test_windows_keep_order_and_words(void **state)
 {
     (void)state;
     pipeline_result whole, parts;
-    assert_true(pipeline_recognise(reg, jfk, "16k_en", 0, 0, &whole));
-    assert_true(pipeline_recognise(reg, jfk, "16k_en", 0, 4000, &parts));   /* three windows */
+    assert_true(recognise(jfk, "16k_en", 0, 0, &whole));
+    assert_true(recognise(jfk, "16k_en", 0, 4000, &parts));   /* three windows */
     assert_int_equal(parts.audio_ms, whole.audio_ms);
-    assert_true(parts.segs.nsegs >= 2);
+    assert_true(parts.channels[0].nsegs >= 2);
     int64_t prev_end = 0;
-    for (size_t i = 0; i < parts.segs.nsegs; i++) {
-        const engine_segment *s = &parts.segs.segs[i];
+    for (size_t i = 0; i < parts.channels[0].nsegs; i++) {
+        const engine_segment *s = &parts.channels[0].segs[i];
         assert_true(s->start_ms >= prev_end);
         assert_true(s->end_ms > s->start_ms && s->end_ms <= parts.audio_ms);
         for (size_t w = 0; w < s->nwords; w++)
@@ -64,7 +78,7 @@ static void test_windows_keep_order_and_words(void **state)
         prev_end = s->end_ms;
     }
     static char a[256][64], b[256][64];
-    size_t na = collect_words(&whole.segs, a, 256), nb = collect_words(&parts.segs, b, 256);
+    size_t na = collect_words(&whole.channels[0], a, 256), nb = collect_words(&parts.channels[0], b, 256);
     size_t shared = 0;
     for (size_t i = 0; i < nb; i++)
         for (size_t k = 0; k < na; k++)
@@ -89,14 +103,14 @@ static void test_failures_carry_codes(void **state)
         assert_int_equal(write(fd, junk, sizeof junk - 1), (ssize_t)(sizeof junk - 1));
     close(fd);
     pipeline_result r;
-    assert_false(pipeline_recognise(reg, path, "16k_en", 0, 4000, &r));
+    assert_false(recognise(path, "16k_en", 0, 4000, &r));
     assert_string_equal(r.code, "InputNotAudio");
     assert_true(strlen(r.message) > 0);
     pipeline_result_free(&r);
-    assert_false(pipeline_recognise(reg, jfk, "16k_th", 0, 0, &r));
+    assert_false(recognise(jfk, "16k_th", 0, 0, &r));
     assert_string_equal(r.code, "EngineNotInstalled");
     pipeline_result_free(&r);
-    assert_false(pipeline_recognise(reg, jfk, "16k_en", 5000, 0, &r));   /* longer than allowed */
+    assert_false(recognise(jfk, "16k_en", 5000, 0, &r));   /* longer than allowed */
     assert_string_equal(r.code, "AudioTooLong");
     pipeline_result_free(&r);
     unlink(path);
