@@ -53,5 +53,7 @@ void config_engine_params(const config *c, engine_registry_params *p);
 int cmd_serve(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+/* `cicada text`: the text options (ConvertNumMode, FilterModal/Dirty/Punc) on stdin lines. */
+int cmd_text(int argc, char **argv);
 
 #endif

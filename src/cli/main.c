@@ -18,6 +18,7 @@ static void usage(FILE *f)
                "  serve        run the speech-recognition service (API + object store + workers)\n"
                "  transcribe   recognise one local audio file and print the result\n"
                "  models       list, verify and download (pull) whisper models\n"
+               "  text         apply the text options (numbers, fillers, dirty words, punctuation) to stdin lines\n"
                "  version      print versions of cicada and its libraries\n\n"
                "`cicada <command> --help` describes each command.\n");
 }
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
         return cmd_transcribe(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 2, argv + 2);
+    if (strcmp(cmd, "text") == 0)
+        return cmd_text(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return cmd_version(argc - 2, argv + 2);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
