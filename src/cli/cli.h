@@ -27,6 +27,7 @@ typedef struct config {
     char whisper_blacklist[1024]; /* CICADA_WHISPER_BLACKLIST, the engine's built-in list */
     char log_level[16];        /* CICADA_LOG, info */
     char url_allow_private[8]; /* CICADA_URL_ALLOW_PRIVATE: Input/Url may reach internal addresses (no) */
+    char dirty_words[1024];    /* CICADA_DIRTY_WORDS: FilterDirty's word list (the built-in one) */
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
 

@@ -18,6 +18,7 @@ typedef struct service {
     store *st;
     blob_store *blobs;
     engine_registry *engines;
+    text_engine *texts;        /* the text options' word lists, shared by every worker */
     auth_keyring *keys;
     notifier *notify;
     api *a;
@@ -127,6 +128,11 @@ static bool start_service(service *sv, char *err, size_t errlen)
     config_engine_params(c, &ep);
     if (!(sv->engines = engine_registry_new(&ep, err, errlen)))
         return false;
+    text_engine_params tep = text_engine_default_params();
+    tep.dirty_words_file = c->dirty_words[0] ? c->dirty_words : NULL;
+    tep.t2s = false;   /* the whisper engine converts with its own OpenCC handle */
+    if (!(sv->texts = text_engine_new(&tep, err, errlen)))
+        return false;
     notify_params np = notify_default_params();
     if (!(sv->notify = notify_start(&np, err, errlen)))
         return false;
@@ -150,7 +156,7 @@ static bool start_service(service *sv, char *err, size_t errlen)
         return false;
     }
     sched_deps sd = {.st = sv->st, .job_ended = api_job_ended, .job_ended_ud = sv->a,
-                     .pipeline = {.blobs = sv->blobs, .engines = sv->engines, .tmp_dir = sv->tmp_dir,
+                     .pipeline = {.blobs = sv->blobs, .engines = sv->engines, .texts = sv->texts, .tmp_dir = sv->tmp_dir,
                                   .max_audio_ms = 5LL * 3600 * 1000, .max_input_bytes = 512LL << 20,
                                   .url_allow_private = config_flag(c->url_allow_private)}};
     if (!(sv->sched = sched_start(&sp, &sd, err, errlen)))
@@ -169,6 +175,7 @@ static void stop_service(service *sv)
     notify_stop(sv->notify, 2000);
     api_free(sv->a);
     engine_registry_free(sv->engines);
+    text_engine_free(sv->texts);
     auth_keyring_free(sv->keys);
     if (sv->blobs)
         blob_close(sv->blobs);

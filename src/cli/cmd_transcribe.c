@@ -14,11 +14,13 @@
 static void transcribe_help(void)
 {
     printf("usage: cicada transcribe FILE [--engine 16k_en] [--model PATH] [--format txt|srt|vtt|json|detail]\n"
-           "                         [--res-text-format 0-3] [--sentence-max-length 0|6-40] [--channel-num 1|2] [--pcm]\n\n"
+           "                         [--res-text-format 0-3] [--sentence-max-length 0|6-40] [--channel-num 1|2] [--pcm]\n"
+           "                         [--convert-num-mode 0|1|3] [--filter-modal N] [--filter-dirty N] [--filter-punc N]\n\n"
            "Recognises FILE (any format FFmpeg reads) with the engine configured for the EngineModelType\n"
            "and prints the result as a job would write it: Result lines (txt, default), SubRip (srt),\n"
            "WebVTT (vtt), the json document, or the ResultDetail array (detail). --res-text-format and\n"
-           "--sentence-max-length shape the sentences as the job parameters do; --channel-num 2 recognises\n"
+           "--sentence-max-length shape the sentences as the job parameters do, and --convert-num-mode,\n"
+           "--filter-modal, --filter-dirty and --filter-punc post-process them; --channel-num 2 recognises\n"
            "channels 0 and 1 on their own; --pcm reads FILE as raw s16le at the engine's rate.\n"
            "--model overrides the mapping for this run: a ggml file means whisper with the type's language,\n"
            "a directory pocketsphinx; a name without '/' lies in the model directory.\n\n");
@@ -48,10 +50,11 @@ static char *render(const char *format, const output_doc *doc)
 typedef struct transcribe_opts {
     const char *engine_type, *format, *model;
     int res_text_format, sentence_max_length, channel_num;
+    text_params text;
     bool pcm;
 } transcribe_opts;
 
-static int run(engine_registry *reg, const char *file, const transcribe_opts *o)
+static int run(engine_registry *reg, const text_engine *texts, const char *file, const transcribe_opts *o)
 {
     pipeline_request req = pipeline_default_request(o->engine_type);
     req.channel_num = o->channel_num;
@@ -61,10 +64,15 @@ static int run(engine_registry *reg, const char *file, const transcribe_opts *o)
     int rc = 0;
     char err[256];
     output_doc *doc = NULL;
+    pipeline_shape shape = pipeline_default_shape();
+    shape.res_text_format = o->res_text_format;
+    shape.sentence_max_length = o->sentence_max_length;
+    shape.text = o->text;
+    shape.texts = texts;
     if (!pipeline_recognise(reg, file, &req, &r)) {
         fprintf(stderr, "cicada transcribe: %s: %s\n", r.code, r.message);
         rc = 1;
-    } else if (!(doc = pipeline_output(&r, o->res_text_format, o->sentence_max_length, err, sizeof err))) {
+    } else if (!(doc = pipeline_output(&r, &shape, err, sizeof err))) {
         fprintf(stderr, "cicada transcribe: %s\n", err);
         rc = 2;
     } else {
@@ -80,13 +88,15 @@ static int run(engine_registry *reg, const char *file, const transcribe_opts *o)
 int cmd_transcribe(int argc, char **argv)
 {
     bool help = false;
-    transcribe_opts o = {.engine_type = "16k_en", .format = "txt", .channel_num = 1};
-    const char *rtf = "0", *sml = "0", *chn = "1";
+    transcribe_opts o = {.engine_type = "16k_en", .format = "txt", .channel_num = 1, .text = text_default_params()};
+    const char *rtf = "0", *sml = "0", *chn = "1", *cnm = "0", *fm = "0", *fd = "0", *fp = "0";
     cli_extra_opt extra[] = {{"--help", false, NULL, &help}, {"-h", false, NULL, &help},
                              {"--engine", true, &o.engine_type, NULL}, {"--format", true, &o.format, NULL},
                              {"--model", true, &o.model, NULL}, {"--res-text-format", true, &rtf, NULL},
                              {"--sentence-max-length", true, &sml, NULL}, {"--channel-num", true, &chn, NULL},
-                             {"--pcm", false, NULL, &o.pcm}};
+                             {"--pcm", false, NULL, &o.pcm}, {"--convert-num-mode", true, &cnm, NULL},
+                             {"--filter-modal", true, &fm, NULL}, {"--filter-dirty", true, &fd, NULL},
+                             {"--filter-punc", true, &fp, NULL}};
     config cfg;
     const char *pos[1];
     size_t npos = 0;
@@ -106,7 +116,11 @@ int cmd_transcribe(int argc, char **argv)
     }
     if (!parse_small_int("--res-text-format", rtf, 0, 3, &o.res_text_format) ||
         !parse_small_int("--sentence-max-length", sml, 0, 40, &o.sentence_max_length) ||
-        !parse_small_int("--channel-num", chn, 1, 2, &o.channel_num))
+        !parse_small_int("--channel-num", chn, 1, 2, &o.channel_num) ||
+        !parse_small_int("--convert-num-mode", cnm, 0, 3, &o.text.convert_num_mode) ||
+        !parse_small_int("--filter-modal", fm, 0, 2, &o.text.filter_modal) ||
+        !parse_small_int("--filter-dirty", fd, 0, 2, &o.text.filter_dirty) ||
+        !parse_small_int("--filter-punc", fp, 0, 2, &o.text.filter_punc))
         return 2;
     log_set_level(LOG_WARN);
     char err[1024];
@@ -120,7 +134,17 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "cicada transcribe: %s\n", err);
         return 1;
     }
-    int rc = run(reg, pos[0], &o);
+    text_engine_params tep = text_engine_default_params();
+    tep.dirty_words_file = cfg.dirty_words[0] ? cfg.dirty_words : NULL;
+    tep.t2s = false;
+    text_engine *texts = text_engine_new(&tep, err, sizeof err);
+    if (!texts) {
+        fprintf(stderr, "cicada transcribe: %s\n", err);
+        engine_registry_free(reg);
+        return 1;
+    }
+    int rc = run(reg, texts, pos[0], &o);
+    text_engine_free(texts);
     engine_registry_free(reg);
     return rc;
 }

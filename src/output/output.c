@@ -302,6 +302,23 @@ static void words_strip_punct(word_list *l)
     l->n = kept;
 }
 
+/* FilterPunc 1: s without the punctuation (and spaces) it ends with. In place. */
+static void strip_final_punct(char *s)
+{
+    size_t end = strlen(s);
+    while (end > 0) {
+        size_t at = end - 1;
+        while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80)
+            at--;
+        uint32_t cp;
+        next_cp(s + at, &cp);
+        if (!is_punct(cp) && !is_space(cp))
+            break;
+        end = at;
+    }
+    s[end] = '\0';
+}
+
 /* "zh", "zh-CN", "zh_TW" all have the primary language "zh". */
 static bool primary_language_is(const char *lang, const char *code)
 {
@@ -377,6 +394,7 @@ struct output_doc {
     entry *e;
     size_t n, cap;
     size_t nchannels;
+    int filter_punc;   /* FilterPunc 1: each sentence loses its final marks */
 };
 
 output_params output_default_params(void)
@@ -410,10 +428,17 @@ static void doc_add(output_doc *d, const sentence_source *src, const output_word
     }
     if (end < start)
         end = start;
+    char *text = final ? xstrdup(final) : NULL;
+    if (d->filter_punc == 1) {   /* the sentence's final marks go, from its text and its last word */
+        if (text)
+            strip_final_punct(text);
+        while (n > 0 && (strip_final_punct((char *)copy[n - 1].text), !copy[n - 1].text[0]))
+            free((char *)copy[--n].text);
+    }
     entry *e = &d->e[d->n];
     e->seq = d->n++;
-    e->s = (output_sentence){.final_sentence = final ? xstrdup(final) : join_words(w, n),
-                             .slice_sentence = slice_words(w, n), .start_ms = start, .end_ms = end,
+    e->s = (output_sentence){.final_sentence = text ? text : join_words(copy, n),
+                             .slice_sentence = slice_words(copy, n), .start_ms = start, .end_ms = end,
                              .speaker_id = src->speaker_id, .channel = src->channel, .words = copy, .nwords = n};
 }
 
@@ -453,12 +478,12 @@ static void add_segment(output_doc *d, const output_params *p, size_t channel, i
     sentence_source whole = {channel, speaker_id, seg_start, seg_end};
     sentence_source pieces = {channel, speaker_id, -1, -1};
     word_list l = segment_words(seg, p->res_text_format > 0);
-    if (p->res_text_format == 1)
-        words_strip_punct(&l);
-    else if (p->res_text_format >= 2 && p->punctuate_from_pauses)
+    if (p->res_text_format >= 2 && p->punctuate_from_pauses && p->filter_punc < 2)
         words_punctuate_from_pauses(&l, p);
+    if (p->res_text_format == 1 || p->filter_punc == 2)
+        words_strip_punct(&l);
     if (p->res_text_format == 0) {
-        char *text = clean_text(seg->text);
+        char *text = p->filter_punc == 2 ? strip_punct(seg->text) : clean_text(seg->text);
         if (text[0] || l.n)
             doc_add(d, &whole, l.w, l.n, text[0] ? text : NULL);
         free(text);
@@ -490,6 +515,10 @@ static bool params_valid(const output_params *p, char *err, size_t errlen)
         err_printf(err, errlen, "SentenceMaxLength must be 0 or from 6 to 40 (got %d)", p->sentence_max_length);
         return false;
     }
+    if (p->filter_punc < 0 || p->filter_punc > 2) {
+        err_printf(err, errlen, "FilterPunc must be 0, 1 or 2 (got %d)", p->filter_punc);
+        return false;
+    }
     if (p->pause_sentence_ms < 0 || p->pause_comma_ms < 0) {
         err_printf(err, errlen, "pause thresholds must not be negative");
         return false;
@@ -510,6 +539,7 @@ output_doc *output_build(const output_channel *ch, size_t nch, const output_para
     }
     output_doc *d = xcalloc(1, sizeof *d);
     d->nchannels = nch;
+    d->filter_punc = p->filter_punc;
     for (size_t c = 0; c < nch; c++) {
         const engine_result *r = ch[c].r;
         for (size_t i = 0; r && i < r->nsegs; i++)

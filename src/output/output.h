@@ -50,6 +50,10 @@ typedef struct output_params {
     bool punctuate_from_pauses;   /* formats 2 and 3: marks from pauses (set for pocketsphinx); default off */
     int64_t pause_sentence_ms;    /* default 800 */
     int64_t pause_comma_ms;       /* default 300 */
+    /* FilterPunc, applied to the sentences as built (after the marks from pauses): 1 drops each
+     * sentence's final marks (from its text and its last word), 2 drops all punctuation as format 1
+     * does (no marks from pauses either). Default 0. */
+    int filter_punc;
 } output_params;
 output_params output_default_params(void);
 

@@ -173,18 +173,90 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
     return true;
 }
 
-output_doc *pipeline_output(const pipeline_result *r, int res_text_format, int sentence_max_length, char *err,
-                            size_t errlen)
+pipeline_shape pipeline_default_shape(void)
 {
+    return (pipeline_shape){.text = text_default_params()};
+}
+
+pipeline_shape pipeline_job_shape(const job_params *p, const text_engine *texts)
+{
+    pipeline_shape sh = pipeline_default_shape();
+    sh.res_text_format = p->res_text_format;
+    sh.sentence_max_length = p->sentence_max_length;
+    sh.text.convert_num_mode = p->convert_num_mode;
+    sh.text.filter_modal = p->filter_modal;
+    sh.text.filter_dirty = p->filter_dirty;
+    sh.text.filter_punc = p->filter_punc;
+    sh.texts = texts;
+    return sh;
+}
+
+/* One segment through the text options (all but FilterPunc, which acts on the built sentences). */
+static void text_segment(const text_engine *te, const text_params *tp, const engine_segment *seg, engine_result *out)
+{
+    size_t n = seg->nwords ? seg->nwords : 1;
+    text_word *in = xcalloc(n, sizeof *in);
+    if (seg->nwords == 0)
+        in[0] = (text_word){seg->text ? seg->text : "", seg->start_ms, seg->end_ms};
+    for (size_t w = 0; w < seg->nwords; w++)
+        in[w] = (text_word){seg->words[w].text, seg->words[w].start_ms, seg->words[w].end_ms};
+    text_result tr;
+    char err[128];
+    text_process_words(te, tp, in, n, &tr, err, sizeof err);   /* params were validated by the caller */
+    engine_segment *d = engine_result_add_segment(out, seg->start_ms, seg->end_ms);
+    free(d->text);
+    d->text = tr.text;
+    tr.text = NULL;
+    for (size_t w = 0; seg->nwords && w < tr.nwords; w++)
+        engine_segment_add_word(d, tr.words[w].text, tr.words[w].start_ms, tr.words[w].end_ms);
+    text_result_free(&tr);
+    free(in);
+}
+
+static void text_result_of(const text_engine *te, const text_params *tp, const engine_result *in, engine_result *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < in->nsegs; i++)
+        text_segment(te, tp, &in->segs[i], out);
+}
+
+static bool text_options_ok(const pipeline_shape *sh, text_params *tp, const char *language, char *err, size_t errlen)
+{
+    *tp = sh->text;
+    tp->filter_punc = 0;
+    tp->language = language && strcmp(language, "auto") != 0 ? language : NULL;
+    if (!text_params_valid(&sh->text, err, errlen))
+        return false;
+    if (!text_params_noop(tp) && !sh->texts) {
+        err_printf(err, errlen, "text options were asked for but this pipeline has no text engine");
+        return false;
+    }
+    return true;
+}
+
+output_doc *pipeline_output(const pipeline_result *r, const pipeline_shape *shape, char *err, size_t errlen)
+{
+    text_params tp;
+    if (!text_options_ok(shape, &tp, r->language, err, errlen))
+        return NULL;
+    bool process = !text_params_noop(&tp);
+    engine_result processed[PIPELINE_MAX_CHANNELS];
     output_channel ch[PIPELINE_MAX_CHANNELS];
-    for (int c = 0; c < r->nchannels; c++)
-        ch[c] = (output_channel){.r = &r->channels[c], .speaker_id = c};
+    for (int c = 0; c < r->nchannels; c++) {
+        if (process)
+            text_result_of(shape->texts, &tp, &r->channels[c], &processed[c]);
+        ch[c] = (output_channel){.r = process ? &processed[c] : &r->channels[c], .speaker_id = c};
+    }
     output_params op = output_default_params();
-    op.res_text_format = res_text_format;
-    op.sentence_max_length = sentence_max_length;
+    op.res_text_format = shape->res_text_format;
+    op.sentence_max_length = shape->sentence_max_length;
+    op.filter_punc = shape->text.filter_punc;
     op.language = r->language;
     op.punctuate_from_pauses = r->engine_kind && strcmp(r->engine_kind, "sphinx") == 0;
-    return output_build(ch, (size_t)r->nchannels, &op, err, errlen);
+    output_doc *doc = output_build(ch, (size_t)r->nchannels, &op, err, errlen);
+    for (int c = 0; process && c < r->nchannels; c++)
+        engine_result_free(&processed[c]);
+    return doc;
 }
 
 /* ---- hot words ---- */
@@ -364,7 +436,8 @@ static bool write_object(const pipeline_deps *d, store_job *j, const char *key, 
 static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_result *r)
 {
     char err[256];
-    output_doc *doc = pipeline_output(r, j->params.res_text_format, j->params.sentence_max_length, err, sizeof err);
+    pipeline_shape shape = pipeline_job_shape(&j->params, d->texts);
+    output_doc *doc = pipeline_output(r, &shape, err, sizeof err);
     if (!doc) {
         set_failure(j->code, j->message, sizeof j->message, "InvalidArgument", err);
         return false;

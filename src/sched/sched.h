@@ -13,6 +13,7 @@
 #include "blob/blob.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "text/text.h"
 
 /* ---- the pipeline, usable without a scheduler (`cicada transcribe`) ---- */
 
@@ -50,11 +51,22 @@ void pipeline_result_free(pipeline_result *r);
 bool pipeline_recognise(engine_registry *engines, const char *path, const pipeline_request *req,
                         pipeline_result *r);
 
-/* The sentences of a result for a ResTextFormat and SentenceMaxLength (see output.h); engines
- * without punctuation get it from pauses. NULL with err filled when the parameters are invalid. */
+/* How a result becomes sentences: the job's ResTextFormat, SentenceMaxLength and text options. */
+typedef struct pipeline_shape {
+    int res_text_format;
+    int sentence_max_length;
+    text_params text;            /* ConvertNumMode, FilterModal, FilterDirty, FilterPunc */
+    const text_engine *texts;    /* needed when any text option is set */
+} pipeline_shape;
+pipeline_shape pipeline_default_shape(void);
+pipeline_shape pipeline_job_shape(const job_params *p, const text_engine *texts);
+
+/* The sentences of a result (see output.h): the text options act on every segment and word first
+ * (FilterDirty, FilterModal, ConvertNumMode, in the engine's language), then the sentences are
+ * built — engines without punctuation get it from pauses — and FilterPunc acts on each sentence.
+ * NULL with err filled when the options are invalid. */
 struct output_doc;
-struct output_doc *pipeline_output(const pipeline_result *r, int res_text_format, int sentence_max_length,
-                                   char *err, size_t errlen);
+struct output_doc *pipeline_output(const pipeline_result *r, const pipeline_shape *shape, char *err, size_t errlen);
 
 /* The hot words a job's engine gets for a hot-vocabulary table: the words by weight (100 first, then
  * 11 down to 1; equal weights keep table order), joined by "，" when any word has a Chinese
@@ -73,6 +85,7 @@ typedef struct pipeline_deps {
     int64_t max_audio_ms;      /* 5 h */
     int64_t max_input_bytes;   /* 512 MB */
     int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */
+    const text_engine *texts;  /* the text options' word lists; NULL = jobs with text options fail */
     bool url_allow_private;    /* Input/Url may name loopback and private addresses */
     int64_t url_timeout_ms;    /* 0 = the fetch default (10 min) */
 } pipeline_deps;

@@ -364,6 +364,50 @@ static output_params pause_params(int format, const char *language)
     return p;
 }
 
+/* FilterPunc acts on the sentences as built: after the marks from pauses, per format-3 piece. */
+static void test_filter_punc_on_built_sentences(void **state)
+{
+    (void)state;
+    engine_result r = {0};
+    sphinx_english(&r);
+    output_params p = pause_params(2, "en");
+    p.filter_punc = 1;   /* the final marks go, the inner ones stay */
+    output_doc *d = build_with(&r, &p);
+    assert_string_equal(sentence(d, 0)->final_sentence, "hello world, how. are you");
+    ASSERT_WORDS(sentence(d, 0), {"hello", 0, 400}, {"world,", 450, 900}, {"how.", 1300, 1500},
+                 {"are", 2400, 2600}, {"you", 2650, 3000});
+    output_doc_free(d);
+    p = pause_params(3, "en");
+    p.filter_punc = 1;   /* each subtitle piece loses its own final mark */
+    d = build_with(&r, &p);
+    assert_lines(d, "[0:0.000,0:0.900]  hello world\n[0:1.300,0:1.500]  how\n[0:2.400,0:3.000]  are you");
+    output_doc_free(d);
+    p.filter_punc = 2;   /* no marks at all, so nothing to re-segment at */
+    d = build_with(&r, &p);
+    assert_lines(d, "[0:0.000,0:3.000]  hello world how are you");
+    output_doc_free(d);
+    engine_result_free(&r);
+
+    engine_result w = {0};   /* whisper-like: the engine's own punctuation, format 0 */
+    ADD_SEG(&w, "Hello, world. Don't go!", 0, 2000, {"Hello,", 0, 500}, {"world.", 500, 1000}, {"Don't", 1000, 1500},
+            {"go!", 1500, 2000});
+    output_params q = output_default_params();
+    q.filter_punc = 1;
+    d = build_with(&w, &q);
+    assert_lines(d, "[0:0.000,0:2.000]  Hello, world. Don't go");
+    output_doc_free(d);
+    q.filter_punc = 2;
+    d = build_with(&w, &q);
+    assert_lines(d, "[0:0.000,0:2.000]  Hello world Don't go");
+    output_doc_free(d);
+    q.filter_punc = 3;
+    char err[128];
+    output_channel ch = {.r = &w, .speaker_id = 0};
+    assert_null(output_build(&ch, 1, &q, err, sizeof err));
+    assert_non_null(strstr(err, "FilterPunc"));
+    engine_result_free(&w);
+}
+
 static void test_pauses_punctuate_english(void **state)
 {
     (void)state;
@@ -708,6 +752,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format0_english_lines_and_detail),
+        cmocka_unit_test(test_filter_punc_on_built_sentences),
         cmocka_unit_test(test_format0_mandarin_keeps_engine_text),
         cmocka_unit_test(test_old_functions_match_format0),
         cmocka_unit_test(test_format1_removes_punctuation_keeps_times),
