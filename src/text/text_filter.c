@@ -29,6 +29,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Rebuilds s from the pieces whose drop flag is false, in order. */
+static void keep_undropped(tx_seq *s, const bool *drop)
+{
+    size_t n;
+    tx_piece *old = tx_seq_take(s, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!drop[i])
+            tx_seq_keep(s, &old[i]);
+    free(old);
+}
+
 /* ---- the flat code-point view ---- */
 
 static void flat_grow(tx_flat *f, size_t *cap)
@@ -265,12 +276,7 @@ void tx_remove_marked(tx_seq *s, bool *drop)
         tidy_gap(s, drop, i, j);
         i = j;
     }
-    size_t n;
-    tx_piece *old = tx_seq_take(s, &n);
-    for (size_t i = 0; i < n; i++)
-        if (!drop[i])
-            tx_seq_keep(s, &old[i]);
-    free(old);
+    keep_undropped(s, drop);
 }
 
 /* ---- FilterDirty ---- */
@@ -405,11 +411,6 @@ void tx_filter_punc(tx_seq *s, int mode)
     else
         for (size_t i = 0; i < s->n; i++)
             drop[i] = s->p[i].kind == TK_PUNCT && !inner_mark(s, i);
-    size_t n;
-    tx_piece *old = tx_seq_take(s, &n);
-    for (size_t i = 0; i < n; i++)
-        if (!drop[i])
-            tx_seq_keep(s, &old[i]);
-    free(old);
+    keep_undropped(s, drop);
     free(drop);
 }
