@@ -18,11 +18,11 @@
 #include "engine/whisper_modelfile.h"
 #include "engine/whisper_text.h"
 
+#include "text/text.h"
 #include "util/util.h"
 
 #include <ctype.h>
 #include <limits.h>
-#include <opencc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,8 +64,7 @@ typedef struct whisper_engine {
     size_t nblacklist;
     int n_languages;                   /* language tokens the model's vocabulary has */
 
-    opencc_t t2s;                      /* NULL when not converting */
-    pthread_mutex_t t2s_mu;
+    text_engine *texts;                /* OpenCC t2s (src/text); NULL when not converting */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -510,14 +509,8 @@ static void collect_segments(const whisper_engine *we, struct whisper_state *st,
 
 static char *convert_t2s(whisper_engine *we, const char *s)
 {
-    pthread_mutex_lock(&we->t2s_mu);
-    char *c = opencc_convert_utf8(we->t2s, s, strlen(s));
-    pthread_mutex_unlock(&we->t2s_mu);
-    if (!c)
-        return xstrdup(s);
-    char *copy = xstrdup(c);
-    opencc_convert_utf8_free(c);
-    return copy;
+    char *c = text_t2s(we->texts, s);
+    return c ? c : xstrdup(s);
 }
 
 static void replace_t2s(whisper_engine *we, char **text)
@@ -531,7 +524,7 @@ static void replace_t2s(whisper_engine *we, char **text)
 void whisper_engine_simplify(engine *e, engine_result *r)
 {
     whisper_engine *we = (whisper_engine *)e;
-    if (!we->t2s)
+    if (!we->texts)
         return;
     for (size_t i = 0; i < r->nsegs; i++) {
         engine_segment *s = &r->segs[i];
@@ -620,13 +613,11 @@ static void whisper_destroy(engine *e)
     free(we->idle);
     if (we->ctx)
         whisper_free(we->ctx);
-    if (we->t2s)
-        opencc_close(we->t2s);
+    text_engine_free(we->texts);
     for (size_t i = 0; i < we->nblacklist; i++)
         free(we->blacklist[i]);
     free(we->blacklist);
     free(we->vad_path);
-    pthread_mutex_destroy(&we->t2s_mu);
     pthread_cond_destroy(&we->cv);
     pthread_mutex_destroy(&we->mu);
     free(we);
@@ -694,13 +685,13 @@ static bool open_model(whisper_engine *we, const whisper_engine_params *p, char 
 
 static bool open_t2s(whisper_engine *we, char *err, size_t errlen)
 {
-    opencc_t cc = opencc_open("t2s.json");
-    if (cc == (opencc_t)-1) {
-        err_printf(err, errlen, "OpenCC could not open t2s.json (%s); install OpenCC's data or turn "
-                   "Simplified conversion off", opencc_error());
+    text_engine_params tp = text_engine_default_params();
+    tp.t2s = true;
+    char why[256];
+    if (!(we->texts = text_engine_new(&tp, why, sizeof why))) {
+        err_printf(err, errlen, "%s; install OpenCC's data or turn Simplified conversion off", why);
         return false;
     }
-    we->t2s = cc;
     return true;
 }
 
@@ -725,7 +716,6 @@ engine *engine_whisper_new(const whisper_engine_params *p, char *err, size_t err
     we->idle = xcalloc((size_t)we->max_slots, sizeof *we->idle);
     pthread_mutex_init(&we->mu, NULL);
     pthread_cond_init(&we->cv, NULL);
-    pthread_mutex_init(&we->t2s_mu, NULL);
     copy_blacklist(we, p);
     name_after_model(we, p->model_path);
 
