@@ -130,7 +130,7 @@ static bool start_service(service *sv, char *err, size_t errlen)
         return false;
     text_engine_params tep = text_engine_default_params();
     tep.dirty_words_file = c->dirty_words[0] ? c->dirty_words : NULL;
-    tep.t2s = false;   /* the whisper engine converts with its own OpenCC handle */
+    tep.t2s = false;   /* jobs need no OpenCC here: the whisper engine has its own text engine for t2s */
     if (!(sv->texts = text_engine_new(&tep, err, errlen)))
         return false;
     notify_params np = notify_default_params();
