@@ -15,31 +15,11 @@
 
 /* ---- UTF-8 ---- */
 
-/* Decodes one well-formed UTF-8 sequence at s (n bytes left); returns its length, 0 if malformed. */
-static size_t utf8_take(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
-               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    uint32_t c = len == 1 ? s[0] : s[0] & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t min_of_len[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (c < min_of_len[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 /* The code point at s (a NUL-terminated string, normally already cleaned by clean_text); a
  * malformed byte reads as itself. */
 static size_t next_cp(const char *s, uint32_t *cp)
 {
-    size_t n = utf8_take((const unsigned char *)s, strnlen(s, 4), cp);
+    size_t n = utf8_decode_strict(s, strnlen(s, 4), cp);
     if (n == 0) {
         *cp = (unsigned char)s[0];
         n = 1;
@@ -55,16 +35,22 @@ static uint32_t first_cp(const char *s)
     return cp;
 }
 
+/* Where the code point that ends at s[end] (end > 0) starts. */
+static size_t cp_start_before(const char *s, size_t end)
+{
+    size_t at = end - 1;
+    while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80)
+        at--;
+    return at;
+}
+
 static uint32_t last_cp(const char *s)
 {
     size_t i = strlen(s);
     if (i == 0)
         return 0;
-    do
-        i--;
-    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80);
     uint32_t cp;
-    next_cp(s + i, &cp);
+    next_cp(s + cp_start_before(s, i), &cp);
     return cp;
 }
 
@@ -140,7 +126,7 @@ static char *clean_text(const char *s)
     bool pending_space = false;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = utf8_take(p + i, n - i, &cp);
+        size_t len = utf8_decode_strict((const char *)p + i, n - i, &cp);
         bool bad = len == 0;
         if (bad)
             len = 1;
@@ -202,9 +188,7 @@ static bool ends_with_break_mark(const char *w)
 {
     size_t i = strlen(w);
     while (i > 0) {
-        size_t start = i - 1;
-        while (start > 0 && ((unsigned char)w[start] & 0xC0) == 0x80)
-            start--;
+        size_t start = cp_start_before(w, i);
         uint32_t cp;
         next_cp(w + start, &cp);
         if (!is_punct(cp))
@@ -307,9 +291,7 @@ static void strip_final_punct(char *s)
 {
     size_t end = strlen(s);
     while (end > 0) {
-        size_t at = end - 1;
-        while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80)
-            at--;
+        size_t at = cp_start_before(s, end);
         uint32_t cp;
         next_cp(s + at, &cp);
         if (!is_punct(cp) && !is_space(cp))
