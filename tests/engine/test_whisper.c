@@ -45,14 +45,22 @@ static char g_model[1024], g_vad[1024], g_jfk[1024], g_tmpdir[256];
 
 /* ---- helpers ---- */
 
-/* An engine with whisper-cli's decoding defaults (beam search), one thread per call. */
-static engine *new_engine(const char *vad, bool to_simplified, int max_concurrent)
+/* whisper-cli's decoding defaults (beam search) on `model`, one thread per call; max_concurrent 0
+ * keeps the engine's default. */
+static whisper_engine_params test_params(const char *model, const char *vad, int max_concurrent)
 {
     whisper_engine_params p = whisper_engine_default_params();
-    p.model_path = g_model;
+    p.model_path = model;
     p.vad_model_path = vad;
     p.threads = 1;
     p.max_concurrent = max_concurrent;
+    return p;
+}
+
+/* An engine on the fixture's model, as test_params sets it up. */
+static engine *new_engine(const char *vad, bool to_simplified, int max_concurrent)
+{
+    whisper_engine_params p = test_params(g_model, vad, max_concurrent);
     p.to_simplified = to_simplified;
     char err[512] = "";
     engine *e = engine_whisper_new(&p, err, sizeof err);
@@ -319,10 +327,7 @@ static void test_guards_on_a_transcript(void **state)
 
 static void expect_load_failure(const char *path, const char *vad, const char *what, const char *needle)
 {
-    whisper_engine_params p = whisper_engine_default_params();
-    p.model_path = path;
-    p.vad_model_path = vad;
-    p.threads = 1;
+    whisper_engine_params p = test_params(path, vad, 0);
     char err[512] = "";
     engine *e = engine_whisper_new(&p, err, sizeof err);
     if (e) {
@@ -503,10 +508,7 @@ static void test_random_byte_flips(void **state)
             copy[off] ^= (unsigned char)(1u << (next_rand() % 8));
         }
         write_all(path, copy, len);
-        whisper_engine_params p = whisper_engine_default_params();
-        p.model_path = path;
-        p.threads = 1;
-        p.max_concurrent = 1;
+        whisper_engine_params p = test_params(path, NULL, 1);
         char err[512] = "";
         engine *e = engine_whisper_new(&p, err, sizeof err);
         if (e) {
@@ -707,10 +709,7 @@ static void test_english_only_model(void **state)
         print_message("no %s: skipped\n", path);
         return;
     }
-    whisper_engine_params p = whisper_engine_default_params();
-    p.model_path = path;
-    p.threads = 1;
-    p.max_concurrent = 1;
+    whisper_engine_params p = test_params(path, NULL, 1);
     char err[512] = "";
     engine *e = engine_whisper_new(&p, err, sizeof err);
     if (!e)
