@@ -359,14 +359,7 @@ static bool open_input_object(const pipeline_deps *d, store_job *j, int *fd, cha
         set_failure(j->code, j->message, sizeof j->message, "InternalError", blob_rc_message(rc));
         return false;
     }
-    if (d->max_input_bytes > 0 && info.size > d->max_input_bytes) {
-        close(*fd);
-        set_failure(j->code, j->message, sizeof j->message, "InputTooLarge", "");
-        snprintf(j->message, sizeof j->message, "the input object is %lld bytes; the limit is %lld bytes",
-                 (long long)info.size, (long long)d->max_input_bytes);
-        return false;
-    }
-    if (info.size == 0) {
+    if (info.size == 0) {   /* (a size over the limit is refused by the audio reader, for URLs too) */
         close(*fd);
         set_failure(j->code, j->message, sizeof j->message, "AudioEmpty", "the input object is empty (0 bytes)");
         return false;
