@@ -111,51 +111,6 @@ static bool words_from_elements(api_response *r, const api_request *q, const xml
     return true;
 }
 
-static int base64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Standard base64 into out; whitespace is skipped, '=' padding is optional but only at the end.
- * False on any other character or a dangling 6 bits. */
-static bool base64_decode(const char *in, buf *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t pad = 0, digits = 0;
-    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            continue;
-        if (*p == '=') {
-            pad++;
-            continue;
-        }
-        int v = base64_value(*p);
-        if (v < 0 || pad > 0)
-            return false;
-        digits++;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf_putc(out, (char)((acc >> bits) & 0xff));
-        }
-    }
-    if (digits % 4 == 1 || pad > 2 || (pad > 0 && (digits + pad) % 4 != 0))
-        return false;
-    return true;
-}
-
 /* Trims ASCII spaces and tabs at both ends, in place. */
 static char *trim(char *s)
 {

@@ -58,40 +58,6 @@ static void object_headers(api_response *r, const blob_info *info)
     api_response_header(r, "Accept-Ranges", "bytes");
 }
 
-/* Parses a single "bytes=a-b" range against size. 0: no range, 1: ok, -1: unsatisfiable. */
-static int parse_range(const char *h, int64_t size, int64_t *off, int64_t *len)
-{
-    if (!h || strncmp(h, "bytes=", 6) != 0)
-        return 0;
-    const char *p = h + 6;
-    if (strchr(p, ','))
-        return 0;   /* multi-range: answer with the whole object, as S3 does */
-    char *end;
-    int64_t a, b;
-    if (*p == '-') {
-        int64_t n = strtoll(p + 1, &end, 10);
-        if (end == p + 1 || *end || n <= 0)
-            return -1;
-        a = n >= size ? 0 : size - n;
-        b = size - 1;
-    } else {
-        a = strtoll(p, &end, 10);
-        if (end == p || *end != '-')
-            return 0;
-        const char *q = end + 1;
-        b = *q ? strtoll(q, &end, 10) : size - 1;
-        if (*q && *end)
-            return 0;
-        if (b >= size)
-            b = size - 1;
-    }
-    if (a >= size || a > b || a < 0)
-        return -1;
-    *off = a;
-    *len = b - a + 1;
-    return 1;
-}
-
 void api_object_get(api *a, api_request *q, api_response *r, const char *key)
 {
     blob_info info;
@@ -106,8 +72,8 @@ void api_object_get(api *a, api_request *q, api_response *r, const char *key)
     object_headers(r, &info);
     api_response_header(r, "Content-Type", info.content_type[0] ? info.content_type : "application/octet-stream");
     int64_t off = 0, len = info.size;
-    int ranged = parse_range(api_header(q, "Range"), info.size, &off, &len);
-    if (ranged < 0) {
+    range_result ranged = range_parse(api_header(q, "Range"), info.size, &off, &len);
+    if (ranged == RANGE_UNSATISFIABLE) {
         close(fd);
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%" PRId64, info.size);
@@ -115,7 +81,7 @@ void api_object_get(api *a, api_request *q, api_response *r, const char *key)
         api_response_header(r, "Content-Range", cr);
         return;
     }
-    if (ranged > 0) {
+    if (ranged == RANGE_OK) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %" PRId64 "-%" PRId64 "/%" PRId64, off, off + len - 1, info.size);
         api_response_header(r, "Content-Range", cr);

@@ -1,6 +1,6 @@
-/* util.h — small shared pieces every layer may use: a growable byte buffer, ids, UTF-8 decoding,
- * the API's time format, logging and a few file-system helpers. Nothing here knows about HTTP, XML
- * or storage. */
+/* util.h — small shared pieces every layer may use: a growable byte buffer, ids, UTF-8 and base64
+ * decoding, the Range header's arithmetic, the API's time format, logging and a few file-system
+ * helpers. Nothing here knows about HTTP requests, XML or storage. */
 #ifndef CICADA_UTIL_H
 #define CICADA_UTIL_H
 
@@ -58,6 +58,23 @@ void ids_request(char out[33]);
 size_t utf8_decode_strict(const char *s, size_t n, uint32_t *cp);
 /* A Chinese character: a CJK unified ideograph (any extension) or a compatibility ideograph. */
 bool utf8_is_han(uint32_t cp);
+
+/* ---- base64 (RFC 4648 standard alphabet) ---- */
+/* Appends the bytes of in, standard base64, to out. Whitespace (space, tab, CR, LF) anywhere is
+ * skipped; '=' padding is optional, but only at the end and only as much as the last group needs.
+ * Returns false on any other character, misplaced or excess padding, or a dangling single digit;
+ * out may then hold part of the bytes. */
+bool base64_decode(const char *in, buf *out);
+
+/* ---- HTTP Range header (RFC 9110 14.2), one range against an object of size bytes ---- */
+typedef enum range_result {
+    RANGE_UNSATISFIABLE = -1,   /* well-formed but selects nothing: 416 */
+    RANGE_NONE = 0,             /* absent, multi-range, another unit or unparsed: send it all */
+    RANGE_OK = 1,               /* *off, *len set: 0 <= *off, 1 <= *len, *off + *len <= size */
+} range_result;
+/* Parses "bytes=a-b", "bytes=a-" or "bytes=-n" (h may be NULL) against size >= 0. Leading spaces and a sign before a
+ * number are taken as strtoll takes them; trailing characters make the header ignored. */
+range_result range_parse(const char *h, int64_t size, int64_t *off, int64_t *len);
 
 /* ---- time ---- */
 int64_t time_now_ms(void);          /* wall clock, ms since the epoch */
