@@ -168,9 +168,13 @@ store_rc store_job_list(store *s, const store_job_filter *f, store_job *out, siz
 /* Cancels a Submitted (or Pause) job: STORE_CONFLICT if it is in any other state. */
 store_rc store_job_cancel(store *s, const char *bucket, const char *id, int64_t now_ms);
 
-/* Scheduler side: atomically picks the best runnable job — Submitted, its queue Active and below
- * MaxConcurrent running, highest JobLevel first then oldest — marks it Running (start_ms = now,
- * attempts+1) and returns it. STORE_NOT_FOUND when nothing is runnable. */
+/* Scheduler side: atomically picks the next runnable job — Submitted, its queue Active and below
+ * MaxConcurrent running — marks it Running (start_ms = now, attempts+1) and returns it.
+ * STORE_NOT_FOUND when nothing is runnable. Fair between queues (and so between buckets and
+ * tenants): the queues that may start a job take turns, the one whose last claim is the oldest
+ * going first (ties: the older queue); JobLevel orders jobs only within a queue (highest first,
+ * then oldest). Whose turn it is is kept in the store, so it survives restarts and is shared by
+ * every process claiming from the same database. */
 store_rc store_job_claim(store *s, int64_t now_ms, store_job *out);
 /* Ends a Running job as Success (with result fields) or Failed (code, message). */
 store_rc store_job_finish(store *s, const store_job *j);

@@ -3,7 +3,8 @@
  * returns, a small pool of connections (each with its own cached prepared statements) shared by
  * the HTTP and worker threads, and one in-process write mutex so writers queue on a mutex instead
  * of spinning in SQLite's busy handler. Per-queue counters of waiting and running jobs are kept by
- * triggers, so admitting a job (MaxSize) and claiming one (MaxConcurrent) cost O(1) lookups. */
+ * triggers, so admitting a job (MaxSize) and claiming one (MaxConcurrent) cost O(1) lookups; a claim
+ * serves the queues with work in turns (schema v3). */
 #include "store/store_internal.h"
 
 #include "util/util.h"
@@ -127,7 +128,31 @@ static const char schema_v2[] =
     "  PRIMARY KEY(table_id, pos),"
     "  UNIQUE(table_id, word));";
 
-static const char *const migrations[] = {schema_v1, schema_v2};
+/* v3: fair turns between queues. JobLevel orders jobs within a queue only; across queues a claim
+ * goes to the runnable queue whose last claim is the oldest, so a tenant flooding its queue with
+ * level-2 jobs cannot starve another tenant's level-0 job. queues.last_turn is a claim counter
+ * rather than a time: each claim gives its queue 1 + the highest last_turn of any queue, so it needs
+ * no clock that several server processes sharing the database would have to agree on, and it
+ * survives restarts. queues_last_turn serves that max(); queues_turn (partial: only queues with
+ * waiting jobs, usually few) lets the claim walk the queues with work in turn order and stop at the
+ * first one that may start a job. The column is added by migrate() unless present (ALTER TABLE has
+ * no IF NOT EXISTS); the rest is re-runnable like v2. */
+static const char schema_v3[] =
+    "CREATE INDEX IF NOT EXISTS queues_last_turn ON queues(last_turn);"
+    "CREATE INDEX IF NOT EXISTS queues_turn ON queues(last_turn) WHERE waiting > 0;";
+
+/* One step of the schema: first add_column (table, column, declaration) unless the table already
+ * has that column, then sql, which must be safe to run again. */
+typedef struct migration {
+    const char *add_column[3];
+    const char *sql;
+} migration;
+
+static const migration migrations[] = {
+    {{NULL, NULL, NULL}, schema_v1},
+    {{NULL, NULL, NULL}, schema_v2},
+    {{"queues", "last_turn", "INTEGER NOT NULL DEFAULT 0"}, schema_v3},
+};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- the job row <-> store_job mapping, one entry per column ---- */
@@ -238,6 +263,7 @@ typedef enum stmt_id {
     ST_JOB_STATE,
     ST_JOB_CANCEL,
     ST_JOB_PICK,
+    ST_QUEUE_TURN,
     ST_JOB_START,
     ST_JOB_FINISH,
     ST_JOB_REQUEUE,
@@ -275,11 +301,18 @@ static const char *const static_sql[ST_COUNT] = {
     [ST_QUEUE_ADMIT] = "SELECT max_size, waiting FROM queues WHERE id = ?1 AND bucket = ?2",
     [ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = ?1 AND bucket = ?2",
     [ST_JOB_CANCEL] = "UPDATE jobs SET state = 5, end_ms = ?3 WHERE id = ?1 AND bucket = ?2 AND state IN (0, 4)",
-    /* the best Submitted job of every queue that may start one, then the best of those */
-    [ST_JOB_PICK] = "SELECT j.seq FROM queues q JOIN jobs j ON j.seq = ("
+    /* Of the queues that may start a job, the one whose last claim is oldest (ties: the older
+     * queue); of its Submitted jobs, the highest JobLevel, then the oldest. Walks queues_turn in
+     * order and stops at the first queue that qualifies, so the cost grows with the queues skipped
+     * (Paused or at MaxConcurrent while holding work), not with idle buckets or waiting jobs; its
+     * job is one jobs_queue_state probe. INDEXED BY pins that plan: without the index, open fails. */
+    [ST_JOB_PICK] = "SELECT j.seq, q.id FROM queues q INDEXED BY queues_turn JOIN jobs j ON j.seq = ("
                     "   SELECT seq FROM jobs WHERE queue_id = q.id AND state = 0 ORDER BY job_level DESC, seq LIMIT 1)"
-                    " WHERE q.state = 'Active' AND q.waiting > 0 AND q.running < q.max_concurrent"
-                    " ORDER BY j.job_level DESC, j.seq LIMIT 1",
+                    " WHERE q.waiting > 0 AND q.state = 'Active' AND q.running < q.max_concurrent"
+                    " ORDER BY q.last_turn, q.rowid LIMIT 1",
+    /* the queue just picked goes to the back of the turns */
+    [ST_QUEUE_TURN] = "UPDATE queues SET last_turn = 1 + (SELECT coalesce(max(last_turn), 0) FROM queues)"
+                      " WHERE id = ?1",
     [ST_JOB_START] = "UPDATE jobs SET state = 1, start_ms = ?2, attempts = attempts + 1 WHERE seq = ?1 AND state = 0",
     [ST_JOB_FINISH] = "UPDATE jobs SET state = ?3, code = ?4, message = ?5, end_ms = ?6, audio_time = ?7, result = ?8,"
                       " result_detail = ?9, object_name = ?10, detail_object_name = ?11"
@@ -681,6 +714,29 @@ static void build_job_sql(sq_store *sq)
         sq->sql[i] = sq->built_sql[i] ? sq->built_sql[i] : static_sql[i];
 }
 
+/* Runs ALTER TABLE ADD COLUMN for a migration's {table, column, declaration} unless the column is
+ * already there (a database whose user_version was set back). False, with err set, on failure. */
+static bool add_column_unless_present(sqlite3 *db, const char *const add[3], char *err, size_t errlen)
+{
+    if (!add[0])
+        return true;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot inspect table %s: %s", add[0], sqlite3_errmsg(db));
+        return false;
+    }
+    sqlite3_bind_text(st, 1, add[0], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, add[1], -1, SQLITE_STATIC);
+    bool present = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (present)
+        return true;
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", add[0], add[1], add[2]);
+    return exec_sql(db, sql, err, errlen);
+}
+
 /* Brings the schema to SCHEMA_VERSION and recounts the per-queue counters. */
 static bool migrate(sqlite3 *db, char *err, size_t errlen)
 {
@@ -699,7 +755,8 @@ static bool migrate(sqlite3 *db, char *err, size_t errlen)
     for (int v = version; ok && v < SCHEMA_VERSION; v++) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-        ok = exec_sql(db, migrations[v], err, errlen) && exec_sql(db, sql, err, errlen);
+        ok = add_column_unless_present(db, migrations[v].add_column, err, errlen) &&
+             exec_sql(db, migrations[v].sql, err, errlen) && exec_sql(db, sql, err, errlen);
     }
     /* The counters are kept by triggers; recounting at start-up is cheap insurance. */
     ok = ok && exec_sql(db,
@@ -1289,18 +1346,24 @@ typedef struct job_claim_args {
     store_job *out;
 } job_claim_args;
 
-/* The seq of the best runnable job, or STORE_NOT_FOUND. */
+/* The seq of the next job to run (see ST_JOB_PICK), or STORE_NOT_FOUND; its queue's turn is taken.
+ *
+ * The decision lives here, in the claim's write transaction, rather than in the scheduler's memory:
+ * whose turn it is then survives restarts, and several server processes claiming from one database
+ * share one rotation (BEGIN IMMEDIATE serialises their claims). A PostgreSQL backend can do the same
+ * with the queue row locked (FOR UPDATE SKIP LOCKED) and a sequence for the turn counter. */
 static store_rc pick_runnable(sq_store *sq, sq_conn *c, int64_t *seq)
 {
-    sqlite3_stmt *st = stmt(sq, c, ST_JOB_PICK);
-    if (!st)
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_PICK), *turn = stmt(sq, c, ST_QUEUE_TURN);
+    if (!st || !turn)
         return STORE_ERROR;
     store_rc rc = first_row(c, st, "pick job");
-    if (rc == STORE_OK) {
-        *seq = sqlite3_column_int64(st, 0);
-        stmt_done(st);
-    }
-    return rc;
+    if (rc != STORE_OK)
+        return rc;
+    *seq = sqlite3_column_int64(st, 0);
+    sqlite3_bind_text(turn, 1, (const char *)sqlite3_column_text(st, 1), -1, SQLITE_TRANSIENT);
+    stmt_done(st);
+    return exec_stmt(c, turn, "take the queue's turn", NULL);
 }
 
 static store_rc job_claim_body(sq_store *sq, sq_conn *c, void *arg)

@@ -391,7 +391,6 @@ static void test_job_list_filters(void **state)
     int64_t seqs[10];
     for (int i = 0; i < 10; i++)
         seqs[i] = fx_insert(f->st, &f->qa, 0, 1000 * (i + 1), ids[i]);
-    fx_insert(f->st, &f->qb, 0, 1500, NULL); /* another bucket: never listed under A */
 
     /* states: 0,1 Running (claimed first, level 0 FIFO), 2 Success, 3 Cancel */
     store_job j;
@@ -399,6 +398,8 @@ static void test_job_list_filters(void **state)
         assert_int_equal(store_job_claim(f->st, time_now_ms(), &j), STORE_OK);
         store_job_clear(&j);
     }
+    /* another bucket: never listed under A (added after the claims, which would take turns) */
+    fx_insert(f->st, &f->qb, 0, 1500, NULL);
     store_job done;
     assert_int_equal(store_job_get(f->st, BUCKET_A, ids[2], &done), STORE_OK);
     done.state = JOB_SUCCESS;

@@ -1,9 +1,12 @@
-/* test_store_sched.c — the scheduler's side of the store on a real SQLite file: claim order (JobLevel,
- * FIFO), Paused queues, MaxConcurrent, many workers claiming at once, requeue after a restart,
- * MaxSize -> STORE_FULL, and group-committed inserts from many threads that survive a reopen. */
+/* test_store_sched.c — the scheduler's side of the store on a real SQLite file: claim order (JobLevel
+ * then FIFO within a queue, turns between queues, kept across restarts), Paused queues,
+ * MaxConcurrent, many workers claiming at once, requeue after a restart, MaxSize -> STORE_FULL,
+ * group-committed inserts from many threads that survive a reopen, and the schema upgrade that added
+ * the turns. */
 #include "store_fixture.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <time.h>
 
 static void set_queue_state(fixture *f, store_queue *q, const char *state)
@@ -41,20 +44,107 @@ static void test_claim_priority_then_fifo(void **state)
     assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
 }
 
-static void test_claim_across_queues_by_level_then_age(void **state)
+/* Claims one job and returns which of the given queues it came from (-1: none of them). */
+static int claim_queue_of(store *st, const store_queue *const *qs, int nq, char id_out[40])
+{
+    store_job j;
+    assert_int_equal(store_job_claim(st, time_now_ms(), &j), STORE_OK);
+    int which = -1;
+    for (int i = 0; i < nq; i++)
+        if (strcmp(j.queue_id, qs[i]->id) == 0)
+            which = i;
+    if (id_out)
+        memcpy(id_out, j.id, sizeof j.id);
+    store_job_clear(&j);
+    return which;
+}
+
+/* The starvation case: B's one level-0 job was submitted before A flooded its queue with level-2
+ * jobs. JobLevel orders jobs within a queue only; between queues the claims take turns, so B's job
+ * runs first or second, not after all of A's. */
+static void test_claims_take_turns_between_queues(void **state)
 {
     fixture *f = *state;
-    char a0[40], b2[40], a1[40];
-    fx_insert(f->st, &f->qa, 0, 0, a0);
-    fx_insert(f->st, &f->qb, 2, 0, b2);
-    fx_insert(f->st, &f->qa, 1, 0, a1);
-    const char *expect[] = {b2, a1, a0};
-    for (int i = 0; i < 3; i++) {
-        store_job j;
-        assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
-        assert_string_equal(j.id, expect[i]);
-        store_job_clear(&j);
+    char b0[40], b1[40], b2[40], a[5][40];
+    fx_insert(f->st, &f->qb, 0, 0, b0);
+    const int alevels[] = {2, 2, 0, 2, 1};
+    for (int i = 0; i < 5; i++)
+        fx_insert(f->st, &f->qa, alevels[i], 0, a[i]);
+    fx_insert(f->st, &f->qb, 1, 0, b1);
+    fx_insert(f->st, &f->qb, 0, 0, b2);
+    const store_queue *qs[] = {&f->qa, &f->qb};
+    /* within a queue: highest level first, then oldest */
+    const char *expect_a[] = {a[0], a[1], a[3], a[4], a[2]}, *expect_b[] = {b1, b0, b2};
+    int na = 0, nb = 0, prev = -1;
+    for (int i = 0; i < 8; i++) {
+        char id[40];
+        int q = claim_queue_of(f->st, qs, 2, id);
+        assert_true(q == 0 || q == 1);
+        if (na < 5 && nb < 3)
+            assert_int_not_equal(q, prev); /* both have work: they alternate */
+        if (q == 0)
+            assert_string_equal(id, expect_a[na++]);
+        else
+            assert_string_equal(id, expect_b[nb++]);
+        prev = q;
     }
+    assert_int_equal(na, 5);
+    assert_int_equal(nb, 3);
+    store_job j;
+    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+}
+
+/* A Paused queue and a queue at its MaxConcurrent lose their turn without holding up the others,
+ * and get it back as soon as they may run again. */
+static void test_turns_skip_paused_and_full_queues(void **state)
+{
+    fixture *f = *state;
+    store_queue qc;
+    fx_open_bucket(f->st, "gamma-" APPID, "ap-chongqing", &qc);
+    const store_queue *qs[] = {&f->qa, &f->qb, &qc};
+    /* B alone has work: it fills its 10 running slots */
+    store_job running[10];
+    for (int i = 0; i < 11; i++)
+        fx_insert(f->st, &f->qb, 2, 0, NULL);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(store_job_claim(f->st, 1, &running[i]), STORE_OK);
+    for (int i = 0; i < 4; i++) {
+        fx_insert(f->st, &f->qa, 2, 0, NULL);
+        fx_insert(f->st, &qc, 0, 0, NULL);
+    }
+    set_queue_state(f, &f->qa, "Paused");
+    /* A is paused, B is full: C runs, and runs again */
+    assert_int_equal(claim_queue_of(f->st, qs, 3, NULL), 2);
+    assert_int_equal(claim_queue_of(f->st, qs, 3, NULL), 2);
+    /* a slot frees in B: B's turn is older than C's */
+    finish_ok(f->st, &running[0]);
+    assert_int_equal(claim_queue_of(f->st, qs, 3, NULL), 1);
+    assert_int_equal(claim_queue_of(f->st, qs, 3, NULL), 2);
+    /* A resumes: it has never had a turn, so it goes next, then C (B has nothing left) */
+    set_queue_state(f, &f->qa, "Active");
+    assert_int_equal(claim_queue_of(f->st, qs, 3, NULL), 0);
+    assert_int_equal(claim_queue_of(f->st, qs, 3, NULL), 2);
+    assert_int_equal(claim_queue_of(f->st, qs, 3, NULL), 0);
+    for (int i = 1; i < 10; i++)
+        store_job_clear(&running[i]);
+}
+
+/* Whose turn it is lives in the database: after a restart the queue that did not get the last
+ * claim gets the next one, whatever the JobLevels. */
+static void test_turns_survive_a_restart(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 3; i++) {
+        fx_insert(f->st, &f->qa, 2, 0, NULL);
+        fx_insert(f->st, &f->qb, 0, 0, NULL);
+    }
+    const store_queue *qs[] = {&f->qa, &f->qb};
+    int first = claim_queue_of(f->st, qs, 2, NULL);
+    assert_true(first == 0 || first == 1);
+    fx_restart(f);
+    assert_int_equal(claim_queue_of(f->st, qs, 2, NULL), 1 - first);
+    fx_restart(f);
+    assert_int_equal(claim_queue_of(f->st, qs, 2, NULL), first);
 }
 
 static void test_paused_queue_starts_nothing(void **state)
@@ -375,11 +465,70 @@ static void test_max_size_gives_store_full(void **state)
     assert_int_equal(store_job_insert(f->st, &j), STORE_FULL);
 }
 
+/* ---- schema ---- */
+
+static void exec_on(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+static int user_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A data directory written before turns existed (schema version 2: no queues.last_turn, no turn
+ * indexes) is upgraded in place: its waiting jobs are kept and claimed in turns. One whose version
+ * was set back to 2 while the column exists opens too. */
+static void test_version_2_database_gains_turns(void **state)
+{
+    fixture *f = *state;
+    char a[3][40], b[40];
+    for (int i = 0; i < 3; i++)
+        fx_insert(f->st, &f->qa, 2, 0, a[i]);
+    fx_insert(f->st, &f->qb, 0, 0, b);
+    store_close(f->st);
+    f->st = NULL;
+    exec_on(f->path, "DROP INDEX queues_turn; DROP INDEX queues_last_turn;"
+                     " ALTER TABLE queues DROP COLUMN last_turn; PRAGMA user_version = 2;");
+    f->st = fx_open_store(f->path);
+    assert_int_equal(user_version(f->path), 3);
+    const store_queue *qs[] = {&f->qa, &f->qb};
+    char id[40];
+    assert_int_equal(claim_queue_of(f->st, qs, 2, id), 0); /* both unclaimed: the older queue */
+    assert_string_equal(id, a[0]);
+    assert_int_equal(claim_queue_of(f->st, qs, 2, id), 1);
+    assert_string_equal(id, b);
+
+    store_close(f->st);
+    f->st = NULL;
+    exec_on(f->path, "PRAGMA user_version = 2;");
+    f->st = fx_open_store(f->path);
+    assert_int_equal(user_version(f->path), 3);
+    assert_int_equal(claim_queue_of(f->st, qs, 2, id), 0);
+    assert_string_equal(id, a[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_claim_priority_then_fifo, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_claim_across_queues_by_level_then_age, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_claims_take_turns_between_queues, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_turns_skip_paused_and_full_queues, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_turns_survive_a_restart, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_paused_queue_starts_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_max_concurrent_per_queue, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_claims_each_job_once, fx_setup, fx_teardown),
@@ -387,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_inserts_durable_after_reopen, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mixed_batch_refusals_do_not_spoil_others, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_max_size_gives_store_full, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_version_2_database_gains_turns, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
