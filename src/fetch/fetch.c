@@ -1,7 +1,8 @@
-/* fetch.c — Input/Url downloads with libcurl (see fetch.h for the rules). One easy handle per
- * download: these are few and long, so a shared multi handle would buy nothing. The address guard
- * is curl's open-socket callback: it sees every address curl connects to, the first and those after
- * each redirect, after DNS, so no check-then-use gap exists between resolving and connecting. */
+/* fetch.c — the outbound address policy and Input/Url downloads with libcurl (see fetch.h for the
+ * rules). One easy handle per download: these are few and long, so a shared multi handle would buy
+ * nothing. The address guard is curl's open-socket callback: it sees every address curl connects
+ * to, the first and those after each redirect, after DNS, so no check-then-use gap exists between
+ * resolving and connecting. The same guard is applied to callback handles by src/notify. */
 #include "fetch/fetch.h"
 
 #include <arpa/inet.h>
@@ -47,6 +48,14 @@ const char *fetch_rc_code(fetch_rc rc)
 
 /* ---- URL shape ---- */
 
+/* curl reads "http:///x" and "http:x" as naming host x; we want the host where people look for it,
+ * right after "scheme://". */
+static bool has_authority(const char *url)
+{
+    const char *colon = strchr(url, ':');
+    return colon && strncmp(colon, "://", 3) == 0 && colon[3] && !strchr("/?#", colon[3]);
+}
+
 bool fetch_url_valid(const char *url, char *err, size_t errlen)
 {
     if (!url || !url[0]) {
@@ -69,11 +78,91 @@ bool fetch_url_valid(const char *url, char *err, size_t errlen)
     else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
              (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
         err_printf(err, errlen, "only http and https URLs can be fetched, not '%s'", scheme ? scheme : url);
-    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0])
+    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0] || !has_authority(url))
         err_printf(err, errlen, "the URL '%s' names no host", url);
     else
         ok = true;
     curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* A URL we will send data to must not hide anything in it: spaces and control bytes (header
+ * injection, log forgery) are refused before curl, whose own rules vary by version, sees it. */
+static bool has_control_bytes(const char *url)
+{
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f)
+            return true;
+    return false;
+}
+
+static bool is_localhost_name(const char *host, size_t len)
+{
+    static const char suffix[] = ".localhost";
+    const size_t slen = sizeof suffix - 1;
+    if (len == slen - 1 && strncasecmp(host, suffix + 1, len) == 0)
+        return true;
+    return len > slen && strncasecmp(host + len - slen, suffix, slen) == 0;
+}
+
+/* True when host (as curl's URL parser returns it: IPv6 in brackets) is literally an internal
+ * address or a localhost name. inet_aton takes the old IPv4 spellings too ("127.1", "0x7f000001",
+ * "2130706433"), which resolvers also accept. */
+static bool host_is_internal_literal(const char *host)
+{
+    char h[256];
+    size_t len = strlen(host);
+    if (len >= sizeof h)
+        return false;
+    memcpy(h, host, len + 1);
+    if (len > 0 && h[len - 1] == '.')          /* "localhost." is localhost */
+        h[--len] = '\0';
+    if (is_localhost_name(h, len))
+        return true;
+    struct sockaddr_storage ss = {0};
+    if (h[0] == '[' && len > 2 && h[len - 1] == ']') {
+        h[len - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        char *zone = strchr(h + 1, '%');
+        if (zone)
+            *zone = '\0';
+        return inet_pton(AF_INET6, h + 1, &a6->sin6_addr) == 1 && fetch_address_is_internal((struct sockaddr *)&ss);
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    a4->sin_family = AF_INET;
+    return inet_aton(h, &a4->sin_addr) != 0 && fetch_address_is_internal((struct sockaddr *)&ss);
+}
+
+bool fetch_target_valid(const char *url, bool allow_private, char *err, size_t errlen)
+{
+    if (url && has_control_bytes(url)) {
+        err_printf(err, errlen, "the URL contains a space or a control character");
+        return false;
+    }
+    if (!fetch_url_valid(url, err, errlen))
+        return false;
+    CURLU *u = curl_url();
+    if (!u) {
+        err_printf(err, errlen, "out of memory");
+        return false;
+    }
+    bool ok = false;
+    char *user = NULL, *password = NULL, *host = NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        err_printf(err, errlen, "'%s' is not a valid URL", url);
+    else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+             curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
+        err_printf(err, errlen, "the URL must not carry a user name or password");
+    else if (!allow_private && host_is_internal_literal(host))
+        err_printf(err, errlen, "%s is a loopback, private or otherwise internal address, which this server does not "
+                   "connect to (operators can allow it with CICADA_URL_ALLOW_PRIVATE=yes)", host);
+    else
+        ok = true;
+    curl_free(user);
+    curl_free(password);
     curl_free(host);
     curl_url_cleanup(u);
     return ok;
@@ -154,6 +243,51 @@ bool fetch_address_is_internal(const struct sockaddr *addr)
     return true;   /* unix sockets and anything else: never for a URL */
 }
 
+_Static_assert(sizeof ((fetch_guard *)0)->refused >= INET6_ADDRSTRLEN, "fetch_guard.refused holds any address");
+
+static void address_text(const struct sockaddr *a, char *out, size_t outlen)
+{
+    const void *raw = a->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr
+                                                : (const void *)&((const struct sockaddr_in *)a)->sin_addr;
+    if ((a->sa_family != AF_INET && a->sa_family != AF_INET6) || !inet_ntop(a->sa_family, raw, out, (socklen_t)outlen))
+        snprintf(out, outlen, "(address family %d)", a->sa_family);
+}
+
+static curl_socket_t open_guarded_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    fetch_guard *g = ud;
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    if (!g->allow_private && fetch_address_is_internal(&a->addr)) {
+        address_text(&a->addr, g->refused, sizeof g->refused);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+void fetch_guard_apply(CURL *c, fetch_guard *g, int max_redirects)
+{
+    g->refused[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);    /* followed here, so MAXREDIRS can refuse them */
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)(max_redirects > 0 ? max_redirects : 0));
+    curl_easy_setopt(c, CURLOPT_PROXY, "");            /* no proxy from the environment: it would bypass the guard */
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_guarded_socket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, g);
+}
+
+void fetch_guard_refusal(const fetch_guard *g, char *err, size_t errlen)
+{
+    if (!g->refused[0]) {
+        if (errlen)
+            err[0] = '\0';
+        return;
+    }
+    err_printf(err, errlen, "the URL's host resolves to %s, an internal address this server does not connect to "
+               "(operators can allow it with CICADA_URL_ALLOW_PRIVATE=yes)", g->refused);
+}
+
 /* ---- the transfer ---- */
 
 typedef struct transfer {
@@ -161,29 +295,9 @@ typedef struct transfer {
     int fd;
     int64_t bytes;
     bool too_large, write_failed;
-    char refused[INET6_ADDRSTRLEN];
+    fetch_guard guard;
     char write_error[128];
 } transfer;
-
-static void address_text(const struct sockaddr *a, char out[INET6_ADDRSTRLEN])
-{
-    const void *raw = a->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr
-                                                : (const void *)&((const struct sockaddr_in *)a)->sin_addr;
-    if (!inet_ntop(a->sa_family, raw, out, INET6_ADDRSTRLEN))
-        snprintf(out, INET6_ADDRSTRLEN, "?");
-}
-
-static curl_socket_t open_guarded_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    transfer *t = ud;
-    if (purpose != CURLSOCKTYPE_IPCXN)
-        return CURL_SOCKET_BAD;
-    if (!t->p->allow_private && fetch_address_is_internal(&a->addr)) {
-        address_text(&a->addr, t->refused);
-        return CURL_SOCKET_BAD;
-    }
-    return socket(a->family, a->socktype, a->protocol);
-}
 
 static size_t write_body(char *data, size_t size, size_t n, void *ud)
 {
@@ -212,13 +326,7 @@ static void configure(CURL *c, const char *url, transfer *t, char *curl_err)
 {
     const fetch_params *p = t->p;
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)p->max_redirects);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");            /* no proxy from the environment: it would bypass the guard */
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_guarded_socket);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, t);
+    fetch_guard_apply(c, &t->guard, p->max_redirects);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_bytes);
@@ -236,9 +344,8 @@ static fetch_rc classify(CURL *c, CURLcode cc, const transfer *t, const char *cu
     const fetch_params *p = t->p;
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (t->refused[0]) {
-        err_printf(err, errlen, "the URL's host resolves to %s, an internal address this server does not fetch "
-                   "from (operators can allow it with CICADA_URL_ALLOW_PRIVATE=1)", t->refused);
+    if (t->guard.refused[0]) {
+        fetch_guard_refusal(&t->guard, err, errlen);
         return FETCH_FORBIDDEN;
     }
     if (t->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
@@ -280,7 +387,7 @@ fetch_rc fetch_to_fd(const char *url, const fetch_params *p, int fd, int64_t *by
         err_printf(err, errlen, "out of memory");
         return FETCH_UNREACHABLE;
     }
-    transfer t = {.p = p, .fd = fd};
+    transfer t = {.p = p, .fd = fd, .guard = {.allow_private = p->allow_private}};
     char curl_err[CURL_ERROR_SIZE] = "";
     configure(c, url, &t, curl_err);
     CURLcode cc = curl_easy_perform(c);

@@ -257,7 +257,7 @@ static void test_url_shapes(void **state)
     assert_true(fetch_url_valid("http://example.com/a.wav", err, sizeof err));
     assert_true(fetch_url_valid("HTTPS://example.com:8443/a%20b.mp3?x=1", err, sizeof err));
     const char *bad[] = {"", "ftp://example.com/a", "file:///etc/passwd", "gopher://x/", "example.com/a.wav",
-                         "http://", "not a url", "dict://x:11211/stat"};
+                         "http://", "not a url", "dict://x:11211/stat", "http:///x", "http:x", "http:/x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_false(fetch_url_valid(bad[i], err, sizeof err));
         print_message("%-22s %s\n", bad[i], err);
@@ -269,6 +269,42 @@ static void test_url_shapes(void **state)
     int64_t bytes;
     fetch_params p = fetch_default_params();
     assert_int_equal(fetch_to_fd("file:///etc/passwd", &p, -1, &bytes, err, sizeof err), FETCH_BAD_URL);
+}
+
+/* Callback targets: fetch_url_valid's shapes plus no userinfo or control bytes, and no literal
+ * internal host (in any spelling) unless the operator allows private addresses. */
+static void test_target_shapes(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *good[] = {"http://example.com/hook", "https://hooks.example.com:8443/a?x=1&y=2", "http://8.8.8.8/x",
+                          "http://[2606:4700:4700::1111]/x", "http://localhost.example.com/x", "http://mylocalhost/x"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!fetch_target_valid(good[i], false, err, sizeof err))
+            fail_msg("%s refused: %s", good[i], err);
+    const char *always_bad[] = {"", "ftp://example.com/a", "gopher://x/", "http:///x", "http://user:pw@example.com/",
+                                "http://user@example.com/", "http://:pw@example.com/", "http://example.com/a b",
+                                "http://example.com/a\tb", "http://example.com/\r\nX-Evil: 1", "http://example.com/\x7f"};
+    for (size_t i = 0; i < sizeof always_bad / sizeof always_bad[0]; i++) {
+        if (fetch_target_valid(always_bad[i], true, err, sizeof err))
+            fail_msg("%s accepted", always_bad[i]);
+        print_message("%-36s %s\n", always_bad[i], err);
+    }
+    const char *internal_hosts[] = {"http://127.0.0.1:9/x", "http://[::1]:9/", "http://localhost:9/", "http://LOCALHOST./",
+                                    "http://a.b.localhost/", "http://0.0.0.0/", "http://0/", "http://127.1/",
+                                    "http://2130706433/", "http://0x7f000001/", "http://[::ffff:127.0.0.1]/",
+                                    "http://[::ffff:7f00:1]/", "http://10.0.0.1/", "http://172.16.0.1/",
+                                    "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/",
+                                    "http://100.64.0.1/", "http://[fe80::1%25eth0]/", "http://[fd00::1]/",
+                                    "http://224.0.0.1/"};
+    for (size_t i = 0; i < sizeof internal_hosts / sizeof internal_hosts[0]; i++) {
+        if (fetch_target_valid(internal_hosts[i], false, err, sizeof err))
+            fail_msg("%s accepted", internal_hosts[i]);
+        print_message("%-36s %s\n", internal_hosts[i], err);
+        assert_non_null(strstr(err, "CICADA_URL_ALLOW_PRIVATE"));
+        if (!fetch_target_valid(internal_hosts[i], true, err, sizeof err))
+            fail_msg("%s refused although private addresses are allowed: %s", internal_hosts[i], err);
+    }
 }
 
 static bool internal(const char *text)
@@ -318,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_write_failure),
         cmocka_unit_test(test_url_shapes),
+        cmocka_unit_test(test_target_shapes),
         cmocka_unit_test(test_address_ranges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
