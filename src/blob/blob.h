@@ -1,8 +1,11 @@
 /* blob.h — the object store behind the bucket/object API and the job pipeline's input and output.
- * The embedded backend keeps each object as one file named by the SHA-256 of (bucket, key) under
- * the data directory, plus a SQLite index for listing, so no key (with "..", "//", NUL or a
- * leading "/") can ever name a path outside it. Writes stream to a temporary file and become
- * visible atomically on commit. An S3-compatible backend plugs in behind the same calls later. */
+ * The embedded backend keeps each object as one file named by the SHA-256 of (bucket, key) and a
+ * random version (a new file per put) under the data directory, plus a SQLite index for listing
+ * whose row names each object's current file, so no key (with "..", "//", NUL or a leading "/")
+ * can ever name a path outside it. Writes stream to a temporary file and become visible atomically
+ * at the index commit, also across a crash: after kill -9 an object is wholly old or wholly new,
+ * and blob_open removes what interrupted puts left. Several processes may open one root (see
+ * blob_fs.c on clean-up). An S3-compatible backend plugs in behind the same calls later. */
 #ifndef CICADA_BLOB_H
 #define CICADA_BLOB_H
 

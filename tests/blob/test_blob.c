@@ -1,11 +1,13 @@
 /* test_blob.c — the embedded object store on a real directory: bucket names, put/get/head/delete,
  * overwrite, abort, size limit, hostile keys that must stay inside the root, listing with
- * prefix/marker/delimiter/paging, concurrent puts of one key, reopen, stale temp clean-up. */
+ * prefix/marker/delimiter/paging, concurrent puts of one key, reopen, clean-up of crash debris (temp
+ * and unreferenced object files), upgrade of a version-1 data directory. */
 #include "blob_fixture.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -43,11 +45,12 @@ static int check_entry(const char *path, const struct stat *sb, int flag, struct
     if (flag != FTW_F)
         return 0;
     const char *rel = path + strlen(walk_root) + 1;
-    if (strncmp(rel, "index.db", 8) == 0)
+    if (strncmp(rel, "index.db", 8) == 0 || strcmp(rel, "lock") == 0)
         return 0;
-    /* objects/<2 hex>/<64 hex> with the directory named by the hash's first two digits */
-    bool ok = strncmp(rel, "objects/", 8) == 0 && strlen(rel) == 8 + 3 + 64 && rel[10] == '/' &&
-              strncmp(rel + 8, rel + 11, 2) == 0 && strspn(rel + 11, "0123456789abcdef") == 64;
+    /* objects/<2 hex>/<64 hex>.<32 hex> with the directory named by the hash's first two digits */
+    bool ok = strncmp(rel, "objects/", 8) == 0 && strlen(rel) == 8 + 3 + 64 + 1 + 32 && rel[10] == '/' &&
+              strncmp(rel + 8, rel + 11, 2) == 0 && strspn(rel + 11, "0123456789abcdef") == 64 &&
+              rel[11 + 64] == '.' && strspn(rel + 11 + 65, "0123456789abcdef") == 32;
     if (ok)
         walk_objects++;
     else
@@ -55,7 +58,7 @@ static int check_entry(const char *path, const struct stat *sb, int flag, struct
     return 0;
 }
 
-/* Counts object files under root; fails on anything that is not the index or an object file. */
+/* Counts object files under root; fails on anything that is not the index, the lock or an object file. */
 static int object_files(bfixture *f)
 {
     walk_root = f->root;
@@ -65,7 +68,8 @@ static int object_files(bfixture *f)
     return walk_objects;
 }
 
-static void sha256_path(bfixture *f, const char *bucket, const char *key, size_t keylen, char *out, size_t outlen)
+/* The SHA-256 of bucket "\0" key in hex: the stem of the object's file names. */
+static void sha256_hex(const char *bucket, const char *key, size_t keylen, char hex[65])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned char d[32];
@@ -75,10 +79,27 @@ static void sha256_path(bfixture *f, const char *bucket, const char *key, size_t
     EVP_DigestUpdate(c, key, keylen);
     EVP_DigestFinal_ex(c, d, &n);
     EVP_MD_CTX_free(c);
-    char hex[65];
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    snprintf(out, outlen, "%s/objects/%.2s/%s", f->root, hex, hex);
+}
+
+/* The path of the one file of the key's object (<hash>.<version>); fails unless there is exactly one. */
+static void object_path_of(bfixture *f, const char *bucket, const char *key, size_t keylen, char *out, size_t outlen)
+{
+    char hex[65], dir[256];
+    sha256_hex(bucket, key, keylen, hex);
+    snprintf(dir, sizeof dir, "%s/objects/%.2s", f->root, hex);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, hex, 64) == 0 && e->d_name[64] == '.') {
+            snprintf(out, outlen, "%s/%s", dir, e->d_name);
+            found++;
+        }
+    closedir(d);
+    assert_int_equal(found, 1);
 }
 
 /* ---- buckets ---- */
@@ -130,7 +151,7 @@ static void test_put_head_read_delete(void **state)
     free(data);
 
     char path[512];
-    sha256_path(f, BUCKET, "dir/hello.txt", 13, path, sizeof path);
+    object_path_of(f, BUCKET, "dir/hello.txt", 13, path, sizeof path);
     assert_int_equal(access(path, R_OK), 0);
     assert_int_equal(object_files(f), 1);
 
@@ -294,7 +315,7 @@ static void test_hostile_keys_stay_inside_root(void **state)
         assert_memory_equal(data, keys[i], klen);
         free(data);
         char path[512];
-        sha256_path(f, BUCKET, keys[i], klen, path, sizeof path);
+        object_path_of(f, BUCKET, keys[i], klen, path, sizeof path);
         assert_int_equal(access(path, R_OK), 0);
     }
     /* nothing beside the root, nothing in the root but the index and object files */
@@ -536,31 +557,148 @@ static void test_concurrent_puts_of_one_key(void **state)
     assert_int_equal(object_files(f), 1);
 }
 
-/* ---- persistence ---- */
+/* ---- persistence and crash debris ---- */
 
-static void test_reopen_keeps_objects_and_clears_stale_temps(void **state)
+static void make_file(const char *path, time_t age_s)
+{
+    assert_true(fs_write_file_atomic(path, "x", 1, 0644));
+    if (age_s) {
+        struct timespec t[2] = {{time(NULL) - age_s, 0}, {time(NULL) - age_s, 0}};
+        assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+    }
+}
+
+/* Debris of killed puts: temp files, and object files no row names. While another handle holds the
+ * root open only old debris may go (it could be a live put's); opened alone, the store removes all. */
+static void test_reopen_keeps_objects_and_clears_debris(void **state)
 {
     bfixture *f = *state;
     blob_info info;
     assert_int_equal(blob_put(f->bs, BUCKET, "kept", "data", 4, "text/plain", &info), BLOB_OK);
-    char stale[256], fresh[256];
+    char hex[65], dir[256], stale[256], fresh[256], stale_orphan[512], fresh_orphan[512];
     snprintf(stale, sizeof stale, "%s/tmp/old.part", f->root);
     snprintf(fresh, sizeof fresh, "%s/tmp/new.part", f->root);
-    assert_true(fs_write_file_atomic(stale, "x", 1, 0644));
-    assert_true(fs_write_file_atomic(fresh, "y", 1, 0644));
-    struct timespec old[2] = {{time(NULL) - 3 * 86400, 0}, {time(NULL) - 3 * 86400, 0}};
-    assert_int_equal(utimensat(AT_FDCWD, stale, old, 0), 0);
+    sha256_hex(BUCKET, "gone", 4, hex);
+    snprintf(dir, sizeof dir, "%s/objects/%.2s", f->root, hex);
+    mkdir(dir, 0755);
+    snprintf(stale_orphan, sizeof stale_orphan, "%s/%s.%032d", dir, hex, 1);
+    snprintf(fresh_orphan, sizeof fresh_orphan, "%s/%s.%032d", dir, hex, 2);
+    make_file(stale, 3 * 86400);
+    make_file(fresh, 0);
+    make_file(stale_orphan, 3 * 86400);
+    make_file(fresh_orphan, 0);
+
+    blob_store *second = bfx_open(f->root, 0); /* shares the root with f->bs */
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(stale_orphan, F_OK), -1);
+    assert_int_equal(access(fresh, F_OK), 0);
+    assert_int_equal(access(fresh_orphan, F_OK), 0);
+    blob_info head;
+    assert_int_equal(blob_head(second, BUCKET, "kept", 4, &head), BLOB_OK);
+    blob_close(second);
 
     blob_close(f->bs);
-    f->bs = bfx_open(f->root, 0);
-    assert_int_equal(access(stale, F_OK), -1);
-    assert_int_equal(access(fresh, F_OK), 0);
-    unlink(fresh);
+    f->bs = bfx_open(f->root, 0); /* alone now */
+    assert_int_equal(access(fresh, F_OK), -1);
+    assert_int_equal(access(fresh_orphan, F_OK), -1);
+    assert_int_equal(tmp_files(f), 0);
+    assert_int_equal(object_files(f), 1);
     assert_true(blob_bucket_exists(f->bs, BUCKET));
-    blob_info head;
     assert_int_equal(blob_head(f->bs, BUCKET, "kept", 4, &head), BLOB_OK);
     assert_string_equal(head.etag, info.etag);
     assert_string_equal(head.content_type, "text/plain");
+    size_t n;
+    char *data = bfx_read(f->bs, BUCKET, "kept", 4, &n, &head);
+    assert_int_equal(n, 4);
+    assert_memory_equal(data, "data", 4);
+    free(data);
+}
+
+static int user_version(const char *root)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/index.db", root);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A data directory written by index version 1 (one file per object, named by the bare hash, and an
+ * index without file names) opens, reads, and moves each object to a versioned file on its next put. */
+static void test_upgrade_from_version_1(void **state)
+{
+    bfixture *f = *state;
+    blob_close(f->bs);
+    nftw(f->root, brm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    char hex[65], dir[256], legacy[512], path[256];
+    sha256_hex(BUCKET, "old/key", 7, hex);
+    snprintf(dir, sizeof dir, "%s/objects/%.2s", f->root, hex);
+    assert_true(fs_mkdirs(dir, 0755));
+    snprintf(path, sizeof path, "%s/tmp", f->root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(legacy, sizeof legacy, "%s/%s", dir, hex);
+    assert_true(fs_write_file_atomic(legacy, "version one", 11, 0644));
+    char md5[33];
+    bfx_md5_hex("version one", 11, md5);
+
+    snprintf(path, sizeof path, "%s/index.db", f->root);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* version 1's schema, as it wrote it */
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE buckets(name TEXT PRIMARY KEY, create_ms INTEGER NOT NULL);"
+                                  "CREATE TABLE objects(bucket TEXT NOT NULL, key BLOB NOT NULL,"
+                                  " size INTEGER NOT NULL, etag TEXT NOT NULL, mtime_ms INTEGER NOT NULL,"
+                                  " content_type TEXT NOT NULL, PRIMARY KEY(bucket, key)) WITHOUT ROWID;"
+                                  "PRAGMA user_version = 1;"
+                                  "INSERT INTO buckets VALUES('" BUCKET "', 1);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO objects VALUES(?1, ?2, 11, ?3, 1000, 'text/plain')", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, BUCKET, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, "old/key", 7, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, md5, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    f->bs = bfx_open(f->root, 0);
+    assert_int_equal(user_version(f->root), 2);
+    blob_info head;
+    assert_int_equal(blob_head(f->bs, BUCKET, "old/key", 7, &head), BLOB_OK);
+    assert_string_equal(head.etag, md5);
+    size_t n;
+    char *data = bfx_read(f->bs, BUCKET, "old/key", 7, &n, &head);
+    assert_int_equal(n, 11);
+    assert_memory_equal(data, "version one", 11);
+    free(data);
+    blob_list_result list;
+    assert_int_equal(blob_list(f->bs, BUCKET, "old/", NULL, NULL, 10, &list), BLOB_OK);
+    assert_int_equal(list.n, 1);
+    blob_list_free(&list);
+
+    /* the next put moves the object to a versioned file and removes the old one */
+    assert_int_equal(blob_put(f->bs, BUCKET, "old/key", "version two", 11, NULL, &head), BLOB_OK);
+    assert_int_equal(access(legacy, F_OK), -1);
+    assert_int_equal(object_files(f), 1);
+    blob_close(f->bs);
+    f->bs = bfx_open(f->root, 0); /* reopening an upgraded index changes nothing */
+    assert_int_equal(user_version(f->root), 2);
+    data = bfx_read(f->bs, BUCKET, "old/key", 7, &n, &head);
+    assert_int_equal(n, 11);
+    assert_memory_equal(data, "version two", 11);
+    free(data);
+    assert_int_equal(blob_delete(f->bs, BUCKET, "old/key", 7), BLOB_OK);
+    assert_int_equal(object_files(f), 0);
 }
 
 static void test_rc_messages(void **state)
@@ -586,7 +724,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_paging_sees_every_key_once, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_list_high_byte_prefix, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts_of_one_key, bfx_setup, bfx_teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_objects_and_clears_stale_temps, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_objects_and_clears_debris, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, bfx_setup, bfx_teardown),
         cmocka_unit_test(test_rc_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
