@@ -134,6 +134,7 @@ static bool start_service(service *sv, char *err, size_t errlen)
     if (!(sv->texts = text_engine_new(&tep, err, errlen)))
         return false;
     notify_params np = notify_default_params();
+    np.allow_private = config_flag(c->url_allow_private);   /* callbacks follow Input/Url's address policy */
     if (!(sv->notify = notify_start(&np, err, errlen)))
         return false;
     api_params ap = api_default_params();

@@ -46,7 +46,7 @@ static const setting SETTINGS[] = {
     S("whisper_blacklist", "CICADA_WHISPER_BLACKLIST", "--whisper-blacklist", whisper_blacklist,
       "file of junk phrases whisper must not emit, one per line (built-in list)"),
     S("url_allow_private", "CICADA_URL_ALLOW_PRIVATE", "--url-allow-private", url_allow_private,
-      "let Input/Url jobs fetch from loopback and private addresses: yes or no (no)"),
+      "let Input/Url downloads and callbacks reach loopback and private addresses: yes or no (no)"),
     S("dirty_words", "CICADA_DIRTY_WORDS", "--dirty-words", dirty_words,
       "FilterDirty's word list: one word per line, # comments, UTF-8 (a small built-in list)"),
     S("log", "CICADA_LOG", "--log", log_level, "debug, info, warn or error (info)"),

@@ -1,14 +1,15 @@
 /* notify.c — callback delivery (see notify.h). A pending list ordered by nothing in particular (it
  * is short) holds deliveries with their next attempt time; the thread moves due ones into a curl
- * multi handle, polls, and reschedules failures with back-off. 2xx counts as delivered. */
+ * multi handle, polls, and reschedules failures with back-off. 2xx counts as delivered. Each
+ * delivery carries its own fetch_guard, which records the address it refused, if any. */
 #include "notify/notify.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "fetch/fetch.h"
 #include "util/util.h"
 
 typedef struct delivery {
@@ -18,6 +19,7 @@ typedef struct delivery {
     int64_t due_ms;
     CURL *easy;
     struct curl_slist *headers;
+    fetch_guard guard;         /* the address policy for this delivery's connections */
 } delivery;
 
 struct notifier {
@@ -37,7 +39,7 @@ struct notifier {
 notify_params notify_default_params(void)
 {
     return (notify_params){.max_attempts = 5, .first_backoff_ms = 1000, .timeout_ms = 10000,
-                           .max_in_flight = 64, .max_pending = 100000};
+                           .max_in_flight = 64, .max_pending = 100000, .allow_private = false};
 }
 
 static void delivery_free(delivery *d)
@@ -70,7 +72,8 @@ static void start_transfer(notifier *n, delivery *d)
     curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER, d->headers);
     curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, n->p.timeout_ms);
     curl_easy_setopt(d->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(d->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    d->guard.allow_private = n->p.allow_private;
+    fetch_guard_apply(d->easy, &d->guard, 0);           /* callbacks follow no redirects */
     curl_easy_setopt(d->easy, CURLOPT_WRITEFUNCTION, discard_body);
     curl_easy_setopt(d->easy, CURLOPT_USERAGENT, "cicada-notify");
     curl_easy_setopt(d->easy, CURLOPT_PRIVATE, d);
@@ -125,6 +128,21 @@ static void reschedule_or_drop(notifier *n, delivery *d, const char *why)
     n->npending++;
 }
 
+/* A refusal by the address policy, or a redirect, would be the same next time. Called with the
+ * mutex held. */
+static void give_up_at_once(notifier *n, delivery *d, long status)
+{
+    char why[256];
+    if (d->guard.refused[0])
+        fetch_guard_refusal(&d->guard, why, sizeof why);
+    else
+        snprintf(why, sizeof why, "it answered HTTP %ld, a redirect, and callbacks follow no redirects", status);
+    log_warn("callback to %s refused: %s; not retried", d->url, why);
+    n->stats.given_up++;
+    n->stats.refused++;
+    delivery_free(d);
+}
+
 static void collect_finished(notifier *n)
 {
     CURLMsg *m;
@@ -147,6 +165,8 @@ static void collect_finished(notifier *n)
         if (rc == CURLE_OK && status >= 200 && status < 300) {
             n->stats.delivered++;
             delivery_free(d);
+        } else if (d->guard.refused[0] || rc == CURLE_TOO_MANY_REDIRECTS || (status >= 300 && status < 400)) {
+            give_up_at_once(n, d, status);
         } else {
             char why[96];
             if (rc != CURLE_OK)
@@ -195,15 +215,19 @@ notifier *notify_start(const notify_params *p, char *err, size_t errlen)
     return n;
 }
 
-static bool url_is_http(const char *url)
+bool notify_url_valid(const notifier *n, const char *url, char *err, size_t errlen)
 {
-    return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
+    return fetch_target_valid(url, n ? n->p.allow_private : notify_default_params().allow_private, err, errlen);
 }
 
 bool notify_post(notifier *n, const char *url, const char *content_type, const char *body)
 {
-    if (!url || !url_is_http(url))
+    char why[256];
+    /* the address is the guard's to judge, when it connects: it logs the refusal in the same words */
+    if (!fetch_target_valid(url, true, why, sizeof why)) {
+        log_warn("a callback was not sent: %s", why);   /* not the URL itself: it may hold control bytes */
         return false;
+    }
     delivery *d = xcalloc(1, sizeof *d);
     d->url = xstrdup(url);
     d->content_type = xstrdup(content_type);
