@@ -1,7 +1,9 @@
 /* sched.c — the worker pool. Each worker loops: claim a job from the store (which applies queue
- * state, MaxConcurrent and JobLevel atomically), run it through the pipeline, record the outcome,
- * hand it to the job_ended hook. Idle workers sleep on a condition variable that submits, queue
- * updates and finished jobs signal, with a slow poll as a safety net. */
+ * state, MaxConcurrent, turns between queues and JobLevel within a queue atomically, so fairness
+ * between tenants needs no state here and holds across restarts and processes), run it through
+ * the pipeline, record the outcome, hand it to the job_ended hook. Idle workers sleep on a
+ * condition variable that submits, queue updates and finished jobs signal, with a slow poll as a
+ * safety net. */
 #include "sched/sched.h"
 
 #include <pthread.h>

@@ -1,8 +1,8 @@
 /* sched.h — the worker pool and the job pipeline. Workers claim runnable jobs from the store (the
- * store enforces queue state, MaxConcurrent and priority atomically), run each through
- * input -> audio -> engine -> output, and record Success or Failed. A job that ends is handed to
- * the job_ended hook (the API layer renders and sends its callback): this layer knows nothing of
- * HTTP or XML. */
+ * store enforces queue state, MaxConcurrent, fair turns between queues and JobLevel within a queue
+ * atomically), run each through input -> audio -> engine -> output, and record Success or Failed.
+ * A job that ends is handed to the job_ended hook (the API layer renders and sends its callback):
+ * this layer knows nothing of HTTP or XML. */
 #ifndef CICADA_SCHED_H
 #define CICADA_SCHED_H
 
