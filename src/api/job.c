@@ -214,14 +214,17 @@ static bool parse_operation(api *a, api_response *r, const api_request *q, const
     return true;
 }
 
-static bool parse_callback(api_response *r, const api_request *q, const xml_node *root, store_job *j)
+/* The CallBack URL is one the notifier would deliver to (notify_url_valid: http or https, a host,
+ * no user name, no control bytes, and no internal address unless the operator allows them). */
+static bool parse_callback(const api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
     if (!api_take_text(r, q, root, "CallBack", j->callback, sizeof j->callback) ||
         !api_take_text(r, q, root, "CallBackFormat", j->callback_format, sizeof j->callback_format) ||
         !api_take_text(r, q, root, "CallBackType", j->callback_type, sizeof j->callback_type))
         return false;
-    char why[256];
-    if (j->callback[0] && strcmp(j->callback, "no") != 0 && !fetch_url_valid(j->callback, why, sizeof why)) {
+    char why[300];
+    if (j->callback[0] && strcmp(j->callback, "no") != 0 &&
+        !notify_url_valid(a->d.notify, j->callback, why, sizeof why)) {
         api_error(r, q, 400, "InvalidArgument", "CallBack must be an http or https URL, or \"no\": %s", why);
         return false;
     }
@@ -276,7 +279,7 @@ static bool parse_submit(api *a, api_response *r, const api_request *q, const xm
         api_error(r, q, 400, "InvalidArgument", "Tag must be SpeechRecognition (got \"%s\")", tag);
         return false;
     }
-    return parse_input(a, r, q, root, j) && parse_operation(a, r, q, root, j) && parse_callback(r, q, root, j) &&
+    return parse_input(a, r, q, root, j) && parse_operation(a, r, q, root, j) && parse_callback(a, r, q, root, j) &&
            resolve_queue(a, r, q, root, j);
 }
 

@@ -4,16 +4,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 static bool one_of(const char *v, const char *a, const char *b)
 {
     return strcmp(v, a) == 0 || strcmp(v, b) == 0;
-}
-
-static bool is_http_url(const char *u)
-{
-    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
 }
 
 #define QUEUE_PAGE_MAX 100
@@ -75,7 +69,25 @@ void api_queue_list(api *a, api_request *q, api_response *r)
     xw_close(&w, "Response");
 }
 
-static bool apply_update(api_response *r, const api_request *q, const xml_node *root, store_queue *qu)
+/* NotifyConfig/Url must be one the notifier would deliver to (notify_url_valid), when the request
+ * gives one and whenever notifications are On. */
+static bool notify_url_ok(const api *a, api_response *r, const api_request *q, const xml_node *root,
+                          const store_queue *qu)
+{
+    const char *given = xml_path_text(root, "NotifyConfig/Url");
+    bool on = strcmp(qu->notify_state, "On") == 0;
+    if (!on && !(given && given[0]))
+        return true;
+    char why[300];
+    if (on && !qu->notify_url[0])
+        snprintf(why, sizeof why, "a URL is required when NotifyConfig/State is On");
+    else if (notify_url_valid(a->d.notify, qu->notify_url, why, sizeof why))
+        return true;
+    api_error(r, q, 400, "InvalidArgument", "NotifyConfig/Url must be an http or https URL: %s", why);
+    return false;
+}
+
+static bool apply_update(const api *a, api_response *r, const api_request *q, const xml_node *root, store_queue *qu)
 {
     if (!api_take_text(r, q, root, "Name", qu->name, sizeof qu->name) ||
         !api_take_text(r, q, root, "State", qu->state, sizeof qu->state) ||
@@ -96,13 +108,11 @@ static bool apply_update(api_response *r, const api_request *q, const xml_node *
         bad = "NotifyConfig/Type must be Url";
     else if (strcmp(qu->notify_event, "TaskFinish") != 0)
         bad = "NotifyConfig/Event must be TaskFinish";
-    else if (strcmp(qu->notify_state, "On") == 0 && !is_http_url(qu->notify_url))
-        bad = "NotifyConfig/Url must be an http or https URL when NotifyConfig/State is On";
     if (bad) {
         api_error(r, q, 400, "InvalidArgument", "%s", bad);
         return false;
     }
-    return true;
+    return notify_url_ok(a, r, q, root, qu);
 }
 
 void api_queue_update(api *a, api_request *q, api_response *r, const char *queue_id)
@@ -125,7 +135,7 @@ void api_queue_update(api *a, api_request *q, api_response *r, const char *queue
         return;
     }
     bool was_paused = strcmp(qu.state, "Paused") == 0;
-    bool ok = apply_update(r, q, root, &qu);
+    bool ok = apply_update(a, r, q, root, &qu);
     xml_free(root);
     if (!ok)
         return;

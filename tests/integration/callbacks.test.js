@@ -1,5 +1,7 @@
 // callbacks.test.js — when a job ends the server POSTs its JobsDetail to the job's CallBack (XML or
 // JSON) or else to the queue's NotifyConfig, and a callback URL that never answers delays no job.
+// The receivers listen on loopback, which callbacks may reach only when the operator allows private
+// addresses (CICADA_URL_ALLOW_PRIVATE=yes); ssrf.test.js checks the default, which refuses them.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -41,7 +43,7 @@ test('job and queue callbacks, XML and JSON; a dead callback blocks nothing', as
   // a listener that accepts and never answers
   const black = net.createServer(() => {});
   await new Promise((r) => black.listen(0, '127.0.0.1', r));
-  const srv = await L.startServer();
+  const srv = await L.startServer({ env: { CICADA_URL_ALLOW_PRIVATE: 'yes' } });
   const cos = L.client(srv.port);
   try {
     await L.ci(cos, srv.port, 'POST', '/asrbucket');
