@@ -1,19 +1,42 @@
 /* server.c — the libmicrohttpd adapter. For each request: on the first callback (headers complete)
- * gather the path, query and headers, route, authenticate and, for an object PUT, open a blob
- * writer; on the following callbacks stream or buffer the body; on the last one run the handler
- * and queue its response. Early refusals (bad signature, oversize body) are answered at once. */
+ * gather the path, query and headers, check the framing, route, authenticate and, for an object
+ * PUT, open a blob writer; on the following callbacks stream or buffer the body; on the last one
+ * run the handler and queue its response.
+ *
+ * Framing is checked here, before anything else, because libmicrohttpd 0.9.75 is lenient where a
+ * proxy in front of us may not be, and any disagreement about where a request ends lets a second
+ * request be smuggled inside the first (RFC 9112 §6.1, §6.3, §11.2):
+ *   - Transfer-Encoding together with Content-Length, Transfer-Encoding on HTTP/1.0, two
+ *     Content-Length headers, a Content-Length that is not plain digits, no or two Host headers,
+ *     whitespace between a header name and its colon: 400, connection closed;
+ *   - any transfer coding other than exactly "chunked": 501, connection closed;
+ *   - more than MAX_HEADERS headers: 431; more than MAX_PARAMS query parameters: 414 — never a
+ *     silently shortened list (a dropped Host would act on the default bucket);
+ *   - query parameters whose names are equal ignoring case: 400, so the signature check and the
+ *     handlers (both case-insensitive) read the same entry.
+ * Absolute-form targets ("GET http://host/path", what forward proxies and the Python SDK's Proxies
+ * mode send) are accepted: the path is taken from them, and their authority replaces the Host
+ * header (RFC 9112 §3.2.2), so the signature must cover that host.
+ *
+ * A refused request is answered at once, before its body is read, and the connection is closed
+ * when a body was announced: a bad signature with "Expect: 100-continue" never gets 100 Continue,
+ * and a buffered body that passes the limit is cut off where it passes it. */
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_KV 128
+#define MAX_HEADERS 128          /* more is a 431: no client of this API sends half as many */
+#define MAX_PARAMS 128           /* more query parameters is a 414 */
+#define MAX_AUTHORITY 256        /* the host[:port] of an absolute-form target */
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -27,19 +50,15 @@ typedef struct req_ctx {
     route rt;
     api_request q;
     api_response r;
-    auth_kv params[MAX_KV];
-    auth_kv headers[MAX_KV];
+    auth_kv params[MAX_PARAMS];
+    auth_kv headers[MAX_HEADERS + 1];   /* + 1: room for the Host an absolute-form target names */
+    char authority[MAX_AUTHORITY];
     buf body;
-    blob_writer *writer;
-    blob_rc write_status;     /* first failure of a streamed upload, BLOB_OK while fine */
+    blob_writer *writer;      /* a streamed object upload in progress (a failed one is answered at once) */
     bool answered;            /* a response is queued already */
-    bool discarding;          /* refused early: swallow the body, answer at its end */
+    bool has_body;            /* the request announced a body (Content-Length > 0 or chunked) */
+    bool close;               /* answer with "Connection: close" and drop the connection after */
 } req_ctx;
-
-/* A refused request whose body is at most this large is read to its end before the answer, so
- * the client sees the error instead of a broken pipe; larger ones are answered at once and the
- * connection closed. */
-#define DISCARD_LIMIT (64 << 20)
 
 /* The unescape callback marks a request whose path or query decodes to a NUL byte with this
  * connection value (of the trailer kind, which requests here never carry), for begin_request. */
@@ -87,28 +106,43 @@ static size_t unescape_cb(void *cls, struct MHD_Connection *c, char *s)
 
 typedef struct kv_sink {
     auth_kv *kv;
-    size_t n;
+    size_t cap;
+    size_t n;                 /* how many were seen: more than cap means some were not kept */
 } kv_sink;
 
 static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
     kv_sink *s = cls;
-    if (s->n < MAX_KV)
-        s->kv[s->n++] = (auth_kv){.name = key, .value = value ? value : ""};
+    if (s->n < s->cap)
+        s->kv[s->n] = (auth_kv){.name = key, .value = value ? value : ""};
+    s->n++;
     return MHD_YES;
 }
 
-static void add_headers(struct MHD_Response *resp, const req_ctx *c)
+/* The response headers besides Content-Length, for both ways of sending a response below. */
+static void each_header(const req_ctx *c, void (*fn)(void *ud, const char *name, const char *value), void *ud)
 {
     const api_response *r = &c->r;
     if (r->content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
-    MHD_add_response_header(resp, "x-ci-request-id", c->q.request_id);
-    MHD_add_response_header(resp, "x-cos-request-id", c->q.request_id);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "cicada");
+        fn(ud, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    fn(ud, "x-ci-request-id", c->q.request_id);
+    fn(ud, "x-cos-request-id", c->q.request_id);
+    fn(ud, MHD_HTTP_HEADER_SERVER, "cicada");
     for (size_t i = 0; i < r->nextra; i++)
-        MHD_add_response_header(resp, r->extra_name[i], r->extra_value[i]);
+        fn(ud, r->extra_name[i], r->extra_value[i]);
+    if (c->close)
+        fn(ud, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+static void add_to_response(void *ud, const char *name, const char *value)
+{
+    MHD_add_response_header(ud, name, value);
+}
+
+static void add_to_buf(void *ud, const char *name, const char *value)
+{
+    buf_printf(ud, "%s: %s\r\n", name, value);
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, req_ctx *c)
@@ -125,60 +159,216 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, req_ctx *c)
     }
     if (!resp)
         return MHD_NO;
-    add_headers(resp, c);
+    each_header(c, add_to_response, resp);
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     c->answered = true;
     return ok;
 }
 
-static int64_t content_length(const req_ctx *c)
+/* libmicrohttpd 0.9.75 queues a response only before the body is read or after all of it: a body
+ * refused midway (past the limit) is answered by writing the short error on the socket here, then
+ * ending its sending side and dropping the connection (MHD_NO). The socket carries nothing else at
+ * this point (MHD reads a request only once the previous answer is sent), and an error body is a
+ * few hundred bytes, well inside an empty send buffer. */
+static enum MHD_Result answer_midbody(struct MHD_Connection *conn, req_ctx *c)
 {
-    const char *v = api_header(&c->q, "Content-Length");
-    return v ? strtoll(v, NULL, 10) : 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    api_response *r = &c->r;
+    c->close = true;
+    c->answered = true;
+    if (!ci || r->fd >= 0)
+        return MHD_NO;
+    buf out;
+    buf_init(&out);
+    buf_printf(&out, "HTTP/1.1 %d %s\r\n", r->status, MHD_get_reason_phrase_for((unsigned)r->status));
+    each_header(c, add_to_buf, &out);
+    buf_printf(&out, "Content-Length: %zu\r\n\r\n", r->body.len);
+    buf_append(&out, r->body.data ? r->body.data : "", r->body.len);
+    ssize_t sent = send(ci->connect_fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)sent;   /* nothing more to do if the peer is gone */
+    shutdown(ci->connect_fd, SHUT_WR);
+    buf_free(&out);
+    return MHD_NO;
 }
 
-/* First callback: everything but the body is known. Returns false when an answer was queued. */
-static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *method, const char *url)
+/* Counts the headers named name; *value is the first one's value. */
+static size_t header_count(const api_request *q, const char *name, const char **value)
 {
-    kv_sink hs = {c->headers, 0}, ps = {c->params, 0};
+    size_t n = 0;
+    for (size_t i = 0; i < q->nheaders; i++) {
+        if (strcasecmp(q->headers[i].name, name) == 0) {
+            if (n++ == 0 && value)
+                *value = q->headers[i].value;
+        }
+    }
+    return n;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* The framing rules in the file comment. False with the answer set (and the connection to close). */
+static bool check_framing(req_ctx *c, const char *version)
+{
+    api_request *q = &c->q;
+    const char *te = NULL, *cl = NULL;
+    size_t nte = header_count(q, "Transfer-Encoding", &te);
+    size_t ncl = header_count(q, "Content-Length", &cl);
+    c->has_body = nte > 0 || (ncl > 0 && strtoll(cl, NULL, 10) > 0);
+    c->close = true;   /* for the refusals below; cleared when the framing is sound */
+    for (size_t i = 0; i < q->nheaders; i++) {
+        if (strpbrk(q->headers[i].name, " \t")) {
+            api_error(&c->r, q, 400, "InvalidRequest", "header name \"%s\" contains whitespace", q->headers[i].name);
+            return false;
+        }
+    }
+    size_t nhost = header_count(q, "Host", NULL);
+    if (nhost > 1 || (nhost == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)) {
+        api_error(&c->r, q, 400, "InvalidRequest", "an HTTP/1.1 request needs exactly one Host header (it has %zu)",
+                  nhost);
+        return false;
+    }
+    if (nte > 0 && ncl > 0) {
+        api_error(&c->r, q, 400, "InvalidRequest", "the request has both Transfer-Encoding and Content-Length");
+        return false;
+    }
+    if (nte > 0 && strcmp(version, MHD_HTTP_VERSION_1_1) != 0) {
+        api_error(&c->r, q, 400, "InvalidRequest", "Transfer-Encoding is not allowed in %s requests", version);
+        return false;
+    }
+    if (nte > 1 || (nte == 1 && strcasecmp(te, "chunked") != 0)) {
+        api_error(&c->r, q, 501, "NotImplemented", "Transfer-Encoding \"%s\" is not supported (only chunked)",
+                  nte > 1 ? "(several headers)" : te);
+        return false;
+    }
+    if (ncl > 1 || (ncl == 1 && (!all_digits(cl) || strlen(cl) > 18))) {
+        api_error(&c->r, q, 400, "InvalidRequest", "%s", ncl > 1 ? "the request has more than one Content-Length header"
+                                                                 : "Content-Length is not a decimal byte count");
+        return false;
+    }
+    c->close = false;
+    return true;
+}
+
+/* "http://host[:port]/path" (any case, http or https) -> path, with the authority kept in c and
+ * put in place of the Host header. Origin-form "/path" is returned as it is; anything else is NULL. */
+static const char *request_target(req_ctx *c, const char *url)
+{
+    if (url[0] == '/')
+        return url;
+    size_t skip = strncasecmp(url, "http://", 7) == 0 ? 7 : strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
+    if (!skip)
+        return NULL;
+    const char *auth = url + skip;
+    size_t n = strcspn(auth, "/");
+    if (n == 0 || n >= sizeof c->authority || memchr(auth, '@', n))
+        return NULL;
+    memcpy(c->authority, auth, n);
+    c->authority[n] = '\0';
+    api_request *q = &c->q;
+    size_t i = 0;
+    while (i < q->nheaders && strcasecmp(q->headers[i].name, "Host") != 0)
+        i++;
+    if (i == q->nheaders)
+        q->nheaders++;   /* headers[] has one spare slot for this */
+    c->headers[i] = (auth_kv){.name = "Host", .value = c->authority};
+    return auth[n] ? auth + n : "/";
+}
+
+/* Query parameter names equal but for case (or repeated) would let the signature check and a
+ * handler read different entries: refused. O(n^2) over at most MAX_PARAMS names. */
+static const char *repeated_param(const api_request *q)
+{
+    for (size_t i = 0; i < q->nparams; i++)
+        for (size_t j = i + 1; j < q->nparams; j++)
+            if (strcasecmp(q->params[i].name, q->params[j].name) == 0)
+                return q->params[j].name;
+    return NULL;
+}
+
+/* First callback: everything but the body is known. Returns false when an answer was set. */
+static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *method, const char *url,
+                          const char *version)
+{
+    kv_sink hs = {c->headers, MAX_HEADERS, 0}, ps = {c->params, MAX_PARAMS, 0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_kv, &hs);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_kv, &ps);
     api_request *q = &c->q;
     q->method = method;
     q->path = url;
     q->headers = c->headers;
-    q->nheaders = hs.n;
+    q->nheaders = hs.n < MAX_HEADERS ? hs.n : MAX_HEADERS;
     q->params = c->params;
-    q->nparams = ps.n;
-    const char *host = api_header(q, "Host");
-    q->host = host ? host : "";
+    q->nparams = ps.n < MAX_PARAMS ? ps.n : MAX_PARAMS;
+    q->host = "";
     ids_request(q->request_id);
+    if (hs.n > MAX_HEADERS) {   /* the framing headers may be among those not kept: close */
+        c->close = true;
+        api_error(&c->r, q, 431, "RequestHeaderFieldsTooLarge", "the request has %zu headers; at most %d are accepted",
+                  hs.n, MAX_HEADERS);
+        return false;
+    }
+    if (!check_framing(c, version))
+        return false;
+    c->close = c->has_body;   /* every refusal from here on is answered before the body is read */
+    if (ps.n > MAX_PARAMS) {
+        api_error(&c->r, q, 414, "RequestURITooLong", "the query has %zu parameters; at most %d are accepted", ps.n,
+                  MAX_PARAMS);
+        return false;
+    }
     if (MHD_lookup_connection_value(conn, MHD_FOOTER_KIND, NUL_MARK)) {
         api_error(&c->r, q, 400, "InvalidArgument", "the request URI decodes to a NUL byte");
         return false;
     }
-    c->rt = router_match(method, url, api_param_present(q, "cancel"));
+    const char *path = request_target(c, url);
+    if (!path) {
+        api_error(&c->r, q, 400, "InvalidRequest", "the request target must be a path or an http(s) URL");
+        return false;
+    }
+    q->path = path;
+    const char *host = api_header(q, "Host");
+    q->host = host ? host : "";
+    const char *dup = repeated_param(q);
+    if (dup) {
+        api_error(&c->r, q, 400, "InvalidArgument", "the query parameter %s is given more than once", dup);
+        return false;
+    }
+    c->rt = router_match(method, path, api_param_present(q, "cancel"));
     if (!api_authenticate(c->srv->a, q, &c->r, c->rt.need_bucket))
         return false;
     if (c->rt.id == ROUTE_OBJECT_PUT)
         return api_object_put_begin(c->srv->a, q, &c->r, c->rt.arg, &c->writer);
-    if (content_length(c) > (int64_t)c->srv->max_body) {
+    const char *cl = api_header(q, "Content-Length");
+    if (cl && strtoll(cl, NULL, 10) > (int64_t)c->srv->max_body) {
         api_error(&c->r, q, 400, "EntityTooLarge", "the request body is larger than %zu bytes", c->srv->max_body);
         return false;
     }
+    c->close = false;
     return true;
 }
 
-/* A body chunk: streamed to the blob writer or buffered (bounded). False when an answer was queued. */
+/* A body chunk: streamed to the blob writer or buffered (bounded). False when an answer was set. */
 static bool take_chunk(req_ctx *c, const char *data, size_t n)
 {
     if (c->writer) {
-        if (c->write_status == BLOB_OK)
-            c->write_status = api_object_put_chunk(c->writer, data, n);
-        return true;
+        blob_rc rc = api_object_put_chunk(c->writer, data, n);
+        if (rc == BLOB_OK)
+            return true;
+        blob_writer *w = c->writer;   /* past the object size limit, or the disk failed: answer now */
+        c->writer = NULL;
+        api_object_put_end(c->srv->a, &c->q, &c->r, w, rc);
+        return false;
     }
     if (c->body.len + n > c->srv->max_body) {
+        c->close = true;
         api_error(&c->r, &c->q, 400, "EntityTooLarge", "the request body is larger than %zu bytes", c->srv->max_body);
         return false;
     }
@@ -191,7 +381,7 @@ static void finish_request(req_ctx *c)
     if (c->writer) {
         blob_writer *w = c->writer;
         c->writer = NULL;
-        api_object_put_end(c->srv->a, &c->q, &c->r, w, c->write_status);
+        api_object_put_end(c->srv->a, &c->q, &c->r, w, BLOB_OK);
         return;
     }
     c->q.body = c->body.data ? c->body.data : "";
@@ -203,7 +393,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     req_ctx *c = *con_cls;
     if (!c) {
         c = xcalloc(1, sizeof *c);
@@ -211,26 +400,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         api_response_init(&c->r);
         buf_init(&c->body);
         *con_cls = c;
-        if (!begin_request(conn, c, method, url)) {
-            if (content_length(c) > 0 && content_length(c) <= DISCARD_LIMIT) {
-                c->discarding = true;
-                return MHD_YES;
-            }
+        if (!begin_request(conn, c, method, url, version))
             return send_response(conn, c);
-        }
         return MHD_YES;
     }
-    if (c->answered || (c->discarding && *upload_data_size > 0)) {
+    if (c->answered) {
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (c->discarding)
-        return send_response(conn, c);
     if (*upload_data_size > 0) {
-        if (!take_chunk(c, upload_data, *upload_data_size))
-            c->discarding = true;   /* the body outgrew the limit: answer once it is consumed */
+        bool ok = take_chunk(c, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        return ok ? MHD_YES : answer_midbody(conn, c);
     }
     finish_request(c);
     return send_response(conn, c);
