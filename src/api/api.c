@@ -14,7 +14,7 @@
 api_params api_default_params(void)
 {
     return (api_params){.region = "ap-chongqing", .default_bucket = NULL, .server_name = "cicada",
-                        .max_body = 1 << 20, .max_skew_s = 60};
+                        .max_body = 1 << 20, .max_skew_s = 60, .max_sign_lifetime_s = API_DEFAULT_SIGN_LIFETIME};
 }
 
 api *api_new(const api_params *p, const api_deps *d)
@@ -26,6 +26,11 @@ api *api_new(const api_params *p, const api_deps *d)
     snprintf(a->default_bucket, sizeof a->default_bucket, "%s", a->p.default_bucket ? a->p.default_bucket : "");
     a->p.region = a->region;
     a->p.default_bucket = a->default_bucket;
+    if (a->p.token_key)
+        a->token_key = *a->p.token_key;
+    else
+        seal_key_random(&a->token_key);
+    a->p.token_key = NULL;   /* the copy above is the one used */
     return a;
 }
 
@@ -93,7 +98,7 @@ void api_error(api_response *r, const api_request *q, int status, const char *co
 const char *api_param(const api_request *q, const char *name)
 {
     for (size_t i = 0; i < q->nparams; i++)
-        if (strcmp(q->params[i].name, name) == 0)
+        if (strcasecmp(q->params[i].name, name) == 0)
             return q->params[i].value && q->params[i].value[0] ? q->params[i].value : NULL;
     return NULL;
 }
@@ -101,7 +106,7 @@ const char *api_param(const api_request *q, const char *name)
 bool api_param_present(const api_request *q, const char *name)
 {
     for (size_t i = 0; i < q->nparams; i++)
-        if (strcmp(q->params[i].name, name) == 0)
+        if (strcasecmp(q->params[i].name, name) == 0)
             return true;
     return false;
 }
@@ -174,10 +179,16 @@ bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
     auth_request ar = {
         .method = q->method, .path = q->path, .params = q->params, .nparams = q->nparams,
         .headers = q->headers, .nheaders = q->nheaders, .authorization = api_header(q, "Authorization"),
-        .now = (int64_t)time(NULL), .max_skew = a->p.max_skew_s,
+        .now = (int64_t)time(NULL), .max_skew = a->p.max_skew_s, .max_lifetime = a->p.max_sign_lifetime_s,
     };
     const auth_key *key = NULL;
     auth_status st = auth_verify(&ar, a->d.keys, &key);
+    if (st == AUTH_TOO_LONG) {
+        api_error(r, q, 403, auth_status_code(st), "%s Windows of at most %lld seconds are accepted.",
+                  auth_status_message(st),
+                  (long long)a->p.max_sign_lifetime_s);
+        return false;
+    }
     if (st != AUTH_OK) {
         api_error(r, q, 403, auth_status_code(st), "%s", auth_status_message(st));   /* every signature failure */
         return false;

@@ -19,12 +19,18 @@
 
 typedef struct api api;
 
+/* The default longest signature window: a week, like S3's presigned URLs. The SDKs sign for
+ * minutes to hours; a window of years is a credential that never expires. */
+#define API_DEFAULT_SIGN_LIFETIME (7 * 24 * 3600)
+
 typedef struct api_params {
     const char *region;            /* "ap-chongqing" */
     const char *default_bucket;    /* for IP/localhost hosts; NULL/"" = none */
     const char *server_name;       /* Server header */
     size_t max_body;               /* XML bodies; default 1 MiB */
     int64_t max_skew_s;            /* signature clock skew; default 60 */
+    int64_t max_sign_lifetime_s;   /* longest q-key-time/q-sign-time window accepted; default 7 days */
+    const seal_key *token_key;     /* seals nextToken; NULL = a random key (tokens die with the process) */
 } api_params;
 api_params api_default_params(void);
 
@@ -84,7 +90,9 @@ void api_error(api_response *r, const api_request *q, int status, const char *co
  * (403/400) and returns false. need_bucket: the operation acts on a bucket (else service level). */
 bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket);
 
-/* Query parameter by name (case-sensitive); NULL if absent or empty ("empty means not given"). */
+/* Query parameter by name, ignoring case as the signature check does (the http layer refuses names
+ * that are equal but for case, so there is one entry to read); NULL if absent or empty ("empty
+ * means not given"). */
 const char *api_param(const api_request *q, const char *name);
 bool api_param_present(const api_request *q, const char *name);   /* even if empty (?cancel) */
 const char *api_header(const api_request *q, const char *name);   /* case-insensitive */

@@ -13,6 +13,7 @@ struct api {
     api_deps d;
     char region[32];
     char default_bucket[64];
+    seal_key token_key;            /* seals list page tokens (p.token_key, or drawn at start) */
 };
 
 bool api_bucket_name_valid(const char *b, char appid_out[32]);

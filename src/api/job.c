@@ -391,7 +391,9 @@ static bool parse_states(const char *v, unsigned *mask)
     return true;
 }
 
-static bool parse_list_filter(api_response *r, const api_request *q, store_job_filter *f)
+/* Page tokens are sealed for the bucket they list (see util/seal.c): opaque, unforgeable, and
+ * useless in another bucket. */
+static bool parse_list_filter(const api *a, api_response *r, const api_request *q, store_job_filter *f)
 {
     const char *tag = api_param(q, "tag");
     if (tag && strcmp(tag, "SpeechRecognition") != 0) {
@@ -410,10 +412,13 @@ static bool parse_list_filter(api_response *r, const api_request *q, store_job_f
         return false;
     }
     const char *tok = api_param(q, "nextToken");
-    if (tok && !store_token_decode(tok, &f->after_seq)) {
-        api_error(r, q, 400, "InvalidArgument", "nextToken \"%s\" is not a token this server issued", tok);
+    uint64_t after = 0;
+    if (tok && (!unseal_u64(&a->token_key, q->bucket, tok, &after) || after > INT64_MAX)) {
+        api_error(r, q, 400, "InvalidArgument", "nextToken \"%s\" is not a token this server issued for bucket %s",
+                  tok, q->bucket);
         return false;
     }
+    f->after_seq = (int64_t)after;
     const char *names[2] = {"startCreationTime", "endCreationTime"};
     int64_t *dst[2] = {&f->start_create_ms, &f->end_create_ms};
     for (int i = 0; i < 2; i++) {
@@ -431,7 +436,7 @@ static bool parse_list_filter(api_response *r, const api_request *q, store_job_f
 void api_job_list(api *a, api_request *q, api_response *r)
 {
     store_job_filter f = {.bucket = q->bucket};
-    if (!parse_list_filter(r, q, &f))
+    if (!parse_list_filter(a, r, q, &f))
         return;
     store_job *jobs = xcalloc((size_t)f.size, sizeof *jobs);
     size_t n = 0;
@@ -447,9 +452,9 @@ void api_job_list(api *a, api_request *q, api_response *r)
         for (size_t i = 0; i < n; i++)
             render_job(t, &jobs[i], a->region);
         tree_free(t);
-        char tok[32] = "";
+        char tok[SEAL_TOKEN_LEN + 1] = "";
         if (next)
-            store_token_encode(next, tok);
+            seal_u64(&a->token_key, q->bucket, (uint64_t)next, tok);
         xw_text_elem(&w, "NextToken", tok);
         xw_close(&w, "Response");
     }

@@ -580,6 +580,8 @@ auth_status auth_verify(const auth_request *r, const auth_keyring *kr, const aut
         if (!key)
             st = AUTH_UNKNOWN_KEY;
     }
+    if (st == AUTH_OK && r->max_lifetime > 0 && (s1 - s0 > r->max_lifetime || k1 - k0 > r->max_lifetime))
+        st = AUTH_TOO_LONG;
     if (st == AUTH_OK) {
         int64_t skew = r->max_skew > 0 ? r->max_skew : 0;
         if (!in_window(r->now, s0, s1, skew) || !in_window(r->now, k0, k1, skew))
@@ -602,7 +604,8 @@ const char *auth_status_code(auth_status s)
     case AUTH_MISSING:
     case AUTH_MALFORMED:
     case AUTH_UNSUPPORTED:
-    case AUTH_EXPIRED: return "AccessDenied";
+    case AUTH_EXPIRED:
+    case AUTH_TOO_LONG: return "AccessDenied";
     case AUTH_UNKNOWN_KEY: return "InvalidAccessKeyId";
     case AUTH_BAD_SIGNATURE: return "SignatureDoesNotMatch";
     }
@@ -617,6 +620,7 @@ const char *auth_status_message(auth_status s)
     case AUTH_MALFORMED: return "The Authorization value could not be parsed.";
     case AUTH_UNSUPPORTED: return "Only q-sign-algorithm=sha1 is supported.";
     case AUTH_EXPIRED: return "The request signature has expired or is not valid yet (q-sign-time / q-key-time).";
+    case AUTH_TOO_LONG: return "The signature's validity window (q-sign-time / q-key-time) is longer than this server accepts.";
     case AUTH_UNKNOWN_KEY: return "The SecretId (q-ak) you provided does not exist in our records.";
     case AUTH_BAD_SIGNATURE: return "The request signature we calculated does not match the signature you provided.";
     }

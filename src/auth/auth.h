@@ -23,6 +23,7 @@ typedef struct auth_request {
     const char *authorization;    /* Authorization header, or NULL: then params are searched */
     int64_t now;                  /* unix seconds */
     int64_t max_skew;             /* seconds allowed outside [t0,t1]; default 60 */
+    int64_t max_lifetime;         /* longest t1 - t0 accepted for either window; <= 0: no limit */
 } auth_request;
 
 typedef enum auth_status {
@@ -31,6 +32,7 @@ typedef enum auth_status {
     AUTH_MALFORMED,        /* unparsable Authorization -> AccessDenied */
     AUTH_UNSUPPORTED,      /* q-sign-algorithm other than sha1 -> AccessDenied */
     AUTH_EXPIRED,          /* outside the time window -> RequestTimeTooSkewed / AccessDenied */
+    AUTH_TOO_LONG,         /* a window longer than max_lifetime -> AccessDenied */
     AUTH_UNKNOWN_KEY,      /* SecretId not in keyring -> InvalidAccessKeyId */
     AUTH_BAD_SIGNATURE,    /* -> SignatureDoesNotMatch */
 } auth_status;

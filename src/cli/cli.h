@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/engine.h"
 
@@ -28,6 +29,8 @@ typedef struct config {
     char log_level[16];        /* CICADA_LOG, info */
     char url_allow_private[8]; /* CICADA_URL_ALLOW_PRIVATE: Input/Url may reach internal addresses (no) */
     char dirty_words[1024];    /* CICADA_DIRTY_WORDS: FilterDirty's word list (the built-in one) */
+    char max_sign_lifetime[24];/* CICADA_MAX_SIGN_LIFETIME: 3600, 90m, 12h, 7d (7d) */
+    int64_t max_sign_lifetime_s;  /* the same in seconds, set by config_load; 0 when unset */
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
 

@@ -49,6 +49,8 @@ static const setting SETTINGS[] = {
       "let Input/Url downloads and callbacks reach loopback and private addresses: yes or no (no)"),
     S("dirty_words", "CICADA_DIRTY_WORDS", "--dirty-words", dirty_words,
       "FilterDirty's word list: one word per line, # comments, UTF-8 (a small built-in list)"),
+    S("max_sign_lifetime", "CICADA_MAX_SIGN_LIFETIME", "--max-sign-lifetime", max_sign_lifetime,
+      "longest validity window a request signature may claim: seconds, or Nm, Nh, Nd (7d)"),
     S("log", "CICADA_LOG", "--log", log_level, "debug, info, warn or error (info)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
@@ -254,6 +256,18 @@ bool config_flag(const char *v)
     return word_in(v, YES);
 }
 
+/* "3600", "90m", "12h", "7d" -> seconds, 1 s to 10 years; false for anything else. */
+static bool parse_duration(const char *v, int64_t *out)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    int64_t unit = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : *end == 's' || !*end ? 1 : 0;
+    if (end == v || !unit || (*end && end[1]) || n < 1 || n > 3650LL * 86400 / unit)
+        return false;
+    *out = n * unit;
+    return true;
+}
+
 bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
                  const char **positional, size_t npos_max, size_t *npos)
 {
@@ -268,6 +282,12 @@ bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, s
         return false;
     if (!word_in(c->url_allow_private, YES) && !word_in(c->url_allow_private, NO)) {
         fprintf(stderr, "cicada: url_allow_private must be yes or no (got \"%s\")\n", c->url_allow_private);
+        return false;
+    }
+    c->max_sign_lifetime_s = 0;   /* unset: the API's default (API_DEFAULT_SIGN_LIFETIME) */
+    if (c->max_sign_lifetime[0] && !parse_duration(c->max_sign_lifetime, &c->max_sign_lifetime_s)) {
+        fprintf(stderr, "cicada: max_sign_lifetime must be seconds or Nm, Nh, Nd, up to 10 years (got \"%s\")\n",
+                c->max_sign_lifetime);
         return false;
     }
     if (!c->default_bucket[0])

@@ -48,9 +48,19 @@ void ids_random_hex(char *out, size_t nhex);    /* writes nhex chars + NUL */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 void ids_new(char *out, const char *prefix);    /* prefix + 32 hex + NUL; out >= strlen(prefix)+33 */
 bool ids_valid(const char *id, const char *prefix);
-/* A 32-hex request id: unique within the process and across restarts (a random 16-hex prefix drawn
- * once, then a counter), cheap enough for every request. */
+/* A 32-hex request id, all of it random: unique, and telling nothing about other requests. */
 void ids_request(char out[33]);
+
+/* ---- sealed tokens (seal.c, AES-256-GCM) ---- */
+typedef struct seal_key {
+    unsigned char bytes[32];
+} seal_key;
+#define SEAL_TOKEN_LEN 72
+void seal_key_random(seal_key *k);
+/* An opaque token for value, bound to context (e.g. the bucket it is valid for). */
+void seal_u64(const seal_key *k, const char *context, uint64_t value, char out[SEAL_TOKEN_LEN + 1]);
+/* False for anything that is not a token sealed with k for this context. */
+bool unseal_u64(const seal_key *k, const char *context, const char *token, uint64_t *value);
 
 /* ---- UTF-8 ---- */
 /* Decodes the code point at s (n bytes available) into *cp; returns its length in bytes, or 0 when
