@@ -293,6 +293,31 @@ static void test_time_window(void **state)
     assert_string_equal(auth_status_code(AUTH_EXPIRED), "AccessDenied");
 }
 
+/* The window a signature claims is bounded by max_lifetime when one is set. */
+static void test_lifetime(void **state)
+{
+    fixture *f = *state;
+    int64_t window = CAP_T1 - CAP_T0;
+    f->req.now = CAP_T0 + 10;
+    f->req.max_lifetime = window;
+    assert_int_equal(verify(f), AUTH_OK);
+    f->req.max_lifetime = window - 1;
+    assert_int_equal(verify(f), AUTH_TOO_LONG);
+    assert_string_equal(auth_status_code(AUTH_TOO_LONG), "AccessDenied");
+    f->req.max_lifetime = 0;   /* no limit */
+    assert_int_equal(verify(f), AUTH_OK);
+    /* a signature for 0;999999999999999 is refused whatever the time */
+    char authz[512];
+    auth_kv h[] = {{"host", "x"}};
+    assert_true(auth_sign("AKIDtestSecretId", "SK_TEST", 0, 999999999999999LL, "get", "/", NULL, 0, h, 1, authz,
+                          sizeof authz));
+    auth_request r = {.method = "GET", .path = "/", .headers = h, .nheaders = 1, .authorization = authz,
+                      .now = time(NULL), .max_skew = 60, .max_lifetime = 7 * 86400};
+    assert_int_equal(auth_verify(&r, f->kr, NULL), AUTH_TOO_LONG);
+    r.max_lifetime = 0;
+    assert_int_equal(auth_verify(&r, f->kr, NULL), AUTH_OK);
+}
+
 static void test_unknown_key(void **state)
 {
     fixture *f = *state;
@@ -564,6 +589,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_and_unsupported, setup, teardown),

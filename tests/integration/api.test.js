@@ -82,13 +82,13 @@ test('responses carry the headers clients rely on', async () => {
 test('queue update is stored and echoed exactly', async () => {
   const q = await defaultQueue();
   const body = `<Request><Name>queue-1</Name><QueueID>${q.QueueId}</QueueID><State>Active</State>` +
-    '<NotifyConfig><Type>Url</Type><Url>http://127.0.0.1:9/cb</Url><Event>TaskFinish</Event><State>On</State>' +
+    '<NotifyConfig><Type>Url</Type><Url>http://hooks.example.com:9/cb</Url><Event>TaskFinish</Event><State>On</State>' +
     '<ResultFormat>JSON</ResultFormat></NotifyConfig></Request>';
   const d = await L.ci(cos, srv.port, 'PUT', `/asrqueue/${q.QueueId}`, { body });
   const u = d.Response.Queue;
   assert.equal(u.Name, 'queue-1');
   assert.equal(u.State, 'Active');
-  assert.deepEqual(u.NotifyConfig, { Url: 'http://127.0.0.1:9/cb', Event: 'TaskFinish', Type: 'Url', State: 'On', ResultFormat: 'JSON' });
+  assert.deepEqual(u.NotifyConfig, { Url: 'http://hooks.example.com:9/cb', Event: 'TaskFinish', Type: 'Url', State: 'On', ResultFormat: 'JSON' });
   const again = await defaultQueue();
   assert.equal(again.Name, 'queue-1');
   assert.deepEqual(again.NotifyConfig, u.NotifyConfig);
