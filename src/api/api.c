@@ -119,61 +119,6 @@ const char *api_header(const api_request *q, const char *name)
     return NULL;
 }
 
-/* "<name>-<appid>" with the spec's shape: ^[a-z0-9][a-z0-9-]{0,48}-<digits>$. */
-bool api_bucket_name_valid(const char *b, char appid_out[32])
-{
-    const char *dash = strrchr(b, '-');
-    if (!dash || dash == b || !dash[1] || strlen(dash + 1) >= 32)
-        return false;
-    for (const char *p = dash + 1; *p; p++)
-        if (!isdigit((unsigned char)*p))
-            return false;
-    size_t name_len = (size_t)(dash - b);
-    if (name_len > 49 || !(islower((unsigned char)b[0]) || isdigit((unsigned char)b[0])))
-        return false;
-    for (size_t i = 0; i < name_len; i++)
-        if (!(islower((unsigned char)b[i]) || isdigit((unsigned char)b[i]) || b[i] == '-'))
-            return false;
-    if (appid_out)
-        snprintf(appid_out, 32, "%s", dash + 1);
-    return true;
-}
-
-/* Section 7: which bucket a Host names. Returns false for a service-level host. */
-static bool bucket_from_host(const api *a, const char *host, char out[64], bool *is_service)
-{
-    char h[256];
-    snprintf(h, sizeof h, "%s", host ? host : "");
-    if (h[0] == '[') {                    /* IPv6 literal: never a bucket host */
-        *is_service = false;
-        snprintf(out, 64, "%s", a->default_bucket);
-        return out[0] != '\0';
-    }
-    char *colon = strchr(h, ':');
-    if (colon)
-        *colon = '\0';
-    for (char *p = h; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    *is_service = false;
-    const char *dot = strchr(h, '.');
-    bool cloud = strstr(h, ".myqcloud.com") || strstr(h, ".tencentcos.cn");
-    if (cloud && dot) {
-        if (strncmp(h, "ci.", 3) == 0 || strncmp(h, "cos.", 4) == 0) {
-            *is_service = true;
-            out[0] = '\0';
-            return false;
-        }
-        size_t n = (size_t)(dot - h);
-        if (n < 64 && (strncmp(dot, ".ci.", 4) == 0 || strncmp(dot, ".cos.", 5) == 0)) {
-            memcpy(out, h, n);
-            out[n] = '\0';
-            return true;
-        }
-    }
-    snprintf(out, 64, "%s", a->default_bucket);
-    return out[0] != '\0';
-}
-
 bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
 {
     auth_request ar = {
@@ -195,8 +140,7 @@ bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
     }
     q->key = key;
     snprintf(q->appid, sizeof q->appid, "%s", key->appid);
-    bool is_service = false;
-    bool has_bucket = bucket_from_host(a, q->host, q->bucket, &is_service);
+    bool has_bucket = auth_bucket_from_host(q->host, a->default_bucket, q->bucket);
     if (!need_bucket)
         return true;
     if (!has_bucket) {
@@ -207,7 +151,7 @@ bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
         return false;
     }
     char appid[32];
-    if (!api_bucket_name_valid(q->bucket, appid)) {
+    if (!auth_bucket_name_valid(q->bucket, appid)) {
         api_error(r, q, 400, "InvalidBucketName", "bucket name %s does not match <name>-<appid>", q->bucket);
         return false;
     }

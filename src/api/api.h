@@ -63,7 +63,7 @@ typedef struct api_request {
     char request_id[40];
     /* set by api_authenticate: */
     const auth_key *key;
-    char bucket[64];               /* the bucket the Host names; "" at service level */
+    char bucket[AUTH_BUCKET_MAX];  /* the bucket the Host names; "" at service level */
     char appid[32];
 } api_request;
 

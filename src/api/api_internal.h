@@ -16,7 +16,6 @@ struct api {
     seal_key token_key;            /* seals list page tokens (p.token_key, or drawn at start) */
 };
 
-bool api_bucket_name_valid(const char *b, char appid_out[32]);
 void api_xml_begin(api_response *r, xml_writer *w);
 xml_node *api_parse_body(api_response *r, const api_request *q);
 bool api_int_param(api_response *r, const api_request *q, const char *name, int lo, int hi, int def, int *out);

@@ -164,7 +164,7 @@ static bool parse_output(api *a, api_response *r, const api_request *q, const xm
     if (!j->output_bucket[0])
         return true;
     char appid[32];
-    if (!api_bucket_name_valid(j->output_bucket, appid)) {
+    if (!auth_bucket_name_valid(j->output_bucket, appid)) {
         api_error(r, q, 400, "InvalidArgument", "Output/Bucket %s is not a valid bucket name", j->output_bucket);
         return false;
     }

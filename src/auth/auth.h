@@ -57,9 +57,23 @@ const auth_key *auth_keyring_find(const auth_keyring *kr, const char *secret_id)
 size_t auth_keyring_count(const auth_keyring *kr);
 const auth_key *auth_keyring_at(const auth_keyring *kr, size_t i);   /* NULL past the end */
 
+/* The name of a parameter given twice (names compared ignoring case, as the check does), or NULL.
+ * Such a request is ambiguous: the check takes the first, a handler might read another; refuse it.
+ * O(n^2) over n names: callers bound n (the HTTP layer keeps at most 128). */
+const char *auth_repeated_param(const auth_kv *params, size_t n);
+
 /* Verifies r against kr. On AUTH_OK *out_key is the key that signed. The host-port rule of the
  * spec is applied: if the check fails and Host has a port, it is retried without the port. */
 auth_status auth_verify(const auth_request *r, const auth_keyring *kr, const auth_key **out_key);
+
+/* ---- buckets (bucket.c) ---- */
+#define AUTH_BUCKET_MAX 64
+/* A bucket name "<name>-<appid>" (^[a-z0-9][a-z0-9-]{0,48}-<digits>$); its appid into appid_out. */
+bool auth_bucket_name_valid(const char *bucket, char appid_out[32]);
+/* The bucket a Host header names (lower-cased), or default_bucket for an IP, localhost or any
+ * other host. False, with out empty, for a service-level host ("ci.<region>.myqcloud.com"), a
+ * bucket label of 64 bytes or more, or no default bucket. The name is not validated here. */
+bool auth_bucket_from_host(const char *host, const char *default_bucket, char out[AUTH_BUCKET_MAX]);
 
 /* ---- signing (used by tests, benchmarks and any outgoing request) ---- */
 /* Writes a full Authorization value signing the given method/path/params/headers (every param and

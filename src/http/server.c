@@ -69,39 +69,16 @@ http_params http_default_params(void)
     return (http_params){.listen = "127.0.0.1:8080", .connection_limit = 1024, .timeout_s = 120, .threads = 32};
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decoding in place; "%00" is left as it is and flagged, so no string is cut short. */
+/* Percent-decoding in place (util's url_unescape); a request whose path or query holds "%00" is
+ * marked for begin_request, which refuses it. */
 static size_t unescape_cb(void *cls, struct MHD_Connection *c, char *s)
 {
     (void)cls;
-    char *w = s;
-    for (const char *r = s; *r; r++) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
-            char ch = (char)(hi * 16 + lo);
-            if (ch == '\0') {
-                MHD_set_connection_value(c, MHD_FOOTER_KIND, NUL_MARK, "1");
-                *w++ = *r;
-                continue;
-            }
-            *w++ = ch;
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    bool nul = false;
+    size_t n = url_unescape(s, &nul);
+    if (nul)
+        MHD_set_connection_value(c, MHD_FOOTER_KIND, NUL_MARK, "1");
+    return n;
 }
 
 typedef struct kv_sink {
@@ -283,17 +260,6 @@ static const char *request_target(req_ctx *c, const char *url)
     return auth[n] ? auth + n : "/";
 }
 
-/* Query parameter names equal but for case (or repeated) would let the signature check and a
- * handler read different entries: refused. O(n^2) over at most MAX_PARAMS names. */
-static const char *repeated_param(const api_request *q)
-{
-    for (size_t i = 0; i < q->nparams; i++)
-        for (size_t j = i + 1; j < q->nparams; j++)
-            if (strcasecmp(q->params[i].name, q->params[j].name) == 0)
-                return q->params[j].name;
-    return NULL;
-}
-
 /* First callback: everything but the body is known. Returns false when an answer was set. */
 static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *method, const char *url,
                           const char *version)
@@ -336,7 +302,7 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
     q->path = path;
     const char *host = api_header(q, "Host");
     q->host = host ? host : "";
-    const char *dup = repeated_param(q);
+    const char *dup = auth_repeated_param(q->params, q->nparams);
     if (dup) {
         api_error(&c->r, q, 400, "InvalidArgument", "the query parameter %s is given more than once", dup);
         return false;

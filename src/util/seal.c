@@ -56,17 +56,6 @@ void seal_u64(const seal_key *k, const char *context, uint64_t value, char out[S
     hex_encode(raw, sizeof raw, out);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool unseal_u64(const seal_key *k, const char *context, const char *token, uint64_t *value)
 {
     unsigned char raw[NONCE_LEN + VALUE_LEN + TAG_LEN], plain[VALUE_LEN];

@@ -46,6 +46,7 @@ void err_printf(char *err, size_t errlen, const char *fmt, ...) __attribute__((f
 void ids_random_hex(char *out, size_t nhex);    /* writes nhex chars + NUL */
 /* Lower-case hex of n bytes into out (2n chars + NUL), e.g. for digests. */
 void hex_encode(const unsigned char *in, size_t n, char *out);
+int hex_digit(char c);   /* 0..15 for 0-9, a-f, A-F; -1 for anything else */
 void ids_new(char *out, const char *prefix);    /* prefix + 32 hex + NUL; out >= strlen(prefix)+33 */
 bool ids_valid(const char *id, const char *prefix);
 /* A 32-hex request id, all of it random: unique, and telling nothing about other requests. */
@@ -61,6 +62,12 @@ void seal_key_random(seal_key *k);
 void seal_u64(const seal_key *k, const char *context, uint64_t value, char out[SEAL_TOKEN_LEN + 1]);
 /* False for anything that is not a token sealed with k for this context. */
 bool unseal_u64(const seal_key *k, const char *context, const char *token, uint64_t *value);
+
+/* ---- percent-decoding (url.c) ---- */
+/* Decodes "%XY" escapes of s in place and returns the new length. "%00" is left as those three
+ * characters and reported through *had_nul (when given); a '%' not followed by two hex digits is
+ * kept as it is. '+' is not a space here (COS signs it as "%2B"-free bytes). */
+size_t url_unescape(char *s, bool *had_nul);
 
 /* ---- UTF-8 ---- */
 /* Decodes the code point at s (n bytes available) into *cp; returns its length in bytes, or 0 when
