@@ -346,29 +346,12 @@ static char **field_slot(sig_fields *f, const char *name, size_t len)
     return NULL;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decodes a header field value (some clients escape the ';' in times and lists). */
 static char *percent_decoded(const char *s, size_t len)
 {
-    buf b;
-    buf_init(&b);
-    buf_puts(&b, "");
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-            buf_putc(&b, (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-            i += 2;
-        } else {
-            buf_putc(&b, s[i]);
-        }
-    }
-    return buf_steal(&b);
+    char *d = xstrndup(s, len);
+    url_unescape(d, NULL);
+    return d;
 }
 
 /* Parses "q-sign-algorithm=sha1&q-ak=...&...". A repeated field is malformed. */
@@ -436,8 +419,10 @@ static auth_status extract_fields(const auth_request *r, sig_fields *f)
         return AUTH_MALFORMED;
     if (strcasecmp(f->algorithm, "sha1") != 0)
         return AUTH_UNSUPPORTED;
-    if (!has_text(f->key_time))
+    if (!has_text(f->key_time)) {
+        free(f->key_time);   /* an empty "q-key-time=" was allocated too */
         f->key_time = xstrdup(f->sign_time);
+    }
     if (!has_text(f->sign_time)) {
         free(f->sign_time);
         f->sign_time = xstrdup(f->key_time);
@@ -478,7 +463,7 @@ static bool normalise_signature(const char *sig, char out[SHA1_HEX_LEN + 1])
     if (len != SHA1_HEX_LEN)
         return false;
     for (size_t i = 0; i < len; i++) {
-        if (hex_value(sig[i]) < 0)
+        if (hex_digit(sig[i]) < 0)
             return false;
         out[i] = (char)tolower((unsigned char)sig[i]);
     }
@@ -563,6 +548,15 @@ static auth_status check_signature(const auth_request *r, const sig_fields *f, c
     bool ok = signature_matches(r, f, key->secret_key, given, bare);
     free(bare);
     return ok ? AUTH_OK : AUTH_BAD_SIGNATURE;
+}
+
+const char *auth_repeated_param(const auth_kv *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (strcasecmp(params[i].name, params[j].name) == 0)
+                return params[j].name;
+    return NULL;
 }
 
 auth_status auth_verify(const auth_request *r, const auth_keyring *kr, const auth_key **out_key)
