@@ -34,6 +34,11 @@ api *api_new(const api_params *p, const api_deps *d)
     return a;
 }
 
+size_t api_max_body(const api *a)
+{
+    return a->p.max_body;
+}
+
 void api_free(api *a)
 {
     free(a);

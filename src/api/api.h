@@ -44,6 +44,8 @@ typedef struct api_deps {
 } api_deps;
 
 api *api_new(const api_params *p, const api_deps *d);
+/* The largest buffered (XML) body this API takes: the http layer refuses longer ones unread. */
+size_t api_max_body(const api *a);
 void api_free(api *a);
 /* Late binding: the scheduler is created after the API (it calls back into api_job_ended). */
 void api_set_sched(api *a, sched *s);

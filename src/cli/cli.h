@@ -18,7 +18,7 @@ typedef struct config {
     char region[32];           /* CICADA_REGION, ap-chongqing */
     char default_bucket[64];   /* CICADA_DEFAULT_BUCKET, cicada-<appid> */
     int workers;               /* CICADA_WORKERS, number of cores */
-    int http_threads;          /* CICADA_HTTP_THREADS, 16 */
+    int http_threads;          /* CICADA_HTTP_THREADS, 32 */
     char keys_file[1024];      /* CICADA_KEYS_FILE: lines "SecretId SecretKey appid" */
     char sphinx_zh_model[1024];/* CICADA_SPHINX_ZH_MODEL */
     char model_dir[1024];      /* CICADA_MODEL_DIR, <data dir>/models */

@@ -446,8 +446,7 @@ http_server *http_start(const http_params *p, api *a, char *err, size_t errlen)
     http_server *s = xcalloc(1, sizeof *s);
     s->p = p ? *p : http_default_params();
     s->a = a;
-    api_params ap = api_default_params();
-    s->max_body = ap.max_body;
+    s->max_body = api_max_body(a);
     struct sockaddr_storage ss;
     if (!parse_listen(s->p.listen, &ss, err, errlen)) {
         free(s);

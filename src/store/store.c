@@ -1,5 +1,5 @@
 /* store.c — the backend-independent half of the store: job-state names, job defaults, hot-vocabulary
- * records, page tokens, the thread-local last error, dispatch to the backend, and GROUP COMMIT for
+ * records, the thread-local last error, dispatch to the backend, and GROUP COMMIT for
  * job inserts.
  * Group commit lives here (not in a backend) because every durable backend gains from it: callers
  * queue their job and sleep; one of them becomes the leader, hands the whole pending batch to the
@@ -92,30 +92,6 @@ void store_default_queue(store_queue *q, const char *bucket, int64_t now_ms)
     strlcpy_ok(q->notify_format, "XML", sizeof q->notify_format);
     q->create_ms = now_ms;
     q->update_ms = now_ms;
-}
-
-/* ---- page tokens: the decimal seq, read back strictly ---- */
-
-void store_token_encode(int64_t seq, char out[32])
-{
-    snprintf(out, 32, "%lld", (long long)(seq > 0 ? seq : 0));
-}
-
-bool store_token_decode(const char *tok, int64_t *seq)
-{
-    if (!tok || tok[0] < '1' || tok[0] > '9')
-        return false; /* empty, sign, leading zero or not a digit */
-    int64_t v = 0;
-    for (const char *p = tok; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        int d = *p - '0';
-        if (v > (INT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *seq = v;
-    return true;
 }
 
 /* ---- the handle and dispatch ---- */

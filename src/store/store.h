@@ -158,7 +158,7 @@ typedef struct store_job_filter {
     int64_t start_create_ms;    /* 0 = unbounded */
     int64_t end_create_ms;      /* 0 = unbounded */
     bool descending;            /* orderByTime=Desc (the default) */
-    int64_t after_seq;          /* from the page token; 0 = from the start */
+    int64_t after_seq;          /* where the previous page ended (the API seals it in nextToken); 0 = from the start */
     int size;                   /* 1..100 */
 } store_job_filter;
 /* Fills up to f->size jobs (caller clears each); *next_seq is 0 when there is no further page,
@@ -230,8 +230,5 @@ store_rc store_hotvocab_delete(store *s, const char *bucket, const char *id);
 store_rc store_hotvocab_list(store *s, const char *bucket, int64_t offset, int limit, store_hotvocab *out,
                              size_t *n, int64_t *total);
 
-/* Page tokens: opaque, url-safe strings encoding a seq. */
-void store_token_encode(int64_t seq, char out[32]);
-bool store_token_decode(const char *tok, int64_t *seq);
 
 #endif

@@ -2,7 +2,10 @@
  * OpenSSL's CSPRNG, so ids are unguessable and can double as capability-like handles. */
 #include "util/util.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +80,42 @@ bool ids_valid(const char *id, const char *prefix)
     return true;
 }
 
-/* Request ids are as unguessable as job ids: a process-wide counter in them would let one tenant
- * count everyone's requests. RAND_bytes is ~1 us here, well below a request's cost. */
+/* Request ids: a process-wide counter encrypted with AES-128 under a key drawn at start. AES is a
+ * permutation, so ids never repeat within a process, and without the key they are unpredictable
+ * and say nothing about how many requests anyone else made (a plain counter did). RAND_bytes per
+ * id costs ~4 us here, one block of AES with a thread's own context ~0.2 us. */
+static unsigned char request_key[16];
+static atomic_ullong request_counter;
+static pthread_once_t request_once = PTHREAD_ONCE_INIT;
+static pthread_key_t request_ctx_key;   /* each thread's EVP context (they are not shared), freed at its exit */
+
+static void request_ctx_free(void *ctx)
+{
+    EVP_CIPHER_CTX_free(ctx);
+}
+
+static void request_key_init(void)
+{
+    if (RAND_bytes(request_key, sizeof request_key) != 1 || pthread_key_create(&request_ctx_key, request_ctx_free))
+        abort();
+}
+
 void ids_request(char out[33])
 {
-    ids_random_hex(out, 32);
+    pthread_once(&request_once, request_key_init);
+    EVP_CIPHER_CTX *request_ctx = pthread_getspecific(request_ctx_key);
+    if (!request_ctx) {
+        request_ctx = EVP_CIPHER_CTX_new();
+        if (!request_ctx || !EVP_EncryptInit_ex(request_ctx, EVP_aes_128_ecb(), NULL, request_key, NULL) ||
+            pthread_setspecific(request_ctx_key, request_ctx))
+            abort();
+        EVP_CIPHER_CTX_set_padding(request_ctx, 0);
+    }
+    unsigned long long n = atomic_fetch_add(&request_counter, 1);
+    unsigned char block[16] = {0}, enc[32];
+    memcpy(block, &n, sizeof n);
+    int len = 0;
+    if (!EVP_EncryptUpdate(request_ctx, enc, &len, block, sizeof block) || len != 16)
+        abort();
+    hex_encode(enc, 16, out);
 }

@@ -49,7 +49,7 @@ void hex_encode(const unsigned char *in, size_t n, char *out);
 int hex_digit(char c);   /* 0..15 for 0-9, a-f, A-F; -1 for anything else */
 void ids_new(char *out, const char *prefix);    /* prefix + 32 hex + NUL; out >= strlen(prefix)+33 */
 bool ids_valid(const char *id, const char *prefix);
-/* A 32-hex request id, all of it random: unique, and telling nothing about other requests. */
+/* A 32-hex request id: unique within the process, unpredictable, telling nothing about other requests. */
 void ids_request(char out[33]);
 
 /* ---- sealed tokens (seal.c, AES-256-GCM) ---- */

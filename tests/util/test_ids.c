@@ -77,6 +77,34 @@ static void test_unique(void **state)
     free(ids);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Request ids: 32 hex, all distinct, and no counter showing through (consecutive ids share no
+ * prefix half, unlike the "random prefix + counter" ids they replaced). */
+static void test_request_ids(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    char (*ids)[33] = malloc(N * sizeof *ids);
+    assert_non_null(ids);
+    int same_half = 0;
+    for (int i = 0; i < N; i++) {
+        ids_request(ids[i]);
+        assert_int_equal(strlen(ids[i]), 32);
+        assert_true(ids_valid(ids[i], ""));
+        if (i > 0 && memcmp(ids[i], ids[i - 1], 16) == 0)
+            same_half++;
+    }
+    assert_int_equal(same_half, 0);
+    qsort(ids, N, sizeof *ids, cmp_id);
+    for (int i = 1; i < N; i++)
+        assert_string_not_equal(ids[i], ids[i - 1]);
+    free(ids);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -84,6 +112,7 @@ int main(void)
         cmocka_unit_test(test_random_hex_lengths),
         cmocka_unit_test(test_validation_rejects),
         cmocka_unit_test(test_unique),
+        cmocka_unit_test(test_request_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
