@@ -20,8 +20,10 @@
  *
  * A refused request is answered at once, before its body is read, and the connection is closed
  * when a body was announced: a bad signature with "Expect: 100-continue" never gets 100 Continue,
- * and a buffered body that passes the limit is cut off where it passes it. */
+ * and a buffered body that passes the limit is cut off where it passes it. Such a connection closes
+ * by lingering (linger.c), so that the answer reaches a client still busy sending. */
 #include "http/http.h"
+#include "http/linger.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -43,6 +45,7 @@ struct http_server {
     api *a;
     http_params p;
     size_t max_body;
+    linger *linger;           /* closes the connections answered before their body was read */
 };
 
 typedef struct req_ctx {
@@ -143,12 +146,14 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, req_ctx *c)
     return ok;
 }
 
-/* libmicrohttpd 0.9.75 queues a response only before the body is read or after all of it: a body
- * refused midway (past the limit) is answered by writing the short error on the socket here, then
- * ending its sending side and dropping the connection (MHD_NO). The socket carries nothing else at
- * this point (MHD reads a request only once the previous answer is sent), and an error body is a
- * few hundred bytes, well inside an empty send buffer. */
-static enum MHD_Result answer_midbody(struct MHD_Connection *conn, req_ctx *c)
+/* Answers a request whose body is not (all) read and drops the connection: the answer is written
+ * on the socket here, its sending side shut, and the socket handed to the lingerer (a dup: MHD
+ * closes its own descriptor when this returns MHD_NO). Written here rather than queued because
+ * libmicrohttpd 0.9.75 queues a response only before the body or after all of it, and closes a
+ * connection with unread data at once. The socket carries nothing else at this point (MHD reads a
+ * request only once the previous answer is sent), and an error body is a few hundred bytes, well
+ * inside an empty send buffer. */
+static enum MHD_Result answer_now(struct MHD_Connection *conn, req_ctx *c)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     api_response *r = &c->r;
@@ -161,11 +166,13 @@ static enum MHD_Result answer_midbody(struct MHD_Connection *conn, req_ctx *c)
     buf_printf(&out, "HTTP/1.1 %d %s\r\n", r->status, MHD_get_reason_phrase_for((unsigned)r->status));
     each_header(c, add_to_buf, &out);
     buf_printf(&out, "Content-Length: %zu\r\n\r\n", r->body.len);
-    buf_append(&out, r->body.data ? r->body.data : "", r->body.len);
+    if (strcmp(c->q.method, MHD_HTTP_METHOD_HEAD) != 0)
+        buf_append(&out, r->body.data ? r->body.data : "", r->body.len);
     ssize_t sent = send(ci->connect_fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)sent;   /* nothing more to do if the peer is gone */
-    shutdown(ci->connect_fd, SHUT_WR);
     buf_free(&out);
+    shutdown(ci->connect_fd, SHUT_WR);
+    linger_add(c->srv->linger, dup(ci->connect_fd));
     return MHD_NO;
 }
 
@@ -367,7 +374,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         buf_init(&c->body);
         *con_cls = c;
         if (!begin_request(conn, c, method, url, version))
-            return send_response(conn, c);
+            return c->close ? answer_now(conn, c) : send_response(conn, c);
         return MHD_YES;
     }
     if (c->answered) {
@@ -377,7 +384,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size > 0) {
         bool ok = take_chunk(c, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return ok ? MHD_YES : answer_midbody(conn, c);
+        return ok ? MHD_YES : answer_now(conn, c);
     }
     finish_request(c);
     return send_response(conn, c);
@@ -470,6 +477,7 @@ http_server *http_start(const http_params *p, api *a, char *err, size_t errlen)
         free(s);
         return NULL;
     }
+    s->linger = linger_start();   /* without it, refused connections are simply closed */
     return s;
 }
 
@@ -484,5 +492,6 @@ void http_stop(http_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->d);
+    linger_stop(s->linger);
     free(s);
 }
