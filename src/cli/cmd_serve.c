@@ -63,13 +63,11 @@ static bool load_keys(service *sv, char *err, size_t errlen)
     }
     if (auth_keyring_count(sv->keys) > 0)
         return true;
+    sv->key_generated = true;   /* from here on the key is (or was, by an earlier run) generated here */
     char path[1100];
     snprintf(path, sizeof path, "%s/credentials", c->data_dir);
-    if (auth_keyring_load(sv->keys, path, err, errlen) && auth_keyring_count(sv->keys) > 0) {
-        sv->key_generated = true;
+    if (auth_keyring_load(sv->keys, path, err, errlen) && auth_keyring_count(sv->keys) > 0)
         return true;
-    }
-    sv->key_generated = true;
     char id[64], key[64], line[256];
     memcpy(id, "AKID", 4);
     ids_random_hex(id + 4, 32);
@@ -91,11 +89,12 @@ static bool load_token_key(service *sv, char *err, size_t errlen)
     char *text = NULL;
     size_t len = 0;
     if (fs_read_file(path, &text, &len, 256)) {
-        bool ok = len >= 64;
+        bool ok = len >= 2 * sizeof sv->token_key.bytes;
         for (size_t i = 0; ok && i < sizeof sv->token_key.bytes; i++) {
-            unsigned v;
-            ok = sscanf(text + 2 * i, "%2x", &v) == 1;
-            sv->token_key.bytes[i] = (unsigned char)v;
+            int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+            ok = hi >= 0 && lo >= 0;
+            if (ok)
+                sv->token_key.bytes[i] = (unsigned char)(hi << 4 | lo);
         }
         free(text);
         if (!ok)

@@ -248,6 +248,27 @@ test('page tokens are opaque, tamper-proof and bound to their bucket; request id
   for (let i = 1; i < ids.length; i++) assert.notEqual(ids[i].slice(0, 16), ids[i - 1].slice(0, 16), ids.join(' '));
 });
 
+test('page tokens outlive a restart: the sealing key is kept in the data directory', async () => {
+  const dataDir = L.tmpDir('cicada-token-');
+  let s = await L.startServer({ dataDir });
+  const c = L.client(s.port);
+  await new Promise((resolve, reject) => c.putObject({ Bucket: L.BUCKET, Region: L.REGION, Key: 'in/x.wav', Body: Buffer.from('x') },
+    (e, d) => (e ? reject(e) : resolve(d))));
+  for (let i = 0; i < 2; i++) await L.ci(c, s.port, 'POST', '/asr_jobs', { body: L.submitXml({ object: 'in/x.wav', output: `o/${i}.txt` }) });
+  const first = await L.raw(s.port, { pathname: '/asr_jobs', query: { size: '1' } });
+  const tok = L.tag(first.body, 'NextToken');
+  assert.match(tok, /^[0-9a-f]{72}$/);
+  assert.equal(fs.statSync(path.join(dataDir, 'token.key')).mode & 0o777, 0o600);
+  await s.stop();
+  s = await L.startServer({ dataDir });
+  const next = await L.raw(s.port, { pathname: '/asr_jobs', query: { size: '1', nextToken: tok } });
+  assert.equal(next.status, 200, next.body);
+  assert.notEqual(L.tag(next.body, 'JobId'), L.tag(first.body, 'JobId'));
+  await s.stop();
+  fs.writeFileSync(path.join(dataDir, 'token.key'), 'not hex\n');
+  await assert.rejects(L.startServer({ dataDir }), /token\.key is not 64 hex digits/);
+});
+
 test('signatures valid for centuries are refused; the limit is the operator\'s', async () => {
   const now = Math.floor(Date.now() / 1000);
   let r = await L.raw(srv.port, { pathname: '/asrqueue', signOpts: { t0: 0, t1: 999999999999999 } });
