@@ -56,7 +56,9 @@ static bool has_authority(const char *url)
     return colon && strncmp(colon, "://", 3) == 0 && colon[3] && !strchr("/?#", colon[3]);
 }
 
-bool fetch_url_valid(const char *url, char *err, size_t errlen)
+/* The checks every URL here passes (not empty, not too long, parsed by curl, http or https, naming
+ * a host after "scheme://"): the parsed URL in *out (the caller cleans it up), or false with err. */
+static bool parse_http_url(const char *url, CURLU **out, char *err, size_t errlen)
 {
     if (!url || !url[0]) {
         err_printf(err, errlen, "the URL is empty");
@@ -84,6 +86,17 @@ bool fetch_url_valid(const char *url, char *err, size_t errlen)
         ok = true;
     curl_free(scheme);
     curl_free(host);
+    if (ok)
+        *out = u;
+    else
+        curl_url_cleanup(u);
+    return ok;
+}
+
+bool fetch_url_valid(const char *url, char *err, size_t errlen)
+{
+    CURLU *u = NULL;
+    bool ok = parse_http_url(url, &u, err, errlen);
     curl_url_cleanup(u);
     return ok;
 }
@@ -142,16 +155,12 @@ bool fetch_target_valid(const char *url, bool allow_private, char *err, size_t e
         err_printf(err, errlen, "the URL contains a space or a control character");
         return false;
     }
-    if (!fetch_url_valid(url, err, errlen))
+    CURLU *u = NULL;
+    if (!parse_http_url(url, &u, err, errlen))
         return false;
-    CURLU *u = curl_url();
-    if (!u) {
-        err_printf(err, errlen, "out of memory");
-        return false;
-    }
     bool ok = false;
     char *user = NULL, *password = NULL, *host = NULL;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
         err_printf(err, errlen, "'%s' is not a valid URL", url);
     else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
              curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
