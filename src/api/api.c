@@ -1,8 +1,8 @@
-/* api.c — what every API call shares: construction, authentication and bucket resolution (spec
- * sections 6 and 7), query/header access, responses and the error body (section 5). */
+/* api.c — what every API call shares: construction, authentication and the bucket/appid check
+ * (spec sections 6 and 7; the signature and Host-to-bucket rules themselves live in src/auth),
+ * query/header access, responses and the error body (section 5). */
 #include "api/api_internal.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
