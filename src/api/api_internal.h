@@ -26,6 +26,12 @@ bool api_take_text(api_response *r, const api_request *q, const xml_node *n, con
 void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_t total, int page_number,
                     int page_size);
 
+/* ---- speech.c: the SpeechRecognition parameters of a job or a template ---- */
+/* Reads the children of sr into p (which holds the defaults), checking each against spec section 2
+ * and this server (the engine type is installed, a named hot-vocabulary table exists in the
+ * request's bucket); false with a 400 naming the element in r. */
+bool api_speech_parse(api *a, api_response *r, const api_request *q, const xml_node *sr, job_params *p);
+
 /* ---- render.c: one description of each tree, written as XML or built as JSON ---- */
 typedef struct tree_out tree_out;
 tree_out *tree_xml(xml_writer *w);
@@ -34,6 +40,7 @@ json_t *tree_json_take(tree_out *t);      /* the finished JSON object; frees t *
 void tree_free(tree_out *t);
 
 void render_job(tree_out *t, const store_job *j, const char *region);   /* <JobsDetail>...</JobsDetail> */
+void render_speech(tree_out *t, const job_params *p);   /* <SpeechRecognition> with every default filled in */
 /* A queue as a repeated <QueueList> item, or as the single <Queue> an update answers. */
 void render_queue(tree_out *t, const store_queue *q, const char *element);
 void render_bucket(tree_out *t, const store_bucket *b);                  /* <AsrBucketList>... */

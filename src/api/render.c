@@ -116,7 +116,7 @@ static void t_opt_text(tree_out *t, const char *name, const char *v)
         t_text(t, name, v);
 }
 
-static void render_params(tree_out *t, const job_params *p)
+void render_speech(tree_out *t, const job_params *p)
 {
     t_open(t, "SpeechRecognition");
     t_text(t, "EngineModelType", p->engine_model_type);
@@ -193,7 +193,7 @@ static void render_operation(tree_out *t, const store_job *j, const char *region
     t_open(t, "Operation");
     t_text(t, "TemplateId", j->template_id);
     t_text(t, "TemplateName", j->template_name);
-    render_params(t, &j->params);
+    render_speech(t, &j->params);
     t_open(t, "Output");
     t_text(t, "Region", j->output_region[0] ? j->output_region : region);
     t_text(t, "Bucket", j->output_bucket[0] ? j->output_bucket : j->bucket);
