@@ -145,14 +145,25 @@ bool api_authenticate(api *a, api_request *q, api_response *r, bool need_bucket)
     }
     q->key = key;
     snprintf(q->appid, sizeof q->appid, "%s", key->appid);
-    bool has_bucket = auth_bucket_from_host(q->host, a->default_bucket, q->bucket);
+    bool named = auth_bucket_from_host(q->host, NULL, q->bucket);
+    q->bucket_is_default = !named && auth_bucket_from_host(q->host, a->default_bucket, q->bucket);
     if (!need_bucket)
         return true;
-    if (!has_bucket) {
+    const char *host = q->host && q->host[0] ? q->host : "(none)";
+    if (!named && !q->bucket_is_default) {
         api_error(r, q, 400, "InvalidRequest",
                   "the Host header %s names no bucket and this server has no default bucket "
-                  "(use <bucket>-<appid>.ci.<region>.myqcloud.com or set CICADA_DEFAULT_BUCKET)",
-                  q->host && q->host[0] ? q->host : "(none)");
+                  "(use <bucket>-<appid>.ci.<region>.myqcloud.com or set CICADA_DEFAULT_BUCKET)", host);
+        return false;
+    }
+    if (q->bucket_is_default && strcmp(q->method, "DELETE") == 0) {
+        /* A client configured with only an address (the Python SDK's IP=/Port=, the Node SDK's Domain=)
+         * sends every call to the default bucket whatever Bucket= says: reading is harmless, deleting
+         * or closing the wrong bucket is not. */
+        api_error(r, q, 400, "InvalidRequest",
+                  "%s %s must name its bucket in the Host header; %s names none, and the default bucket %s is "
+                  "never deleted from implicitly (send Host: <bucket>-<appid>.ci.<region>.myqcloud.com: Python "
+                  "CosConfig(Domain=...), Node new COS({Ip: ...}))", q->method, q->path, host, q->bucket);
         return false;
     }
     char appid[32];

@@ -66,6 +66,7 @@ typedef struct api_request {
     /* set by api_authenticate: */
     const auth_key *key;
     char bucket[AUTH_BUCKET_MAX];  /* the bucket the Host names; "" at service level */
+    bool bucket_is_default;        /* bucket is the default one, because the Host named none */
     char appid[32];
 } api_request;
 

@@ -64,10 +64,50 @@ void api_bucket_close(api *a, api_request *q, api_response *r)
     xw_close(&w, "Response");
 }
 
+/* A comma list from the query (regions, bucketNames) as the store takes it: items trimmed of spaces,
+ * empty items dropped; "" when nothing is left or when an item is "All" (no filter). False when it
+ * does not fit dst. */
+static bool comma_list(const char *v, char *dst, size_t cap)
+{
+    size_t len = 0;
+    dst[0] = '\0';
+    for (const char *p = v ? v : ""; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t k = n;
+        while (k > 0 && p[k - 1] == ' ')
+            k--;
+        if (k == 3 && strncmp(p, "All", 3) == 0) {
+            dst[0] = '\0';
+            return true;
+        }
+        if (k > 0) {
+            if (len + (len > 0) + k + 1 > cap)
+                return false;
+            if (len > 0)
+                dst[len++] = ',';
+            memcpy(dst + len, p, k);
+            dst[len += k] = '\0';
+        }
+        p += n;
+    }
+    return true;
+}
+
+/* Filters as the CI API defines them: regions and bucketNames are comma lists (bucketNames of full
+ * names), bucketName is a prefix search; all three narrow the list together. */
 void api_bucket_list(api *a, api_request *q, api_response *r)
 {
-    store_bucket_filter f = {.appid = q->appid, .region = api_param(q, "regions"),
-                             .name = api_param(q, "bucketName"), .name_prefix = api_param(q, "bucketNames")};
+    char regions[1024], names[4096];
+    if (!comma_list(api_param(q, "regions"), regions, sizeof regions) ||
+        !comma_list(api_param(q, "bucketNames"), names, sizeof names)) {
+        api_error(r, q, 400, "InvalidArgument", "regions or bucketNames is too long (at most %zu bytes)",
+                  sizeof names - 1);
+        return;
+    }
+    store_bucket_filter f = {.appid = q->appid, .regions = regions, .names = names,
+                             .name_prefix = api_param(q, "bucketName")};
     if (!api_int_param(r, q, "pageNumber", 1, 1000000, 1, &f.page_number) ||
         !api_int_param(r, q, "pageSize", 1, 100, 10, &f.page_size))
         return;

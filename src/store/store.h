@@ -50,9 +50,9 @@ store_rc store_bucket_get(store *s, const char *name, store_bucket *out);
 
 typedef struct store_bucket_filter {
     const char *appid;        /* required: a key sees only its appid's buckets */
-    const char *region;       /* NULL or "" = any */
-    const char *name;         /* exact full name, NULL = any */
-    const char *name_prefix;  /* NULL = any (bucketNames) */
+    const char *regions;      /* comma list of regions, no spaces; NULL or "" = any (regions) */
+    const char *names;        /* comma list of full names, no spaces; NULL or "" = any (bucketNames) */
+    const char *name_prefix;  /* NULL or "" = any (bucketName: a prefix search) */
     int page_number;          /* 1-based */
     int page_size;            /* 1..100 */
 } store_bucket_filter;

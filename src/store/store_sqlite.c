@@ -228,7 +228,8 @@ static const job_col job_cols[] = {
     "id, bucket, name, state, max_size, max_concurrent, notify_url, notify_event, notify_type, notify_state, " \
     "notify_format, create_ms, update_ms"
 #define BUCKET_WHERE                                                                                        \
-    " WHERE appid = ?1 AND (?2 IS NULL OR region = ?2) AND (?3 IS NULL OR name = ?3)"                     \
+    " WHERE appid = ?1 AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || region || ',') > 0)"            \
+    " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || name || ',') > 0)"                                \
     " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
 #define QUEUE_WHERE " WHERE bucket = ?1 AND (?2 IS NULL OR state = ?2)"
 #define HOTVOCAB_COLS "id, bucket, name, description, create_ms, update_ms"
@@ -1006,8 +1007,8 @@ static void bind_bucket_filter(sqlite3_stmt *st, const void *filter)
 {
     const store_bucket_filter *f = filter;
     bind_str(st, 1, f->appid ? f->appid : "");
-    bind_filter(st, 2, f->region);
-    bind_filter(st, 3, f->name);
+    bind_filter(st, 2, f->regions);
+    bind_filter(st, 3, f->names);
     bind_filter(st, 4, f->name_prefix);
 }
 

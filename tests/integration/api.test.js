@@ -69,6 +69,59 @@ test('open ASR on a bucket creates its default queue; list and close buckets', a
   assert.equal(L.tag(closed.body, 'Code'), 'NoSuchBucket');
 });
 
+// GET /asrbucket as the CI API defines it: bucketName a prefix search, bucketNames a comma list of
+// full names, regions a comma list (or All); the three narrow together.
+test('bucket list filters: a name prefix, a list of names, a list of regions', async () => {
+  const names = ['qatest-1250000000', 'qaother-1250000000', 'prod-1250000000'];
+  for (const b of names) {
+    const r = await L.raw(srv.port, { method: 'POST', pathname: '/asrbucket', host: `${b}.ci.${L.REGION}.myqcloud.com` });
+    assert.equal(r.status, 200, r.body);
+  }
+  const ids = async (query) => {
+    const r = await L.raw(srv.port, { pathname: '/asrbucket', query });
+    assert.equal(r.status, 200, r.body);
+    const got = [...r.body.matchAll(/<AsrBucketList><BucketId>([^<]*)</g)].map((m) => m[1]).sort();
+    assert.equal(L.tag(r.body, 'TotalCount'), String(got.length), r.body);
+    return got;
+  };
+  assert.deepEqual(await ids({ bucketName: 'qa' }), ['qaother-1250000000', 'qatest-1250000000']);
+  assert.deepEqual(await ids({ bucketName: 'qatest-1250000000' }), ['qatest-1250000000']);
+  assert.deepEqual(await ids({ bucketName: 'zz' }), []);
+  assert.deepEqual(await ids({ bucketNames: 'qatest-1250000000,prod-1250000000' }), ['prod-1250000000', 'qatest-1250000000']);
+  assert.deepEqual(await ids({ bucketNames: 'qatest-1250000000, prod-1250000000,' }), ['prod-1250000000', 'qatest-1250000000']);
+  assert.deepEqual(await ids({ bucketNames: 'qa' }), [], 'bucketNames are whole names, not prefixes');
+  assert.deepEqual(await ids({ bucketNames: 'qatest-1250000000,prod-1250000000', bucketName: 'qa' }), ['qatest-1250000000']);
+  const all = await ids({});
+  assert.ok(all.length >= 3);
+  assert.deepEqual(await ids({ regions: `ap-guangzhou,${L.REGION}` }), all);
+  assert.deepEqual(await ids({ regions: 'All' }), all);
+  assert.deepEqual(await ids({ regions: 'ap-guangzhou,ap-beijing' }), []);
+  assert.deepEqual(await ids({ regions: L.REGION, bucketName: 'prod' }), ['prod-1250000000']);
+  for (const b of names)
+    assert.equal((await L.raw(srv.port, { method: 'DELETE', pathname: '/asrbucket', host: `${b}.ci.${L.REGION}.myqcloud.com` })).status, 200);
+});
+
+// A client configured with an address only (Python IP=/Port=, Node Domain=) reaches the default
+// bucket whatever Bucket= it names: closing ASR or deleting must name the bucket in the Host.
+test('destructive calls never fall through to the default bucket', async () => {
+  await L.ci(cos, srv.port, 'POST', '/asrbucket');
+  for (const pathname of ['/asrbucket', '/in/never.wav', '/asrhotvocabtable/h0123', '/template/t1abc']) {
+    const r = await L.raw(srv.port, { method: 'DELETE', pathname });
+    assert.equal(r.status, 400, pathname + r.body);
+    assert.equal(L.tag(r.body, 'Code'), 'InvalidRequest');
+    assert.match(L.tag(r.body, 'Message'), /must name its bucket/);
+    assert.match(L.tag(r.body, 'Message'), new RegExp(L.BUCKET));
+  }
+  // ASR is still open on the default bucket
+  const list = await L.ci(cos, srv.port, 'GET', '/asrbucket', { query: { bucketNames: L.BUCKET } });
+  assert.equal(list.Response.TotalCount, '1');
+  // named in the Host, the same calls act (an unknown key is a 404 there, not a refusal)
+  const gone = await L.raw(srv.port, { method: 'DELETE', pathname: '/in/never.wav', host: L.HOST });
+  assert.notEqual(gone.status, 400, gone.body);
+  // reads through the default bucket still work
+  assert.equal((await L.raw(srv.port, { pathname: '/asrqueue' })).status, 200);
+});
+
 test('responses carry the headers clients rely on', async () => {
   const r = await L.raw(srv.port, { method: 'GET', pathname: '/asrqueue' });
   assert.equal(r.status, 200);
@@ -237,7 +290,7 @@ test('bad requests get the right 4xx with the full error body and create nothing
     assert.equal(x.status, 400, JSON.stringify(query) + x.body);
     assert.equal(L.tag(x.body, 'Code'), 'InvalidArgument');
   }
-  const m = await L.raw(srv.port, { method: 'DELETE', pathname: '/asr_jobs' });
+  const m = await L.raw(srv.port, { method: 'DELETE', pathname: '/asr_jobs', host: L.HOST });
   assert.equal(m.status, 405);
   assert.equal(L.tag(m.body, 'Code'), 'MethodNotAllowed');
 });

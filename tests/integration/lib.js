@@ -20,6 +20,8 @@ const SECRET_KEY = 'SK_TEST';
 const APPID = '1250000000';
 const BUCKET = `examplebucket-${APPID}`;
 const REGION = 'ap-chongqing';
+// The Host that names BUCKET (an IP Host means the default bucket, which deletes refuse to assume).
+const HOST = `${BUCKET}.ci.${REGION}.myqcloud.com`;
 
 function skipUnless(cond, why) {
   if (!cond) {
@@ -81,12 +83,17 @@ function startServer({ dataDir, env = {}, args = [] } = {}) {
   });
 }
 
+// The Node SDK pointed at the server. By default with Domain = the server's address, so every call
+// reaches the default bucket whatever Bucket= says; with { named: true } with Ip = the server's
+// address instead, so the Host names the call's bucket (<bucket>.cos.<region>.myqcloud.com) as it
+// would in the cloud: the configuration the README recommends.
 function client(port, opts = {}) {
+  const where = opts.named ? { Ip: `127.0.0.1:${port}` } : { Domain: `127.0.0.1:${port}` };
   return new COS({
     SecretId: opts.secretId || SECRET_ID,
     SecretKey: opts.secretKey || SECRET_KEY,
     Protocol: 'http:',
-    Domain: `127.0.0.1:${port}`,
+    ...where,
     ...opts.cos,
   });
 }
@@ -222,6 +229,6 @@ function serverRssKb(proc, field = 'VmHWM') {
   return Number(s.match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
 }
 
-module.exports = { ROOT, BIN, SHARED, TESTDATA, SECRET_ID, SECRET_KEY, APPID, BUCKET, REGION, skipUnless, tmpDir,
+module.exports = { ROOT, BIN, SHARED, TESTDATA, SECRET_ID, SECRET_KEY, APPID, BUCKET, REGION, HOST, skipUnless, tmpDir,
   startServer, client, ci, putFile, getObject, sign, raw, tag, submitXml, waitJob, refText, resultWords, serverRssKb, sphinxBatch,
   execFileSync };

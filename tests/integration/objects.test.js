@@ -10,17 +10,18 @@ const path = require('node:path');
 const { Readable } = require('node:stream');
 const L = require('./lib');
 
-let srv, cos, parent;
+let srv, cos, named, parent;
 test.before(async () => {
   // the data directory sits alone in a parent of its own, so anything escaping it is visible
   parent = L.tmpDir('cicada-objects-');
   srv = await L.startServer({ dataDir: path.join(parent, 'data') });
   cos = L.client(srv.port);
+  named = L.client(srv.port, { named: true });
 });
 test.after(async () => { await srv.stop(); });
 
-const call = (fn, params) => new Promise((resolve, reject) =>
-  cos[fn]({ Bucket: L.BUCKET, Region: L.REGION, ...params }, (e, d) => (e ? reject(e) : resolve(d))));
+const call = (fn, params, via = cos) => new Promise((resolve, reject) =>
+  via[fn]({ Bucket: L.BUCKET, Region: L.REGION, ...params }, (e, d) => (e ? reject(e) : resolve(d))));
 
 test('put, get, ranged get, head, list, delete', async () => {
   const body = Buffer.from('hello, cicada object store\n');
@@ -46,7 +47,10 @@ test('put, get, ranged get, head, list, delete', async () => {
   assert.equal(page.Contents.length, 1);
   const delim = await call('getBucket', { Delimiter: '/' });
   assert.deepEqual(delim.CommonPrefixes.map((p) => p.Prefix), ['dir/', 'other/']);
-  await call('deleteObject', { Key: 'dir/a.txt' });
+  // a delete must name its bucket: through the default bucket it is refused and deletes nothing
+  await assert.rejects(call('deleteObject', { Key: 'dir/a.txt' }), (e) => e.statusCode === 400 && e.code === 'InvalidRequest');
+  assert.equal((await call('headObject', { Key: 'dir/a.txt' })).statusCode, 200);
+  await call('deleteObject', { Key: 'dir/a.txt' }, named);
   await assert.rejects(call('getObject', { Key: 'dir/a.txt' }), (e) => e.statusCode === 404 && e.code === 'NoSuchKey');
   await assert.rejects(call('headObject', { Key: 'dir/a.txt' }), (e) => e.statusCode === 404);
   const bad = await L.raw(srv.port, { pathname: '/dir/b.txt', headers: { Range: 'bytes=50-60' } });
@@ -92,5 +96,5 @@ test('a 500 MB upload is streamed to disk, not held in memory', async () => {
   assert.ok(growthMb < 64, `server memory grew by ${growthMb} MB during the upload`);
   const part = await call('getObject', { Key: 'big.bin', Range: `bytes=${size - 4}-` });
   assert.deepEqual([...part.Body], [7, 7, 7, 7]);
-  await call('deleteObject', { Key: 'big.bin' });
+  await call('deleteObject', { Key: 'big.bin' }, named);
 });

@@ -122,12 +122,18 @@ static void test_bucket_list_filters_and_pages(void **state)
     for (size_t i = 1; i < n; i++)
         assert_true(strcmp(out[i - 1].name, out[i].name) < 0);
 
-    bf.region = "ap-beijing"; /* beta + gamma1,3,5 */
+    bf.regions = "ap-beijing"; /* beta + gamma1,3,5 */
     assert_int_equal(store_bucket_list(f->st, &bf, out, &n, &total), STORE_OK);
     assert_int_equal(total, 4);
     assert_int_equal(n, 4);
+    bf.regions = "ap-shanghai,ap-beijing"; /* a list: every region named (ap-beij is not ap-beijing) */
+    assert_int_equal(store_bucket_list(f->st, &bf, out, &n, &total), STORE_OK);
+    assert_int_equal(total, 4);
+    bf.regions = "ap-beij,ap-chongqing";   /* alpha only */
+    assert_int_equal(store_bucket_list(f->st, &bf, out, &n, &total), STORE_OK);
+    assert_int_equal(total, 1);
 
-    bf.region = "";
+    bf.regions = "";
     bf.name_prefix = "gamma";
     bf.page_size = 3;
     bf.page_number = 3;
@@ -138,11 +144,17 @@ static void test_bucket_list_filters_and_pages(void **state)
     assert_string_equal(out[0].name, name);
 
     bf.name_prefix = NULL;
-    bf.name = BUCKET_B;
+    bf.names = BUCKET_B;
     bf.page_number = 1;
     assert_int_equal(store_bucket_list(f->st, &bf, out, &n, &total), STORE_OK);
     assert_int_equal(total, 1);
     assert_string_equal(out[0].name, BUCKET_B);
+    /* names are whole names: a prefix of one matches nothing; several are all found */
+    char names[256];
+    snprintf(names, sizeof names, "gamma2-%s,gamma-%s,%s", APPID, APPID, BUCKET_B);
+    bf.names = names;
+    assert_int_equal(store_bucket_list(f->st, &bf, out, &n, &total), STORE_OK);
+    assert_int_equal(total, 2);
 }
 
 /* ---- queues ---- */
