@@ -272,6 +272,34 @@ store_rc store_hotvocab_list(store *s, const char *bucket, int64_t offset, int l
     return s->be->hotvocab_list(s->impl, bucket, offset, limit, out, n, total);
 }
 
+/* ---- templates ---- */
+
+store_rc store_template_insert(store *s, store_template *t)
+{
+    return s->be->template_insert(s->impl, t);
+}
+
+store_rc store_template_get(store *s, const char *bucket, const char *id, store_template *out)
+{
+    return s->be->template_get(s->impl, bucket, id, out);
+}
+
+store_rc store_template_update(store *s, const store_template *t)
+{
+    return s->be->template_update(s->impl, t);
+}
+
+store_rc store_template_delete(store *s, const char *bucket, const char *id)
+{
+    return s->be->template_delete(s->impl, bucket, id);
+}
+
+store_rc store_template_list(store *s, const store_template_filter *f, store_template *out, size_t *n,
+                             int64_t *total)
+{
+    return s->be->template_list(s->impl, f, out, n, total);
+}
+
 /* ---- group commit ---- */
 
 /* Moves up to batch_max pending waiters into s->batch (gc_mu held). Returns how many. */

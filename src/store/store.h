@@ -1,4 +1,5 @@
-/* store.h — durable state: buckets with ASR enabled, their queues, jobs and hot-vocabulary tables.
+/* store.h — durable state: buckets with ASR enabled, their queues, jobs, hot-vocabulary tables and
+ * templates.
  * One interface; the SQLite backend (WAL, group commit) is the embedded default, a PostgreSQL one
  * plugs in behind the same functions later. Every function is thread-safe and returns a store_rc. */
 #ifndef CICADA_STORE_H
@@ -93,6 +94,9 @@ typedef enum job_state {
 const char *job_state_name(job_state s);          /* "Submitted", ... */
 bool job_state_parse(const char *name, job_state *out);
 
+/* A template name: at most 64 characters of at most 4 UTF-8 bytes each (see the templates section). */
+#define STORE_TEMPLATE_NAME_SIZE 257
+
 /* The SpeechRecognition parameters, echoed back with defaults filled in. Strings that were not
  * given are "" (and not echoed). */
 typedef struct job_params {
@@ -122,7 +126,7 @@ typedef struct store_job {
     char input_object[1024];
     char input_url[2048];
     char template_id[64];
-    char template_name[128];
+    char template_name[STORE_TEMPLATE_NAME_SIZE];   /* the template's name when the job was submitted */
     job_params params;
     char output_region[32];
     char output_bucket[64];
@@ -230,5 +234,42 @@ store_rc store_hotvocab_delete(store *s, const char *bucket, const char *id);
 store_rc store_hotvocab_list(store *s, const char *bucket, int64_t offset, int limit, store_hotvocab *out,
                              size_t *n, int64_t *total);
 
+/* ---- templates ---- */
+/* A named set of SpeechRecognition parameters of one bucket; a job names it by id
+ * (Operation/TemplateId) and copies its parameters when it is submitted, so later edits and
+ * deletion never reach an accepted job. The store keeps what it is given: the API checks the name
+ * and the parameters before calling. Names are unique within a bucket (compared byte for byte). */
+typedef struct store_template {
+    int64_t seq;                /* insertion order (newest first in lists); set by store_template_insert */
+    char id[40];                /* "t1" + 32 hex */
+    char bucket[64];
+    char name[STORE_TEMPLATE_NAME_SIZE];
+    job_params params;
+    int64_t create_ms, update_ms;
+} store_template;
+
+/* Inserts a template (t->id, t->bucket set by the caller) and sets t->seq. STORE_CONFLICT, with a
+ * message naming it, when the bucket already has a template of that name (or the id exists). */
+store_rc store_template_insert(store *s, store_template *t);
+/* Reads a template of this bucket (other buckets' templates are STORE_NOT_FOUND). */
+store_rc store_template_get(store *s, const char *bucket, const char *id, store_template *out);
+/* Replaces name, params and update_ms of the template matched by id AND bucket, keeping its id,
+ * seq and create_ms: STORE_NOT_FOUND when there is none, STORE_CONFLICT when another template of
+ * the bucket has the new name (nothing changes then). */
+store_rc store_template_update(store *s, const store_template *t);
+/* Deletes a template of this bucket; STORE_NOT_FOUND when there is none. */
+store_rc store_template_delete(store *s, const char *bucket, const char *id);
+
+typedef struct store_template_filter {
+    const char *bucket;         /* required */
+    const char *ids;            /* comma list of ids, no spaces or empty items; NULL or "" = any */
+    const char *name_prefix;    /* NULL or "" = any; compared byte for byte */
+    int page_number;            /* 1-based */
+    int page_size;              /* 1..100 */
+} store_template_filter;
+/* Fills up to page_size templates of a bucket, newest first (by seq); *total counts every match
+ * before paging. */
+store_rc store_template_list(store *s, const store_template_filter *f, store_template *out, size_t *n,
+                             int64_t *total);
 
 #endif

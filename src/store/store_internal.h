@@ -44,6 +44,12 @@ typedef struct store_backend {
     store_rc (*hotvocab_delete)(void *impl, const char *bucket, const char *id);
     store_rc (*hotvocab_list)(void *impl, const char *bucket, int64_t offset, int limit, store_hotvocab *out,
                               size_t *n, int64_t *total);
+    store_rc (*template_insert)(void *impl, store_template *t);
+    store_rc (*template_get)(void *impl, const char *bucket, const char *id, store_template *out);
+    store_rc (*template_update)(void *impl, const store_template *t);
+    store_rc (*template_delete)(void *impl, const char *bucket, const char *id);
+    store_rc (*template_list)(void *impl, const store_template_filter *f, store_template *out, size_t *n,
+                              int64_t *total);
 } store_backend;
 
 /* The SQLite backend: returns its handle, or NULL with a message in err. */

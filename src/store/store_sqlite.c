@@ -141,6 +141,36 @@ static const char schema_v3[] =
     "CREATE INDEX IF NOT EXISTS queues_last_turn ON queues(last_turn);"
     "CREATE INDEX IF NOT EXISTS queues_turn ON queues(last_turn) WHERE waiting > 0;";
 
+/* v4: templates, a bucket's named SpeechRecognition parameters (the p_ columns are the jobs' own).
+ * seq gives the stable newest-first order of lists; a name is unique within its bucket. Re-runnable
+ * like v2. */
+static const char schema_v4[] =
+    "CREATE TABLE IF NOT EXISTS templates("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  bucket TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  create_ms INTEGER NOT NULL,"
+    "  update_ms INTEGER NOT NULL,"
+    "  p_engine_model_type TEXT NOT NULL DEFAULT '',"
+    "  p_channel_num INTEGER NOT NULL DEFAULT 1,"
+    "  p_res_text_format INTEGER NOT NULL DEFAULT 0,"
+    "  p_filter_dirty INTEGER NOT NULL DEFAULT 0,"
+    "  p_filter_modal INTEGER NOT NULL DEFAULT 0,"
+    "  p_filter_punc INTEGER NOT NULL DEFAULT 0,"
+    "  p_convert_num_mode INTEGER NOT NULL DEFAULT 0,"
+    "  p_speaker_diarization INTEGER NOT NULL DEFAULT 0,"
+    "  p_speaker_number INTEGER NOT NULL DEFAULT 0,"
+    "  p_sentence_max_length INTEGER NOT NULL DEFAULT 0,"
+    "  p_output_file_type TEXT NOT NULL DEFAULT '',"
+    "  p_hot_vocabulary_table_id TEXT NOT NULL DEFAULT '',"
+    "  p_flash_asr TEXT NOT NULL DEFAULT '',"
+    "  p_format TEXT NOT NULL DEFAULT '',"
+    "  p_first_channel_only TEXT NOT NULL DEFAULT '',"
+    "  p_word_info TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE(bucket, name));"
+    "CREATE INDEX IF NOT EXISTS templates_bucket_seq ON templates(bucket, seq);";
+
 /* One step of the schema: first add_column (table, column, declaration) unless the table already
  * has that column, then sql, which must be safe to run again. */
 typedef struct migration {
@@ -152,6 +182,7 @@ static const migration migrations[] = {
     {{NULL, NULL, NULL}, schema_v1},
     {{NULL, NULL, NULL}, schema_v2},
     {{"queues", "last_turn", "INTEGER NOT NULL DEFAULT 0"}, schema_v3},
+    {{NULL, NULL, NULL}, schema_v4},
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -221,6 +252,30 @@ static const job_col job_cols[] = {
 };
 #define JOB_NCOLS (sizeof job_cols / sizeof job_cols[0])
 
+/* A template's parameters: the same p_ columns as a job's, with offsets into job_params. */
+#define PSIZE(f) sizeof(((job_params *)0)->f)
+#define PT(n, f) {n, COL_TEXT, offsetof(job_params, f), PSIZE(f)}
+#define PI(n, f) {n, COL_INT, offsetof(job_params, f), 0}
+static const job_col param_cols[] = {
+    PT("p_engine_model_type", engine_model_type),
+    PI("p_channel_num", channel_num),
+    PI("p_res_text_format", res_text_format),
+    PI("p_filter_dirty", filter_dirty),
+    PI("p_filter_modal", filter_modal),
+    PI("p_filter_punc", filter_punc),
+    PI("p_convert_num_mode", convert_num_mode),
+    PI("p_speaker_diarization", speaker_diarization),
+    PI("p_speaker_number", speaker_number),
+    PI("p_sentence_max_length", sentence_max_length),
+    PT("p_output_file_type", output_file_type),
+    PT("p_hot_vocabulary_table_id", hot_vocabulary_table_id),
+    PT("p_flash_asr", flash_asr),
+    PT("p_format", format),
+    PT("p_first_channel_only", first_channel_only),
+    PT("p_word_info", word_info),
+};
+#define PARAM_NCOLS (sizeof param_cols / sizeof param_cols[0])
+
 /* ---- statements ---- */
 
 #define BUCKET_COLS "name, appid, region, create_ms"
@@ -233,6 +288,14 @@ static const job_col job_cols[] = {
     " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
 #define QUEUE_WHERE " WHERE bucket = ?1 AND (?2 IS NULL OR state = ?2)"
 #define HOTVOCAB_COLS "id, bucket, name, description, create_ms, update_ms"
+/* the columns before a template's parameters: ?1..?5 when binding, columns 1..5 after seq when reading */
+#define TEMPLATE_COLS "id, bucket, name, create_ms, update_ms"
+#define TEMPLATE_FIRST_PARAM 6
+/* ?1 bucket, ?2 comma list of ids or NULL, ?3 name prefix or NULL. The ids test costs a scan of the
+ * bucket's templates, fine for the few a bucket holds. */
+#define TEMPLATE_WHERE                                                                                      \
+    " FROM templates WHERE bucket = ?1 AND (?2 IS NULL OR instr(',' || ?2 || ',', ',' || id || ',') > 0)"  \
+    " AND (?3 IS NULL OR substr(name, 1, length(?3)) = ?3)"
 /* ?1 bucket, ?2 queue or NULL, ?3 tag or NULL, ?4 state mask (0 = all), ?5..?6 creation range,
  * ?7 page bound on seq, ?8 limit */
 #define JOB_LIST_WHERE                                                                                      \
@@ -278,6 +341,13 @@ typedef enum stmt_id {
     ST_HV_DELETE,
     ST_HV_COUNT,
     ST_HV_PAGE,
+    ST_TPL_INSERT,   /* built from param_cols */
+    ST_TPL_GET,      /* built */
+    ST_TPL_UPDATE,   /* built */
+    ST_TPL_PAGE,     /* built */
+    ST_TPL_COUNT,
+    ST_TPL_NAME_TAKEN,
+    ST_TPL_DELETE,
     ST_COUNT
 } stmt_id;
 
@@ -333,6 +403,9 @@ static const char *const static_sql[ST_COUNT] = {
     [ST_HV_COUNT] = "SELECT count(*) FROM hotvocab WHERE bucket = ?1",
     [ST_HV_PAGE] = "SELECT " HOTVOCAB_COLS " FROM hotvocab WHERE bucket = ?1 ORDER BY create_ms, rowid"
                    " LIMIT ?2 OFFSET ?3",
+    [ST_TPL_COUNT] = "SELECT count(*)" TEMPLATE_WHERE,
+    [ST_TPL_NAME_TAKEN] = "SELECT id FROM templates WHERE bucket = ?1 AND name = ?2",
+    [ST_TPL_DELETE] = "DELETE FROM templates WHERE id = ?1 AND bucket = ?2",
 };
 
 /* ---- connections and the pool ---- */
@@ -715,6 +788,37 @@ static void build_job_sql(sq_store *sq)
         sq->sql[i] = sq->built_sql[i] ? sq->built_sql[i] : static_sql[i];
 }
 
+/* The template statements that name every parameter column, built from param_cols. Must run before
+ * build_job_sql, which settles sq->sql. */
+static void build_template_sql(sq_store *sq)
+{
+    buf cols, sets, marks;
+    buf_init(&cols);
+    buf_init(&sets);
+    buf_init(&marks);
+    for (size_t i = 0; i < PARAM_NCOLS; i++) {
+        int at = TEMPLATE_FIRST_PARAM + (int)i;
+        buf_printf(&cols, ", %s", param_cols[i].name);
+        buf_printf(&sets, ", %s = ?%d", param_cols[i].name, at);
+        buf_printf(&marks, ", ?%d", at);
+    }
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "INSERT INTO templates(" TEMPLATE_COLS "%s) VALUES(?1, ?2, ?3, ?4, ?5%s)", cols.data, marks.data);
+    sq->built_sql[ST_TPL_INSERT] = buf_steal(&b);
+    buf_printf(&b, "SELECT seq, " TEMPLATE_COLS "%s FROM templates WHERE id = ?1 AND bucket = ?2", cols.data);
+    sq->built_sql[ST_TPL_GET] = buf_steal(&b);
+    /* ?4 (create_ms) is bound like the insert's and left unused: an update keeps the creation time */
+    buf_printf(&b, "UPDATE templates SET name = ?3, update_ms = ?5%s WHERE id = ?1 AND bucket = ?2", sets.data);
+    sq->built_sql[ST_TPL_UPDATE] = buf_steal(&b);
+    buf_printf(&b, "SELECT seq, " TEMPLATE_COLS "%s" TEMPLATE_WHERE " ORDER BY seq DESC LIMIT ?4 OFFSET ?5",
+               cols.data);
+    sq->built_sql[ST_TPL_PAGE] = buf_steal(&b);
+    buf_free(&cols);
+    buf_free(&sets);
+    buf_free(&marks);
+}
+
 /* Runs ALTER TABLE ADD COLUMN for a migration's {table, column, declaration} unless the column is
  * already there (a database whose user_version was set back). False, with err set, on failure. */
 static bool add_column_unless_present(sqlite3 *db, const char *const add[3], char *err, size_t errlen)
@@ -827,6 +931,7 @@ void *store_sqlite_open(const store_params *p, char *err, size_t errlen)
     pthread_mutex_init(&sq->pool_mu, NULL);
     pthread_cond_init(&sq->pool_cv, NULL);
     pthread_mutex_init(&sq->write_mu, NULL);
+    build_template_sql(sq);
     build_job_sql(sq);
 
     sq_conn *c = conn_new(sq, err, errlen);
@@ -1685,6 +1790,201 @@ static store_rc sq_hotvocab_list(void *impl, const char *bucket, int64_t offset,
     return rc;
 }
 
+/* ---- templates ---- */
+
+/* Binds a template's parameters, in param_cols order, from TEMPLATE_FIRST_PARAM. */
+static void bind_params(sqlite3_stmt *st, const job_params *p)
+{
+    const char *base = (const char *)p;
+    for (size_t i = 0; i < PARAM_NCOLS; i++) {
+        const job_col *c = &param_cols[i];
+        int at = TEMPLATE_FIRST_PARAM + (int)i;
+        if (c->kind == COL_TEXT)
+            bind_fixed(st, at, base + c->off, c->size);
+        else
+            sqlite3_bind_int(st, at, *(const int *)(base + c->off));
+    }
+}
+
+/* Reads "seq, TEMPLATE_COLS, <param_cols>" from the current row. */
+static void read_template(sqlite3_stmt *st, store_template *t)
+{
+    memset(t, 0, sizeof *t);
+    t->seq = sqlite3_column_int64(st, 0);
+    col_text(st, 1, t->id, sizeof t->id);
+    col_text(st, 2, t->bucket, sizeof t->bucket);
+    col_text(st, 3, t->name, sizeof t->name);
+    t->create_ms = sqlite3_column_int64(st, 4);
+    t->update_ms = sqlite3_column_int64(st, 5);
+    char *base = (char *)&t->params;
+    for (size_t i = 0; i < PARAM_NCOLS; i++) {
+        const job_col *c = &param_cols[i];
+        int at = TEMPLATE_FIRST_PARAM + (int)i;
+        if (c->kind == COL_TEXT)
+            col_text(st, at, base + c->off, c->size);
+        else
+            *(int *)(base + c->off) = sqlite3_column_int(st, at);
+    }
+}
+
+/* Binds ?1..?5 and the parameters of an insert or update. */
+static void bind_template(sqlite3_stmt *st, const store_template *t)
+{
+    int64_t now = time_now_ms();
+    bind_fixed(st, 1, t->id, sizeof t->id);
+    bind_fixed(st, 2, t->bucket, sizeof t->bucket);
+    bind_fixed(st, 3, t->name, sizeof t->name);
+    sqlite3_bind_int64(st, 4, t->create_ms > 0 ? t->create_ms : now);
+    sqlite3_bind_int64(st, 5, t->update_ms > 0 ? t->update_ms : now);
+    bind_params(st, &t->params);
+}
+
+static store_rc name_taken(const store_template *t)
+{
+    store_set_error("template name \"%s\" already exists in bucket %s", t->name, t->bucket);
+    return STORE_CONFLICT;
+}
+
+/* STORE_OK when no template of t's bucket has t's name, STORE_CONFLICT (message set) when one has. */
+static store_rc name_free(sq_store *sq, sq_conn *c, const store_template *t)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_TPL_NAME_TAKEN);
+    if (!st)
+        return STORE_ERROR;
+    bind_fixed(st, 1, t->bucket, sizeof t->bucket);
+    bind_fixed(st, 2, t->name, sizeof t->name);
+    store_rc rc = first_row(c, st, "find template name");
+    if (rc == STORE_OK) {
+        stmt_done(st);
+        return name_taken(t);
+    }
+    return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+static store_rc tpl_insert_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    store_template *t = arg;
+    store_rc rc = name_free(sq, c, t);
+    sqlite3_stmt *st = rc == STORE_OK ? stmt(sq, c, ST_TPL_INSERT) : NULL;
+    if (!st)
+        return rc == STORE_OK ? STORE_ERROR : rc;
+    bind_template(st, t);
+    int r = sqlite3_step(st);
+    stmt_done(st);
+    if (r == SQLITE_CONSTRAINT_UNIQUE) {
+        store_set_error("template %s already exists", t->id);
+        return STORE_CONFLICT;
+    }
+    if (r != SQLITE_DONE)
+        return db_fail(c->db, "insert template");
+    t->seq = sqlite3_last_insert_rowid(c->db);
+    return STORE_OK;
+}
+
+static store_rc sq_template_insert(void *impl, store_template *t)
+{
+    return run_write(impl, tpl_insert_body, t);
+}
+
+typedef struct tpl_get_args {
+    const char *bucket, *id;
+    store_template *out;
+} tpl_get_args;
+
+static store_rc tpl_get_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    tpl_get_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_TPL_GET);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->id);
+    bind_str(st, 2, a->bucket);
+    store_rc rc = first_row(c, st, "get template");
+    if (rc == STORE_OK) {
+        read_template(st, a->out);
+        stmt_done(st);
+    }
+    return rc;
+}
+
+static store_rc sq_template_get(void *impl, const char *bucket, const char *id, store_template *out)
+{
+    tpl_get_args a = {bucket, id, out};
+    return run_read(impl, false, tpl_get_body, &a);
+}
+
+/* The UPDATE can only break UNIQUE(bucket, name): the id does not change. A template that does not
+ * exist is NOT_FOUND even when its new name is taken (no row is updated, so nothing collides). */
+static store_rc tpl_update_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    const store_template *t = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_TPL_UPDATE);
+    if (!st)
+        return STORE_ERROR;
+    bind_template(st, t);
+    int r = sqlite3_step(st);
+    int changes = sqlite3_changes(c->db);
+    stmt_done(st);
+    if (r == SQLITE_CONSTRAINT_UNIQUE)
+        return name_taken(t);
+    if (r != SQLITE_DONE)
+        return db_fail(c->db, "update template");
+    if (changes == 0) {
+        store_set_error("template %s does not exist in bucket %s", t->id, t->bucket);
+        return STORE_NOT_FOUND;
+    }
+    return STORE_OK;
+}
+
+static store_rc sq_template_update(void *impl, const store_template *t)
+{
+    return run_write(impl, tpl_update_body, (void *)t);
+}
+
+static store_rc tpl_delete_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    tpl_get_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_TPL_DELETE);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->id);
+    bind_str(st, 2, a->bucket);
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, "delete template", &changes);
+    if (rc == STORE_OK && changes == 0) {
+        store_set_error("template %s does not exist in bucket %s", a->id, a->bucket);
+        return STORE_NOT_FOUND;
+    }
+    return rc;
+}
+
+static store_rc sq_template_delete(void *impl, const char *bucket, const char *id)
+{
+    tpl_get_args a = {bucket, id, NULL};
+    return run_write(impl, tpl_delete_body, &a);
+}
+
+static void bind_template_filter(sqlite3_stmt *st, const void *filter)
+{
+    const store_template_filter *f = filter;
+    bind_str(st, 1, f->bucket ? f->bucket : "");
+    bind_filter(st, 2, f->ids);
+    bind_filter(st, 3, f->name_prefix);
+}
+
+static void read_template_at(sqlite3_stmt *st, void *out, size_t i)
+{
+    read_template(st, (store_template *)out + i);
+}
+
+static store_rc sq_template_list(void *impl, const store_template_filter *f, store_template *out, size_t *n,
+                                 int64_t *total)
+{
+    page_query q = {.count_id = ST_TPL_COUNT, .page_id = ST_TPL_PAGE, .bind_filter = bind_template_filter,
+                    .filter = f, .limit_param = 4, .read_row = read_template_at, .out = out, .n = n, .total = total};
+    return run_page(impl, &q, f->page_number, f->page_size);
+}
+
 const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .close = sq_close,
@@ -1708,4 +2008,9 @@ const store_backend store_sqlite_backend = {
     .hotvocab_update = sq_hotvocab_update,
     .hotvocab_delete = sq_hotvocab_delete,
     .hotvocab_list = sq_hotvocab_list,
+    .template_insert = sq_template_insert,
+    .template_get = sq_template_get,
+    .template_update = sq_template_update,
+    .template_delete = sq_template_delete,
+    .template_list = sq_template_list,
 };

@@ -21,6 +21,8 @@
 #define APPID "1250000000"
 #define BUCKET_A "alpha-" APPID
 #define BUCKET_B "beta-" APPID
+/* The schema version this build writes (store_sqlite.c's migrations[]): migration tests expect it. */
+#define FX_SCHEMA_VERSION 4
 
 typedef struct fixture {
     char dir[64];

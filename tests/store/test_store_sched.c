@@ -505,7 +505,7 @@ static void test_version_2_database_gains_turns(void **state)
     exec_on(f->path, "DROP INDEX queues_turn; DROP INDEX queues_last_turn;"
                      " ALTER TABLE queues DROP COLUMN last_turn; PRAGMA user_version = 2;");
     f->st = fx_open_store(f->path);
-    assert_int_equal(user_version(f->path), 3);
+    assert_int_equal(user_version(f->path), FX_SCHEMA_VERSION);
     const store_queue *qs[] = {&f->qa, &f->qb};
     char id[40];
     assert_int_equal(claim_queue_of(f->st, qs, 2, id), 0); /* both unclaimed: the older queue */
@@ -517,7 +517,7 @@ static void test_version_2_database_gains_turns(void **state)
     f->st = NULL;
     exec_on(f->path, "PRAGMA user_version = 2;");
     f->st = fx_open_store(f->path);
-    assert_int_equal(user_version(f->path), 3);
+    assert_int_equal(user_version(f->path), FX_SCHEMA_VERSION);
     assert_int_equal(claim_queue_of(f->st, qs, 2, id), 0);
     assert_string_equal(id, a[1]);
 }
