@@ -22,6 +22,9 @@ bool api_int_param(api_response *r, const api_request *q, const char *name, int 
 /* Copies the optional element at path under n into dst (untouched when absent); false with a 400
  * in r when it does not fit. */
 bool api_take_text(api_response *r, const api_request *q, const xml_node *n, const char *path, char *dst, size_t cap);
+/* Whether a job's end fires the queue's callback: NotifyConfig On with a URL, and its Event list
+ * naming TaskFinish or TransCodingFinish (queue.c). */
+bool api_queue_notifies_job_end(const store_queue *qu);
 /* Opens <Response> with RequestId and the paging counters every list answer starts with. */
 void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_t total, int page_number,
                     int page_size);

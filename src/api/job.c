@@ -402,8 +402,7 @@ void api_job_ended(void *ud, const store_job *j)
     if (j->callback[0]) {
         url = j->callback;
         json = strcmp(j->callback_format, "JSON") == 0;
-    } else if (store_queue_get(a->d.st, j->queue_id, &qu) == STORE_OK && strcmp(qu.notify_state, "On") == 0 &&
-               qu.notify_url[0]) {
+    } else if (store_queue_get(a->d.st, j->queue_id, &qu) == STORE_OK && api_queue_notifies_job_end(&qu)) {
         url = qu.notify_url;
         json = strcmp(qu.notify_format, "JSON") == 0;
     }

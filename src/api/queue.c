@@ -1,5 +1,11 @@
 /* queue.c — GET /asrqueue and PUT /asrqueue/<id>: listing a bucket's queues and updating one's
- * name, state and NotifyConfig. A queue that becomes Active wakes the scheduler. */
+ * name, state and NotifyConfig. A queue that becomes Active wakes the scheduler.
+ *
+ * NotifyConfig/Event is a comma list of the events CI queues name: TaskFinish (a job ended),
+ * WorkflowFinish (a workflow ended) and TransCodingFinish (older clients' name for a media job
+ * ending, sent by Tencent's own examples). Jobs are the only thing that ends here, so TaskFinish and
+ * TransCodingFinish make the queue's callback fire; WorkflowFinish is accepted for compatibility
+ * and never fires (this server runs no workflows). The list is stored and echoed as sent. */
 #include "api/api_internal.h"
 
 #include <stdio.h>
@@ -10,7 +16,49 @@ static bool one_of(const char *v, const char *a, const char *b)
     return strcmp(v, a) == 0 || strcmp(v, b) == 0;
 }
 
-#define QUEUE_PAGE_MAX 100
+#define QUEUE_PAGE_MAX 100   /* most queues one list page returns */
+
+static const char *const QUEUE_EVENTS[] = {"TaskFinish", "WorkflowFinish", "TransCodingFinish"};
+#define QUEUE_EVENTS_N (sizeof QUEUE_EVENTS / sizeof QUEUE_EVENTS[0])
+
+/* Whether the comma list events names `name` as one of its items (no spaces inside items). */
+static bool event_listed(const char *events, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = events; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && strncmp(p, name, n) == 0)
+            return true;
+        p += k + (p[k] == ',');
+    }
+    return false;
+}
+
+/* A comma list of known events, each once, no empty items; NULL when fine, else the message. */
+static const char *events_invalid(const char *events, char *why, size_t cap)
+{
+    if (!events[0])
+        return "NotifyConfig/Event is required when NotifyConfig/State is On (TaskFinish)";
+    for (const char *p = events; *p;) {
+        size_t k = strcspn(p, ",");
+        bool known = false;
+        for (size_t i = 0; i < QUEUE_EVENTS_N; i++)
+            known |= k == strlen(QUEUE_EVENTS[i]) && strncmp(p, QUEUE_EVENTS[i], k) == 0;
+        if (!known) {
+            snprintf(why, cap, "NotifyConfig/Event must be a comma list of TaskFinish, WorkflowFinish and "
+                     "TransCodingFinish (got \"%.*s\" in \"%s\")", (int)k, p, events);
+            return why;
+        }
+        p += k + (p[k] == ',');
+    }
+    return NULL;
+}
+
+bool api_queue_notifies_job_end(const store_queue *qu)
+{
+    return strcmp(qu->notify_state, "On") == 0 && qu->notify_url[0] &&
+           (event_listed(qu->notify_event, "TaskFinish") || event_listed(qu->notify_event, "TransCodingFinish"));
+}
 
 /* Resolves a comma list of queue ids: known ones of this bucket into out, the rest as
  * <QueueID> elements into missing. */
@@ -98,6 +146,7 @@ static bool apply_update(const api *a, api_response *r, const api_request *q, co
         !api_take_text(r, q, root, "NotifyConfig/ResultFormat", qu->notify_format, sizeof qu->notify_format))
         return false;
     const char *bad = NULL;
+    char why[300];
     if (!one_of(qu->state, "Active", "Paused"))
         bad = "State must be Active or Paused";
     else if (!one_of(qu->notify_state, "On", "Off"))
@@ -106,8 +155,8 @@ static bool apply_update(const api *a, api_response *r, const api_request *q, co
         bad = "NotifyConfig/ResultFormat must be XML or JSON";
     else if (strcmp(qu->notify_type, "Url") != 0)
         bad = "NotifyConfig/Type must be Url";
-    else if (strcmp(qu->notify_event, "TaskFinish") != 0)
-        bad = "NotifyConfig/Event must be TaskFinish";
+    else if (strcmp(qu->notify_state, "On") == 0 || qu->notify_event[0])
+        bad = events_invalid(qu->notify_event, why, sizeof why);
     if (bad) {
         api_error(r, q, 400, "InvalidArgument", "%s", bad);
         return false;

@@ -69,7 +69,7 @@ struct store_queue {
     int max_size;            /* 10000 */
     int max_concurrent;      /* 10 */
     char notify_url[1024];
-    char notify_event[32];   /* "TaskFinish" */
+    char notify_event[128];  /* comma list: "TaskFinish", "TaskFinish,WorkflowFinish", ... */
     char notify_type[16];    /* "Url" */
     char notify_state[8];    /* "On" | "Off" */
     char notify_format[8];   /* "XML" | "JSON" */

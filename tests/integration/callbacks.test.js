@@ -94,3 +94,61 @@ test('job and queue callbacks, XML and JSON; a dead callback blocks nothing', as
     black.close();
   }
 });
+
+// NotifyConfig/Event takes the event names CI queues use, as a comma list, and echoes it: the seed's
+// own example sends TransCodingFinish. A job's end fires TaskFinish and TransCodingFinish queues;
+// WorkflowFinish alone never fires (no workflows run here); anything else is a 400 that changes
+// nothing.
+test('queue NotifyConfig/Event: TaskFinish, TransCodingFinish, WorkflowFinish', async () => {
+  const rx = await receiver();
+  const srv = await L.startServer({ env: { CICADA_URL_ALLOW_PRIVATE: 'yes' } });
+  const cos = L.client(srv.port);
+  try {
+    await L.ci(cos, srv.port, 'POST', '/asrbucket');
+    await L.putFile(cos, 'in/jfk.wav', jfk);
+    const q = [].concat((await L.ci(cos, srv.port, 'GET', '/asrqueue')).Response.QueueList)[0];
+    const update = (event, url = `http://127.0.0.1:${rx.port}/${event}`) => L.raw(srv.port, {
+      method: 'PUT', pathname: `/asrqueue/${q.QueueId}`, headers: { 'Content-Type': 'application/xml' },
+      body: `<Request><Name>asr-queue</Name><QueueID>${q.QueueId}</QueueID><State>Active</State><NotifyConfig>` +
+        `<Type>Url</Type><Url>${url}</Url><Event>${event}</Event><State>On</State></NotifyConfig></Request>`,
+    });
+    const run = async () => {
+      const id = (await L.ci(cos, srv.port, 'POST', '/asr_jobs', { body: L.submitXml() })).Response.JobsDetail.JobId;
+      assert.equal((await L.waitJob(cos, srv.port, id)).State, 'Success');
+      return id;
+    };
+    // the seed's update, byte for byte apart from the URL
+    const seed = await update('TransCodingFinish');
+    assert.equal(seed.status, 200, seed.body);
+    assert.equal(L.tag(seed.body, 'Event'), 'TransCodingFinish');
+    const a = await run();
+    await rx.waitFor(1);
+    assert.equal(rx.got[0].url, '/TransCodingFinish');
+    assert.equal(L.tag(rx.got[0].body, 'JobId'), a);
+    assert.equal(L.tag(rx.got[0].body, 'EventName'), 'TaskFinish');
+    // WorkflowFinish alone: accepted, echoed, and no callback for a job
+    const wf = await update('WorkflowFinish');
+    assert.equal(wf.status, 200, wf.body);
+    const listed = [].concat((await L.ci(cos, srv.port, 'GET', '/asrqueue')).Response.QueueList)[0];
+    assert.equal(listed.NotifyConfig.Event, 'WorkflowFinish');
+    await run();
+    // both: a job's end fires
+    const both = await update('TaskFinish,WorkflowFinish', `http://127.0.0.1:${rx.port}/both`);
+    assert.equal(L.tag(both.body, 'Event'), 'TaskFinish,WorkflowFinish');
+    const c = await run();
+    await rx.waitFor(2);
+    assert.deepEqual(rx.got.map((g) => g.url), ['/TransCodingFinish', '/both'], 'the WorkflowFinish-only queue sent nothing');
+    assert.equal(L.tag(rx.got[1].body, 'JobId'), c);
+    // unknown names, empty items and an empty list while On are refused; the queue keeps its settings
+    for (const bad of ['JobFinish', 'TaskFinish,,WorkflowFinish', 'taskfinish', '']) {
+      const r = await update(bad);
+      assert.equal(r.status, 400, `${bad}: ${r.body}`);
+      assert.match(L.tag(r.body, 'Message'), /NotifyConfig\/Event/);
+    }
+    const kept = [].concat((await L.ci(cos, srv.port, 'GET', '/asrqueue')).Response.QueueList)[0];
+    assert.equal(kept.NotifyConfig.Event, 'TaskFinish,WorkflowFinish');
+  } finally {
+    await srv.stop();
+    rx.server.close();
+  }
+});
