@@ -1,7 +1,8 @@
 /* api.h — the CI ASR API and the embedded object API, independent of any HTTP server library.
  * The http layer parses a request into api_request, authenticates it with api_authenticate(),
  * routes it to one handler below, and sends the api_response back. Each resource has its own file:
- * bucket.c, queue.c, job.c, hotvocab.c, object.c; render.c writes the response trees as XML or JSON. */
+ * bucket.c, queue.c, job.c, hotvocab.c, template.c, object.c; render.c writes the response trees as XML or
+ * JSON. */
 #ifndef CICADA_API_H
 #define CICADA_API_H
 
@@ -117,6 +118,11 @@ void api_hotvocab_update(api *a, api_request *q, api_response *r, const char *pa
 void api_hotvocab_get(api *a, api_request *q, api_response *r, const char *id);  /* GET /asrhotvocabtable/<id> */
 void api_hotvocab_list(api *a, api_request *q, api_response *r);    /* GET /asrhotvocabtable?offset=&limit= */
 void api_hotvocab_delete(api *a, api_request *q, api_response *r, const char *id); /* DELETE /asrhotvocabtable/<id> */
+/* Speech-recognition templates (template.c). */
+void api_template_create(api *a, api_request *q, api_response *r);  /* POST /template */
+void api_template_update(api *a, api_request *q, api_response *r, const char *id);  /* PUT /template/<id> */
+void api_template_list(api *a, api_request *q, api_response *r);    /* GET /template?category=&ids=&name=&... */
+void api_template_delete(api *a, api_request *q, api_response *r, const char *id);  /* DELETE /template/<id> */
 
 /* ---- embedded object store ---- */
 /* GET and HEAD (the http layer sends no body for HEAD, with the same headers). */

@@ -35,6 +35,20 @@ void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_
  * request's bucket); false with a 400 naming the element in r. */
 bool api_speech_parse(api *a, api_response *r, const api_request *q, const xml_node *sr, job_params *p);
 
+/* ---- template.c ---- */
+/* Resolves j->template_id in the request's bucket: copies the template's parameters (checked again
+ * by api_speech_parse, so a template whose engine or hot-vocabulary table is gone is refused) into
+ * j->params and its name into j->template_name. False with a 400 naming Operation/TemplateId (or the
+ * parameter) in r. */
+bool api_template_resolve(api *a, api_response *r, const api_request *q, store_job *j);
+/* The rules of a template Name: 1 to 64 characters (code points) of Chinese characters, ASCII
+ * letters, digits, _, - and *. False with the reason, naming Name, in why. */
+bool template_name_valid(const char *name, char *why, size_t whylen);
+/* Cleans the ids= list of a template list: items trimmed of spaces, empty and repeated items
+ * dropped, each printable ASCII without spaces (at most 63 bytes), at most 100 of them; joined by
+ * commas into out (cap bytes) and counted. False with the reason in why. */
+bool template_ids_clean(const char *in, char *out, size_t cap, size_t *count, char *why, size_t whylen);
+
 /* ---- render.c: one description of each tree, written as XML or built as JSON ---- */
 typedef struct tree_out tree_out;
 tree_out *tree_xml(xml_writer *w);
@@ -50,6 +64,8 @@ void render_bucket(tree_out *t, const store_bucket *b);                  /* <Asr
 /* A hot-vocabulary table's fields (TableId ... UpdateTime): inside the current element when element
  * is NULL, else as a repeated <element> item (the list's HotVocabularyTable). */
 void render_hotvocab(tree_out *t, const store_hotvocab *h, const char *element);
+/* A template as the create/update answer's <Template> or a list's repeated <TemplateList>. */
+void render_template(tree_out *t, const store_template *tpl, const char *element);
 /* Callback body for a finished job, XML or JSON. Heap string. */
 char *render_callback(const store_job *j, const char *region, bool json, const char **content_type);
 

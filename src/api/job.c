@@ -92,16 +92,14 @@ static bool parse_operation(api *a, api_response *r, const api_request *q, const
     }
     if (!api_take_text(r, q, op, "TemplateId", j->template_id, sizeof j->template_id))
         return false;
-    if (j->template_id[0]) {
-        api_error(r, q, 400, "InvalidArgument", "template %s does not exist on this server", j->template_id);
-        return false;
-    }
     const xml_node *sr = xml_child(op, "SpeechRecognition");
-    if (!sr) {
+    if (!j->template_id[0] && !sr) {
         api_error(r, q, 400, "InvalidArgument", "Operation/SpeechRecognition (or Operation/TemplateId) is required");
         return false;
     }
-    if (!api_speech_parse(a, r, q, sr, &j->params) || !parse_output(a, r, q, op, j))
+    /* TemplateId wins: its template's parameters as they are now (an inline SpeechRecognition is not read) */
+    bool params_ok = j->template_id[0] ? api_template_resolve(a, r, q, j) : api_speech_parse(a, r, q, sr, &j->params);
+    if (!params_ok || !parse_output(a, r, q, op, j))
         return false;
     const char *ud = xml_path_text(op, "UserData");
     if (ud && (strlen(ud) > 1024 || !user_data_ok(ud))) {

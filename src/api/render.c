@@ -192,7 +192,8 @@ static void render_operation(tree_out *t, const store_job *j, const char *region
 {
     t_open(t, "Operation");
     t_text(t, "TemplateId", j->template_id);
-    t_text(t, "TemplateName", j->template_name);
+    if (j->template_id[0])   /* TemplateName only with a TemplateId (spec section 9) */
+        t_text(t, "TemplateName", j->template_name);
     render_speech(t, &j->params);
     t_open(t, "Output");
     t_text(t, "Region", j->output_region[0] ? j->output_region : region);
@@ -279,6 +280,21 @@ void render_hotvocab(tree_out *t, const store_hotvocab *h, const char *element)
     t_time(t, "UpdateTime", h->update_ms);
     if (element)
         t_close(t, element);
+}
+
+void render_template(tree_out *t, const store_template *tpl, const char *element)
+{
+    t_open_item(t, element);
+    t_text(t, "TemplateId", tpl->id);
+    t_text(t, "Name", tpl->name);
+    t_text(t, "Tag", "SpeechRecognition");
+    t_text(t, "State", "Normal");
+    t_text(t, "BucketId", tpl->bucket);
+    t_text(t, "Category", "Custom");
+    t_time(t, "CreateTime", tpl->create_ms);
+    t_time(t, "UpdateTime", tpl->update_ms);
+    render_speech(t, &tpl->params);
+    t_close(t, element);
 }
 
 char *render_callback(const store_job *j, const char *region, bool json, const char **content_type)

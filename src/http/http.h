@@ -32,15 +32,15 @@ typedef enum route_id {
     ROUTE_QUEUE_LIST, ROUTE_QUEUE_UPDATE,
     ROUTE_JOB_SUBMIT, ROUTE_JOB_LIST, ROUTE_JOB_DESCRIBE, ROUTE_JOB_CANCEL,
     ROUTE_HOTVOCAB_CREATE, ROUTE_HOTVOCAB_UPDATE, ROUTE_HOTVOCAB_GET, ROUTE_HOTVOCAB_LIST, ROUTE_HOTVOCAB_DELETE,
+    ROUTE_TEMPLATE_CREATE, ROUTE_TEMPLATE_UPDATE, ROUTE_TEMPLATE_LIST, ROUTE_TEMPLATE_DELETE,
     ROUTE_BUCKET_CREATE, ROUTE_BUCKET_HEAD, ROUTE_OBJECT_LIST,
     ROUTE_OBJECT_PUT, ROUTE_OBJECT_GET, ROUTE_OBJECT_HEAD, ROUTE_OBJECT_DELETE,
-    ROUTE_NOT_SUPPORTED,           /* a known CI path this server does not offer */
     ROUTE_BAD_METHOD,
 } route_id;
 
 typedef struct route {
     route_id id;
-    const char *arg;               /* points into the path: queue id, job ids, table id or object key */
+    const char *arg;               /* points into the path: queue id, job ids, table or template id, object key */
     bool need_bucket;              /* false for service-level calls */
 } route;
 

@@ -58,6 +58,20 @@ static route match_hotvocab(const char *m, const char *rest)
     return make(ROUTE_BAD_METHOD, NULL, true);
 }
 
+/* POST creates, GET lists (one is read with ?ids=), PUT and DELETE name a template in the path. */
+static route match_template(const char *m, const char *rest)
+{
+    if (!rest && strcmp(m, "POST") == 0)
+        return make(ROUTE_TEMPLATE_CREATE, NULL, true);
+    if (!rest && strcmp(m, "GET") == 0)
+        return make(ROUTE_TEMPLATE_LIST, NULL, true);
+    if (rest && strcmp(m, "PUT") == 0)
+        return make(ROUTE_TEMPLATE_UPDATE, rest, true);
+    if (rest && strcmp(m, "DELETE") == 0)
+        return make(ROUTE_TEMPLATE_DELETE, rest, true);
+    return make(ROUTE_BAD_METHOD, NULL, true);
+}
+
 static route match_objects(const char *m, const char *path)
 {
     if (strcmp(path, "/") == 0) {
@@ -105,7 +119,7 @@ route router_match(const char *m, const char *path, bool has_cancel)
     if (under(path, "/asrhotvocabtable", &rest))
         return match_hotvocab(m, rest);
     if (under(path, "/template", &rest))
-        return make(ROUTE_NOT_SUPPORTED, NULL, true);
+        return match_template(m, rest);
     return match_objects(m, path);
 }
 
@@ -126,16 +140,16 @@ void router_dispatch(api *a, const route *rt, api_request *q, api_response *r)
     case ROUTE_HOTVOCAB_GET: api_hotvocab_get(a, q, r, rt->arg); break;
     case ROUTE_HOTVOCAB_LIST: api_hotvocab_list(a, q, r); break;
     case ROUTE_HOTVOCAB_DELETE: api_hotvocab_delete(a, q, r, rt->arg); break;
+    case ROUTE_TEMPLATE_CREATE: api_template_create(a, q, r); break;
+    case ROUTE_TEMPLATE_UPDATE: api_template_update(a, q, r, rt->arg); break;
+    case ROUTE_TEMPLATE_LIST: api_template_list(a, q, r); break;
+    case ROUTE_TEMPLATE_DELETE: api_template_delete(a, q, r, rt->arg); break;
     case ROUTE_BUCKET_CREATE: api_bucket_create(a, q, r); break;
     case ROUTE_BUCKET_HEAD: api_bucket_head(a, q, r); break;
     case ROUTE_OBJECT_LIST: api_object_list(a, q, r); break;
     case ROUTE_OBJECT_GET:
     case ROUTE_OBJECT_HEAD: api_object_get(a, q, r, rt->arg); break;
     case ROUTE_OBJECT_DELETE: api_object_delete(a, q, r, rt->arg); break;
-    case ROUTE_NOT_SUPPORTED:
-        api_error(r, q, 400, "InvalidRequest", "%s is not offered by this server (templates are optional in the "
-                  "API and not implemented yet)", q->path);
-        break;
     case ROUTE_OBJECT_PUT:   /* streamed by the server, never dispatched here */
     case ROUTE_BAD_METHOD:
     case ROUTE_NONE:

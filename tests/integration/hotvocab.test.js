@@ -222,8 +222,6 @@ test('bad requests get a 4xx naming the field and change nothing', async () => {
   }
   assertError(await req({ method: 'POST', pathname: `/asrhotvocabtable/${id}`, body: tableXml({ name: 'x', words: [['a', 1]] }) }), 405, 'MethodNotAllowed');
   assertError(await req({ method: 'DELETE', pathname: '/asrhotvocabtable', host: L.HOST }), 405, 'MethodNotAllowed');
-  // templates stay unsupported
-  assertError(await req({ pathname: '/template' }), 400, 'InvalidRequest');
 
   // nothing changed
   assert.equal((await get(id)).body.replace(/<RequestId>\w+<\/RequestId>/, ''), before);
