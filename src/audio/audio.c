@@ -69,6 +69,7 @@ const char *audio_rc_code(audio_rc rc)
     case AUDIO_OPEN_FAILED: return "InputOpenFailed";
     case AUDIO_NOT_AUDIO: return "InputNotAudio";
     case AUDIO_DECODE_FAILED: return "AudioDecodeFailed";
+    case AUDIO_TRUNCATED: return "AudioTruncated";
     case AUDIO_EMPTY: return "AudioEmpty";
     case AUDIO_TOO_LONG: return "AudioTooLong";
     case AUDIO_INPUT_TOO_LARGE: return "InputTooLarge";
@@ -139,7 +140,15 @@ typedef struct decode_ctx {
     int read_error;
     long bad_packets;             /* packets the decoder rejected (corrupt data) */
     long good_frames;
+    int64_t declared_ms;          /* the stream's length as its container declares it; -1: none declared */
+    int64_t wav_declared;         /* WAV: the data chunk's declared size in bytes (0: none declared) */
+    int64_t wav_present;          /* WAV: the bytes the file holds from the data chunk's start */
 } decode_ctx;
+
+/* How much shorter than declared a stream may decode before it counts as truncated: encoder delay
+ * and padding, and resampling, cost a few tens of milliseconds. */
+#define TRUNCATION_SLACK_MS 250
+#define TRUNCATION_SLACK_PERMILLE 10
 
 
 static const char *av_err_text(int code, char *buf, size_t len)
@@ -269,6 +278,51 @@ static audio_rc raw_format(const audio_params *p, const AVInputFormat **format, 
     return AUDIO_OK;
 }
 
+/* The data chunk of a RIFF/WAVE header held in h[0..n): its offset and declared size; false when
+ * h is not such a header or the chunk is not within it. FFmpeg's demuxer trims a data chunk that
+ * runs past the end of the file to what is there, so a cut file looks whole to it: this is how we
+ * tell. Chunks are walked by their sizes with 64-bit sums, so no size can overflow the walk. */
+static bool wav_data_chunk(const unsigned char *h, size_t n, uint64_t *offset, uint32_t *size)
+{
+    if (n < 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
+        return false;
+    for (uint64_t pos = 12; pos + 8 <= n;) {
+        const unsigned char *c = h + pos;
+        uint32_t sz = (uint32_t)c[4] | (uint32_t)c[5] << 8 | (uint32_t)c[6] << 16 | (uint32_t)c[7] << 24;
+        if (memcmp(c, "data", 4) == 0) {
+            *offset = pos + 8;
+            *size = sz;
+            return true;
+        }
+        pos += 8 + (uint64_t)sz + (sz & 1);
+    }
+    return false;
+}
+
+#define WAV_HEADER_SCAN (64 * 1024)   /* how far into a WAV file the data chunk is looked for */
+
+/* For a WAV input, what its data chunk declares and what the file holds (both 0 when unknown: no
+ * header found, a streamed file's 0 or 0xFFFFFFFF size, or an unreadable file). */
+static void wav_sizes(decode_ctx *c, const char *path)
+{
+    c->wav_declared = c->wav_present = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return;
+    unsigned char *h = malloc(WAV_HEADER_SCAN);
+    ssize_t got = h && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? pread(fd, h, WAV_HEADER_SCAN, 0) : -1;
+    close(fd);
+    uint64_t offset;
+    uint32_t size;
+    if (got > 0 && wav_data_chunk(h, (size_t)got, &offset, &size) && size != 0 && size != 0xFFFFFFFFu &&
+        offset <= (uint64_t)st.st_size) {
+        c->wav_declared = size;
+        c->wav_present = (int64_t)((uint64_t)st.st_size - offset);
+    }
+    free(h);
+}
+
 static audio_rc open_container(decode_ctx *c, const char *path, const audio_params *p, char *err, size_t errlen)
 {
     char why[128], url[4200];
@@ -307,6 +361,8 @@ static audio_rc open_container(decode_ctx *c, const char *path, const audio_para
                 av_err_text(rc, why, sizeof why));
         return AUDIO_DECODE_FAILED;
     }
+    if (!c->raw && strcmp(c->fmt->iformat->name, "wav") == 0)
+        wav_sizes(c, path);
     return AUDIO_OK;
 }
 
@@ -318,6 +374,17 @@ static audio_rc check_channel(const decode_ctx *c, int have, char *err, size_t e
     err_printf(err, errlen, "channel %d was asked for but the input has %d channel%s (numbered from 0)", c->channel,
             have, have == 1 ? "" : "s");
     return AUDIO_CHANNEL_MISSING;
+}
+
+/* The length a header states (a WAV data chunk's size, FLAC's sample count, an MP4 box, an MP3
+ * Xing/Info frame), in ms; -1 when there is none, or only FFmpeg's guess from the bit rate, which
+ * says nothing about whether the file is whole. */
+static int64_t declared_length_ms(const AVFormatContext *fmt, const AVStream *st)
+{
+    if (fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE || st->duration == AV_NOPTS_VALUE ||
+        st->duration <= 0)
+        return -1;
+    return av_rescale_q(st->duration, st->time_base, (AVRational){1, 1000});
 }
 
 static audio_rc open_decoder(decode_ctx *c, char *err, size_t errlen)
@@ -351,6 +418,7 @@ static audio_rc open_decoder(decode_ctx *c, char *err, size_t errlen)
         return AUDIO_DECODE_FAILED;
     }
     c->in_channels = c->dec->ch_layout.nb_channels;
+    c->declared_ms = declared_length_ms(c->fmt, c->fmt->streams[idx]);
     audio_rc arc = check_channel(c, c->in_channels, err, errlen);
     if (arc != AUDIO_OK)
         return arc;
@@ -646,6 +714,31 @@ static audio_rc decode_step(decode_ctx *c, char *err, size_t errlen)
     return feed_packet(c, err, errlen);
 }
 
+/* A stream that ends well before the length its header declares was cut short (an upload or copy
+ * that stopped): the job fails rather than succeed with part of the audio silently missing. A
+ * container that declares no length (raw PCM, ADTS, a streamed WAV whose size fields are 0 or
+ * 0xFFFFFFFF, an MP3 without a Xing frame) cannot be judged and keeps what decoded. */
+static audio_rc truncation_check(const decode_ctx *c, char *err, size_t errlen)
+{
+    int64_t got_ms = (int64_t)(c->produced * 1000 / (size_t)c->out_rate);
+    int64_t declared_ms = c->declared_ms;
+    if (c->wav_declared > c->wav_present && c->wav_present > 0)   /* the bytes that are there decoded to got_ms */
+        declared_ms = (int64_t)((double)c->produced * (double)c->wav_declared / (double)c->wav_present * 1000.0 /
+                                c->out_rate + 0.5);
+    if (c->raw || declared_ms <= 0)
+        return AUDIO_OK;
+    int64_t slack = declared_ms * TRUNCATION_SLACK_PERMILLE / 1000;
+    if (slack < TRUNCATION_SLACK_MS)
+        slack = TRUNCATION_SLACK_MS;
+    if (got_ms + slack >= declared_ms)
+        return AUDIO_OK;
+    err_printf(err, errlen, "input is truncated: its %s header declares %lld.%03lld s of audio but the file holds "
+            "only %lld.%03lld s (an incomplete upload or copy?)", c->fmt->iformat->name,
+            (long long)(declared_ms / 1000), (long long)(declared_ms % 1000), (long long)(got_ms / 1000),
+            (long long)(got_ms % 1000));
+    return AUDIO_TRUNCATED;
+}
+
 /* Once everything is decoded: was it audio at all, and mostly intact? */
 static audio_rc final_checks(const decode_ctx *c, char *err, size_t errlen)
 {
@@ -669,7 +762,7 @@ static audio_rc final_checks(const decode_ctx *c, char *err, size_t errlen)
                 c->bad_packets, c->good_frames);
         return AUDIO_DECODE_FAILED;
     }
-    return AUDIO_OK;
+    return truncation_check(c, err, errlen);
 }
 
 static bool rate_supported(int rate)

@@ -37,7 +37,8 @@ typedef enum audio_rc {
     AUDIO_OK = 0,
     AUDIO_OPEN_FAILED,          /* missing or unreadable file */
     AUDIO_NOT_AUDIO,            /* a readable file with no audio stream / not a media file */
-    AUDIO_DECODE_FAILED,        /* corrupt or truncated stream (also: invalid audio_params) */
+    AUDIO_DECODE_FAILED,        /* corrupt stream (also: invalid audio_params) */
+    AUDIO_TRUNCATED,            /* the container declares more audio than the input holds */
     AUDIO_EMPTY,                /* no samples at all */
     AUDIO_TOO_LONG,             /* more than max_duration_ms of audio */
     AUDIO_INPUT_TOO_LARGE,      /* the file is larger than max_input_bytes */

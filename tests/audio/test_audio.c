@@ -1,7 +1,8 @@
 /* test_audio.c — decoding real files (wav/mp3/flac, generated 44.1 kHz stereo, 8 kHz fsdd) into mono
  * float PCM at the asked rate; exact output lengths (round(in * out_rate / in_rate)) from generated
  * files of known sample counts; one chosen channel; declared raw PCM; and clean failures for
- * non-media, truncated, empty, over-long, over-large input and a channel the input lacks. */
+ * non-media, empty, over-long, over-large input and a channel the input lacks; truncated input
+ * (a WAV or MP3 whose header declares more than the file holds) fails as AudioTruncated. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,47 +261,84 @@ static void test_playlists_referencing_other_files_are_refused(void **state)
     }
 }
 
-static void test_truncated_mp3_decodes_or_fails_cleanly(void **state)
+/* jfk.mp3 declares its length in a Xing/Info frame: a cut anywhere fails, as truncated when what is
+ * left still decodes, and never succeeds with part of the audio missing. */
+static void test_truncated_mp3_fails(void **state)
 {
     (void)state;
     char src[1200], dst[128], err[256];
     data_path(src, sizeof src, "en/jfk/jfk.mp3");
     const size_t cuts[] = {3000, 40000};
+    audio_rc rc = AUDIO_OK;
     for (int i = 0; i < 2; i++) {
         tmp_path(dst, sizeof dst, "trunc.mp3");
         copy_prefix(src, dst, cuts[i]);
         audio_pcm pcm;
-        audio_rc rc = decode_at(dst, 16000, 0, &pcm, err, sizeof err);
-        if (rc == AUDIO_OK) {
-            assert_true(pcm.n > 0);
-            assert_true(pcm.duration_ms < 11000);
-            assert_samples_in_range(&pcm);
-            audio_pcm_free(&pcm);
-        } else {
-            assert_true(rc == AUDIO_DECODE_FAILED || rc == AUDIO_EMPTY);
-            assert_true(strlen(err) > 0);
-        }
+        rc = decode_at(dst, 16000, 0, &pcm, err, sizeof err);
+        if (rc == AUDIO_OK)
+            fail_msg("a cut at %zu bytes decoded as whole (%lld ms)", cuts[i], (long long)pcm.duration_ms);
+        assert_true(rc == AUDIO_TRUNCATED || rc == AUDIO_DECODE_FAILED || rc == AUDIO_EMPTY);
+        assert_true(strlen(err) > 0);
     }
-    /* A cut well into the stream keeps what is there: about 40000 bytes' worth of audio. */
-    audio_pcm pcm;
-    assert_int_equal(decode_at(dst, 16000, 0, &pcm, err, sizeof err), AUDIO_OK);
-    assert_in_range(pcm.duration_ms, 500, 10500);
-    audio_pcm_free(&pcm);
+    /* A cut well into the stream: what is left decodes, and the header says it is not all. */
+    assert_int_equal(rc, AUDIO_TRUNCATED);
+    assert_non_null(strstr(err, "truncated"));
+    assert_non_null(strstr(err, "declares 11."));
 }
 
-static void test_truncated_wav_keeps_what_is_there(void **state)
+/* A WAV file whose data chunk runs past the end of the file (FFmpeg itself trims it to what is
+ * there) fails as truncated, naming both lengths; so does a cut at any point of the data. */
+static void test_truncated_wav_fails(void **state)
 {
     (void)state;
     char src[1200], dst[128], err[256];
     data_path(src, sizeof src, "en/jfk/jfk.wav");
     tmp_path(dst, sizeof dst, "trunc.wav");
-    copy_prefix(src, dst, 44 + 16000 * 2);   /* header + about 1 s of 16-bit mono at 16 kHz */
-    audio_pcm pcm;
-    audio_rc rc = decode_at(dst, 16000, 0, &pcm, err, sizeof err);
-    if (rc != AUDIO_OK)
-        fail_msg("%s (%s)", audio_rc_code(rc), err);
-    assert_in_range(pcm.duration_ms, 900, 1100);
-    audio_pcm_free(&pcm);
+    const size_t cuts[] = {20000, 78 + 16000 * 2, 300000};
+    for (int i = 0; i < 3; i++) {
+        copy_prefix(src, dst, cuts[i]);
+        audio_pcm pcm;
+        audio_rc rc = decode_at(dst, 16000, 0, &pcm, err, sizeof err);
+        if (rc != AUDIO_TRUNCATED)
+            fail_msg("cut at %zu: %s (%s)", cuts[i], audio_rc_code(rc), err);
+        assert_string_equal(audio_rc_code(rc), "AudioTruncated");
+        if (!strstr(err, "declares 11.0"))
+            fail_msg("cut at %zu: %s", cuts[i], err);
+        assert_null(pcm.samples);
+    }
+    if (!strstr(err, "holds only 9.37"))   /* 300000 - 78 header bytes of 16-bit mono at 16 kHz */
+        fail_msg("%s", err);
+}
+
+/* A streamed WAV (its size fields 0xFFFFFFFF or 0, as recorders write before they know the length)
+ * declares no length: whatever it holds is decoded. */
+static void test_streamed_wav_without_length_decodes(void **state)
+{
+    (void)state;
+    char src[1200], dst[128], err[256];
+    data_path(src, sizeof src, "en/jfk/jfk.wav");
+    tmp_path(dst, sizeof dst, "stream.wav");
+    const uint32_t sizes[] = {0xFFFFFFFFu, 0};
+    enum { HDR = 78 };   /* jfk.wav: RIFF, fmt, a LIST chunk, then data at 70 */
+    for (int i = 0; i < 2; i++) {
+        copy_prefix(src, dst, HDR + 16000 * 2);
+        FILE *f = fopen(dst, "r+b");
+        assert_non_null(f);
+        unsigned char hdr[HDR];
+        assert_int_equal(fread(hdr, 1, sizeof hdr, f), sizeof hdr);
+        assert_memory_equal(hdr + HDR - 8, "data", 4);
+        for (int b = 0; b < 4; b++)
+            hdr[4 + b] = hdr[HDR - 4 + b] = (unsigned char)(sizes[i] >> (8 * b));
+        rewind(f);
+        assert_int_equal(fwrite(hdr, 1, sizeof hdr, f), sizeof hdr);
+        fclose(f);
+        audio_pcm pcm;
+        audio_rc rc = decode_at(dst, 16000, 0, &pcm, err, sizeof err);
+        if (rc != AUDIO_OK)
+            fail_msg("size field %#x: %s (%s)", sizes[i], audio_rc_code(rc), err);
+        assert_in_range(pcm.duration_ms, 990, 1010);
+        audio_pcm_free(&pcm);
+    }
 }
 
 static void test_empty_missing_and_directory_fail(void **state)
@@ -378,6 +416,7 @@ static void test_rc_codes_are_stable(void **state)
     assert_string_equal(audio_rc_code(AUDIO_OPEN_FAILED), "InputOpenFailed");
     assert_string_equal(audio_rc_code(AUDIO_NOT_AUDIO), "InputNotAudio");
     assert_string_equal(audio_rc_code(AUDIO_DECODE_FAILED), "AudioDecodeFailed");
+    assert_string_equal(audio_rc_code(AUDIO_TRUNCATED), "AudioTruncated");
     assert_string_equal(audio_rc_code(AUDIO_EMPTY), "AudioEmpty");
     assert_string_equal(audio_rc_code(AUDIO_TOO_LONG), "AudioTooLong");
     assert_string_equal(audio_rc_code(AUDIO_INPUT_TOO_LARGE), "InputTooLarge");
@@ -892,8 +931,9 @@ int main(void)
         cmocka_unit_test(test_random_bytes_fail_cleanly),
         cmocka_unit_test(test_text_and_subtitle_files_are_not_audio),
         cmocka_unit_test(test_playlists_referencing_other_files_are_refused),
-        cmocka_unit_test(test_truncated_mp3_decodes_or_fails_cleanly),
-        cmocka_unit_test(test_truncated_wav_keeps_what_is_there),
+        cmocka_unit_test(test_truncated_mp3_fails),
+        cmocka_unit_test(test_truncated_wav_fails),
+        cmocka_unit_test(test_streamed_wav_without_length_decodes),
         cmocka_unit_test(test_empty_missing_and_directory_fail),
         cmocka_unit_test(test_max_duration_enforced),
         cmocka_unit_test(test_video_without_audio_is_not_audio),

@@ -112,3 +112,30 @@ test('undecodable and empty inputs fail with a precise code, and the server keep
   const ok = await runJob('in/jfk2.wav', jfk, '16k_en', 'out/jfk2.txt');
   assert.equal(ok.State, 'Success');
 });
+
+// A file cut short (an upload that stopped) fails as AudioTruncated, naming what the header
+// declares and what is there, and writes no output; a WAV streamed without a length (its size fields
+// 0xFFFFFFFF, as recorders write them) declares nothing and is recognised whole.
+test('a truncated WAV fails as AudioTruncated; a streamed WAV without a length succeeds', async () => {
+  const dir = L.tmpDir('cicada-trunc-');
+  const whole = fs.readFileSync(jfk);
+  const cut = path.join(dir, 'cut.wav');
+  fs.writeFileSync(cut, whole.subarray(0, 20000));   // the header says 11 s; 0.62 s are there
+  const job = await runJob('in/cut.wav', cut, '16k_en', 'out/cut.txt');
+  assert.equal(job.State, 'Failed', JSON.stringify(job));
+  assert.equal(job.Code, 'AudioTruncated');
+  assert.match(job.Message, /declares 11\.000 s .* holds only 0\.62\d s/);
+  assert.equal(job.Operation.SpeechRecognitionResult, undefined);
+  await assert.rejects(L.getObject(cos, 'out/cut.txt'), (e) => e.statusCode === 404);
+  const streamed = Buffer.from(whole);
+  const data = streamed.indexOf('data');
+  streamed.writeUInt32LE(0xFFFFFFFF, 4);
+  streamed.writeUInt32LE(0xFFFFFFFF, data + 4);
+  const live = path.join(dir, 'live.wav');
+  fs.writeFileSync(live, streamed);
+  const ok = await runJob('in/live.wav', live, '16k_en', 'out/live.txt');
+  assert.equal(ok.State, 'Success', JSON.stringify(ok));
+  assert.equal(ok.Operation.SpeechRecognitionResult.AudioTime, '11.000');
+  const ref = await runJob('in/jfk3.wav', jfk, '16k_en', 'out/jfk3.txt');
+  assert.equal(ok.Operation.SpeechRecognitionResult.Result, ref.Operation.SpeechRecognitionResult.Result);
+});
