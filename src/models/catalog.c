@@ -17,26 +17,28 @@
 #define WHISPER(n, sha1, sha256, bytes, disk, en, rank) \
     {n, "ggml-" n ".bin", MODEL_WHISPER, HF_WHISPER "ggml-" n ".bin", sha1, sha256, bytes, disk, en, rank}
 
-/* Ranks order by accuracy: larger models first, a quantized model just below its full-precision
- * original, large-v3-turbo (4 decoder layers) below large-v3. */
+/* Exact sizes are the published files' lengths, as independent projects pin them beside these same
+ * SHA-1s (no network here to fetch them ourselves); the q5_0 files have none yet, so their size goes
+ * unchecked. Ranks order by accuracy: larger models first, a quantized model just below its
+ * full-precision original, large-v3-turbo (4 decoder layers) below large-v3. */
 static const model_info k_catalog[] = {
-    WHISPER("tiny", "bd577a113a864445d4c299885e0cb97d4ba92b5f", NULL, 0, "75 MiB", false, 10),
-    WHISPER("tiny.en", "c78c86eb1a8faa21b369bcd33207cc90d64ae9df", NULL, 0, "75 MiB", true, 10),
+    WHISPER("tiny", "bd577a113a864445d4c299885e0cb97d4ba92b5f", NULL, 77691713, "75 MiB", false, 10),
+    WHISPER("tiny.en", "c78c86eb1a8faa21b369bcd33207cc90d64ae9df", NULL, 77704715, "75 MiB", true, 10),
     WHISPER("base", "465707469ff3a37a2b9b8d8f89f2f99de7299dac",
             "60ed5bc3dd14eea856493d334349b405782ddcaf0028d4b5df4088345fba2efe", 147951465, "142 MiB", false, 20),
-    WHISPER("base.en", "137c40403d78fd54d454da0f9bd998f78703390c", NULL, 0, "142 MiB", true, 20),
+    WHISPER("base.en", "137c40403d78fd54d454da0f9bd998f78703390c", NULL, 147964211, "142 MiB", true, 20),
     WHISPER("base-q8_0", NULL, "c577b9a86e7e048a0b7eada054f4dd79a56bbfa911fbdacf900ac5b567cbb7d9", 81768585,
             "78 MiB", false, 18),
-    WHISPER("small", "55356645c2b361a969dfd0ef2c5a50d530afd8d5", NULL, 0, "466 MiB", false, 40),
-    WHISPER("small.en", "db8a495a91d927739e50b3fc1cc4c6b8f6c2d022", NULL, 0, "466 MiB", true, 40),
-    WHISPER("medium", "fd9727b6e1217c2f614f9b698455c4ffd82463b4", NULL, 0, "1.5 GiB", false, 60),
-    WHISPER("medium.en", "8c30f0e44ce9560643ebd10bbe50cd20eafd3723", NULL, 0, "1.5 GiB", true, 60),
-    WHISPER("large-v1", "b1caaf735c4cc1429223d5a74f0f4d0b9b59a299", NULL, 0, "2.9 GiB", false, 80),
-    WHISPER("large-v2", "0f4c8e34f21cf1a914c59d8b3ce882345ad349d6", NULL, 0, "2.9 GiB", false, 85),
+    WHISPER("small", "55356645c2b361a969dfd0ef2c5a50d530afd8d5", NULL, 487601967, "466 MiB", false, 40),
+    WHISPER("small.en", "db8a495a91d927739e50b3fc1cc4c6b8f6c2d022", NULL, 487614201, "466 MiB", true, 40),
+    WHISPER("medium", "fd9727b6e1217c2f614f9b698455c4ffd82463b4", NULL, 1533763059, "1.5 GiB", false, 60),
+    WHISPER("medium.en", "8c30f0e44ce9560643ebd10bbe50cd20eafd3723", NULL, 1533774781, "1.5 GiB", true, 60),
+    WHISPER("large-v1", "b1caaf735c4cc1429223d5a74f0f4d0b9b59a299", NULL, 3094623691, "2.9 GiB", false, 80),
+    WHISPER("large-v2", "0f4c8e34f21cf1a914c59d8b3ce882345ad349d6", NULL, 3094623691, "2.9 GiB", false, 85),
     WHISPER("large-v2-q5_0", "00e39f2196344e901b3a2bd5814807a769bd1630", NULL, 0, "1.1 GiB", false, 82),
-    WHISPER("large-v3", "ad82bf6a9043ceed055076d0fd39f5f186ff8062", NULL, 0, "2.9 GiB", false, 100),
+    WHISPER("large-v3", "ad82bf6a9043ceed055076d0fd39f5f186ff8062", NULL, 3095033483, "2.9 GiB", false, 100),
     WHISPER("large-v3-q5_0", "e6e2ed78495d403bef4b7cff42ef4aaadcfea8de", NULL, 0, "1.1 GiB", false, 92),
-    WHISPER("large-v3-turbo", "4af2b29d7ec73d781377bfd1758ca957a807e941", NULL, 0, "1.5 GiB", false, 95),
+    WHISPER("large-v3-turbo", "4af2b29d7ec73d781377bfd1758ca957a807e941", NULL, 1624555275, "1.5 GiB", false, 95),
     WHISPER("large-v3-turbo-q5_0", "e050f7970618a659205450ad97eb95a18d69c9ee", NULL, 0, "547 MiB", false, 88),
     /* 885,098 bytes and this SHA-256 for the published ggml-org/whisper-vad file: the same bytes as
      * whisper.cpp's own test copy, and the same size and digest that independent projects pin for
@@ -73,6 +75,11 @@ const model_info *models_find(const char *name_or_file)
             return m;
     }
     return NULL;
+}
+
+bool models_size_differs(const model_info *m, int64_t bytes)
+{
+    return m && m->bytes > 0 && bytes != m->bytes;
 }
 
 const model_info *models_find_by_digest(const model_digest *d)

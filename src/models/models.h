@@ -30,6 +30,9 @@ size_t models_catalog_count(void);
 const model_info *models_catalog_at(size_t i);
 /* By name ("base"), file name ("ggml-base.bin") or a path ending in that file name; NULL if none. */
 const model_info *models_find(const char *name_or_file);
+/* True when m publishes an exact size and `bytes` is not it: a partial copy, or another file under
+ * the official name (false when the size is unpublished: nothing to compare with). */
+bool models_size_differs(const model_info *m, int64_t bytes);
 /* The catalog entry whose published SHA-1 or SHA-256 equals the digest's, or NULL. */
 typedef struct model_digest model_digest;
 const model_info *models_find_by_digest(const model_digest *d);

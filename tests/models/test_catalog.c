@@ -171,6 +171,21 @@ static void test_sizes_are_formatted_for_people(void **state)
     assert_string_equal(s, "3.0 GiB");
 }
 
+/* The start-up warning and `models list` rest on this: a size is compared only where published. */
+static void test_a_wrong_size_is_caught_where_the_size_is_published(void **state)
+{
+    (void)state;
+    const model_info *base = models_find("base");
+    assert_false(models_size_differs(base, 147951465));
+    assert_true(models_size_differs(base, 25));
+    assert_true(models_size_differs(base, 147951465 + 1));
+    assert_true(models_size_differs(base, 0));
+    assert_false(models_size_differs(models_find("silero-v6.2.0"), 885098));
+    assert_int_equal(models_find("large-v3")->bytes, 3095033483LL);   /* past 2^31: kept as int64_t */
+    assert_false(models_size_differs(models_find("large-v3-turbo-q5_0"), 12345));   /* unpublished: unchecked */
+    assert_false(models_size_differs(NULL, 1));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -195,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_names_without_slash_lie_in_the_model_dir),
         cmocka_unit_test(test_best_installed_model),
         cmocka_unit_test(test_sizes_are_formatted_for_people),
+        cmocka_unit_test(test_a_wrong_size_is_caught_where_the_size_is_published),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
