@@ -117,6 +117,8 @@ typedef struct engine_plan_entry {
     char model[1024];           /* model file (whisper) or directory (sphinx) */
     char language[16];
     char hint[768];             /* not installed: what is missing and how to install it */
+    char remedy[256];           /* the same in a few words, for start-up lists: "set CICADA_SPHINX_ZH_MODEL or
+                                   run `cicada models pull base`" */
 } engine_plan_entry;
 /* Returns a heap array of one entry per type (free()), n = its length; NULL with err on a bad
  * CICADA_ENGINES. */
@@ -136,6 +138,15 @@ typedef enum engine_lookup {
  * lookup never loads anything. */
 engine_lookup engine_registry_get(engine_registry *r, const char *engine_model_type, engine **out,
                                   engine_opts *opts, char *hint, size_t hintlen);
+/* An EngineModelType this registry cannot serve, and why in a few words: what to set or run, or
+ * why its model failed to load. */
+typedef struct engine_unavailable {
+    const char *type;
+    const char *why;            /* points into the registry: valid until engine_registry_free */
+} engine_unavailable;
+/* Every EngineModelType without an engine here, in the spec's order (types left out by only_type are
+ * not listed): a heap array (free()), n = its length; NULL with n = 0 when every type is served. */
+engine_unavailable *engine_registry_unavailable(const engine_registry *r, size_t *n);
 /* True for every EngineModelType in the spec. */
 bool engine_type_known(const char *engine_model_type);
 

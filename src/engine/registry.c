@@ -58,6 +58,7 @@ struct engine_registry {
     engine_plan_entry plan[NTYPES];
     engine *by_type[NTYPES];
     char *unavailable[NTYPES];   /* why a planned model did not load (the server runs on without it) */
+    char only_type[32];          /* the params' only_type ("" = every type was loaded) */
     loaded_engine loaded[NTYPES];
     size_t nloaded;
     char **blacklist;
@@ -264,6 +265,7 @@ static void set_entry(engine_plan_entry *e, const char *engine, const char *mode
     snprintf(e->model, sizeof e->model, "%s", model);
     snprintf(e->language, sizeof e->language, "%s", language);
     e->hint[0] = '\0';
+    e->remedy[0] = '\0';
 }
 
 static const models_engine_entry *mapping_for(const plan_ctx *c, const char *type)
@@ -284,17 +286,23 @@ static void hint_nothing_installed(const plan_ctx *c, const type_info *t, engine
                    "EngineModelType %s needs an English model; none is installed on this server (install the "
                    "pocketsphinx-en-us package, or a whisper model with `cicada models pull base.en`%s)",
                    t->type, map_it);
+        err_printf(e->remedy, sizeof e->remedy, "install pocketsphinx-en-us or run `cicada models pull base.en`%s",
+                   map_it);
         break;
     case SPHINX_ZH:
         err_printf(e->hint, sizeof e->hint,
                    "EngineModelType %s needs a Mandarin model; none is installed on this server (install a whisper "
                    "model with `cicada models pull base`%s, or set CICADA_SPHINX_ZH_MODEL to a pocketsphinx Mandarin "
                    "model directory (hmm dir + .dic + .lm.bin))", t->type, map_it);
+        err_printf(e->remedy, sizeof e->remedy, "set CICADA_SPHINX_ZH_MODEL or run `cicada models pull base`%s",
+                   map_it);
         break;
     case SPHINX_NONE:
         err_printf(e->hint, sizeof e->hint,
                    "EngineModelType %s needs a whisper model (language %s); none is installed on this server (install "
                    "one with `cicada models pull base`%s)", t->type, t->language, map_it);
+        err_printf(e->remedy, sizeof e->remedy, "needs whisper (language %s): run `cicada models pull base`%s",
+                   t->language, map_it);
         break;
     }
 }
@@ -307,6 +315,7 @@ static void hint_whisper_missing(const plan_ctx *c, const type_info *t, const ch
         err_printf(e->hint, sizeof e->hint,
                    "EngineModelType %s is mapped to whisper model %s, which does not exist (copy the model there or "
                    "change CICADA_ENGINES)", t->type, path);
+        err_printf(e->remedy, sizeof e->remedy, "mapped to %s, which does not exist", path);
         return;
     }
     char expected[1100];
@@ -323,6 +332,8 @@ static void hint_whisper_missing(const plan_ctx *c, const type_info *t, const ch
     err_printf(e->hint, sizeof e->hint,
                "EngineModelType %s is mapped to whisper model %s, which is not installed: run "
                "`cicada models pull %s%s%s`", t->type, path, m->name, dir[0] ? " --model-dir " : "", dir);
+    err_printf(e->remedy, sizeof e->remedy, "mapped to %s: run `cicada models pull %s%s%s`", path, m->name,
+               dir[0] ? " --model-dir " : "", dir);
 }
 
 static bool plan_default_sphinx(const plan_ctx *c, const type_info *t, engine_plan_entry *e)
@@ -345,19 +356,24 @@ static void plan_mapped_sphinx(const plan_ctx *c, const type_info *t, const mode
     if (strcmp(m->model, "en-us") == 0) {
         if (configured(c->p->sphinx_en_dir))
             set_entry(e, "sphinx", c->p->sphinx_en_dir, lang);
-        else
+        else {
             err_printf(e->hint, sizeof e->hint, "EngineModelType %s is mapped to sphinx:en-us, which is not installed "
                        "(install the pocketsphinx-en-us package)", t->type);
+            err_printf(e->remedy, sizeof e->remedy, "mapped to sphinx:en-us: install pocketsphinx-en-us");
+        }
     } else if (strcmp(m->model, "zh") == 0) {
         if (configured(c->p->sphinx_zh_dir))
             set_entry(e, "sphinx", c->p->sphinx_zh_dir, lang);
-        else
+        else {
             err_printf(e->hint, sizeof e->hint, "EngineModelType %s is mapped to sphinx:zh, but CICADA_SPHINX_ZH_MODEL "
                        "does not name a pocketsphinx Mandarin model directory (hmm dir + .dic + .lm.bin)", t->type);
+            err_printf(e->remedy, sizeof e->remedy, "mapped to sphinx:zh: set CICADA_SPHINX_ZH_MODEL");
+        }
     } else if (models_resolve_path(c->p->model_dir, m->model, dir, sizeof dir)) {
         set_entry(e, "sphinx", dir, lang);   /* a configured directory must be complete: checked on load */
     } else {
         err_printf(e->hint, sizeof e->hint, "EngineModelType %s: model path too long", t->type);
+        err_printf(e->remedy, sizeof e->remedy, "model path too long");
     }
 }
 
@@ -367,6 +383,7 @@ static bool plan_mapped_whisper(const plan_ctx *c, const type_info *t, const mod
     char path[1024];
     if (!models_resolve_path(c->p->model_dir, m->model, path, sizeof path)) {
         err_printf(e->hint, sizeof e->hint, "EngineModelType %s: model path too long", t->type);
+        err_printf(e->remedy, sizeof e->remedy, "model path too long");
         return false;
     }
     if (regular_file_size(path) >= 0) {
@@ -389,6 +406,7 @@ static void plan_override(const plan_ctx *c, const type_info *t, engine_plan_ent
         set_entry(e, "whisper", path, t->language);
     else
         err_printf(e->hint, sizeof e->hint, "model %s does not exist", path);
+    err_printf(e->remedy, sizeof e->remedy, "%s", e->hint);
 }
 
 /* Explicit mapping first; a mapped whisper model that is missing falls back to pocketsphinx (the
@@ -560,7 +578,9 @@ static engine *load_whisper(engine_registry *r, const engine_registry_params *p,
     }
     char why[768];
     engine *e = engine_whisper_new(&wp, why, sizeof why);
-    if (!e)
+    if (!e && strstr(why, model))
+        err_printf(err, errlen, "%s", why);   /* the engine's message names the file already */
+    else if (!e)
         err_printf(err, errlen, "whisper model %s: %s", model, why);
     return e;
 }
@@ -629,6 +649,16 @@ static void log_assignments(const engine_registry *r)
     }
 }
 
+/* Why an earlier type planned on the same engine and model failed to load, or NULL. */
+static const char *earlier_failure(const engine_registry *r, size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (r->unavailable[k] && r->plan[k].engine && strcmp(r->plan[k].engine, r->plan[i].engine) == 0 &&
+            strcmp(r->plan[k].model, r->plan[i].model) == 0)
+            return r->unavailable[k];
+    return NULL;
+}
+
 engine_registry *engine_registry_new(const engine_registry_params *p, char *err, size_t errlen)
 {
     engine_registry_params defaults = engine_registry_default_params();
@@ -641,6 +671,7 @@ engine_registry *engine_registry_new(const engine_registry_params *p, char *err,
     engine_registry *r = xcalloc(1, sizeof *r);
     memcpy(r->plan, plan, sizeof r->plan);
     free(plan);
+    snprintf(r->only_type, sizeof r->only_type, "%s", p->only_type ? p->only_type : "");
     whisper_setup ws = {0};
     for (size_t i = 0; i < NTYPES; i++) {
         const engine_plan_entry *e = &r->plan[i];
@@ -648,6 +679,11 @@ engine_registry *engine_registry_new(const engine_registry_params *p, char *err,
             continue;
         if (e->hint[0])
             log_warn("%s", e->hint);
+        const char *failed = earlier_failure(r, i);
+        if (failed) {   /* the same model already failed: not loaded (nor logged) once per type */
+            r->unavailable[i] = xstrdup(failed);
+            continue;
+        }
         bool fatal;
         char why[1024];
         if (!(r->by_type[i] = engine_for(r, p, &ws, e, &fatal, why, sizeof why))) {
@@ -656,8 +692,8 @@ engine_registry *engine_registry_new(const engine_registry_params *p, char *err,
                 engine_registry_free(r);
                 return NULL;
             }
-            log_error("%s: %s is unavailable until the model is fixed (`cicada models verify`) and the "
-                      "server restarted; other engine types are unaffected", why, e->type);
+            log_error("%s: the EngineModelTypes it serves are unavailable until the model is fixed (`cicada models "
+                      "verify`) and the server restarted; other engine types are unaffected", why);
             r->unavailable[i] = xstrdup(why);
         }
     }
@@ -708,4 +744,22 @@ engine_lookup engine_registry_get(engine_registry *r, const char *engine_model_t
             snprintf(hint, hintlen, "EngineModelType %s is not loaded in this run", t->type);
     }
     return ENGINE_NOT_INSTALLED;
+}
+
+/* O(types): a start-up listing, called once. */
+engine_unavailable *engine_registry_unavailable(const engine_registry *r, size_t *n)
+{
+    engine_unavailable *out = NULL;
+    *n = 0;
+    for (size_t i = 0; i < NTYPES; i++) {
+        const engine_plan_entry *e = &r->plan[i];
+        if (r->by_type[i] || (r->only_type[0] && strcmp(r->only_type, e->type) != 0))
+            continue;   /* served, or left out of this run by only_type */
+        if (!out)
+            out = xcalloc(NTYPES, sizeof *out);
+        out[*n].type = e->type;
+        out[*n].why = r->unavailable[i] ? r->unavailable[i] : e->remedy[0] ? e->remedy : e->hint;
+        (*n)++;
+    }
+    return out;
 }

@@ -103,6 +103,18 @@ static void test_english_only_registry(void **state)
     engine_opts o;
     assert_int_equal(engine_registry_get(r, "16k_fr", &e, &o, hint, sizeof hint), ENGINE_UNKNOWN_TYPE);
     assert_non_null(strstr(hint, "16k_fr"));
+    /* the start-up list: every type without an engine, in the spec's order, with the short remedy */
+    size_t n;
+    engine_unavailable *u = engine_registry_unavailable(r, &n);
+    assert_int_equal(n, COUNT(k_zh_types) + COUNT(k_whisper_types));
+    assert_string_equal(u[0].type, "16k_zh");
+    assert_string_equal(u[0].why, "set CICADA_SPHINX_ZH_MODEL or run `cicada models pull base`");
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strstr(u[i].type, "_en"));   /* the English types are served */
+        if (strcmp(u[i].type, "16k_ca") == 0)
+            assert_string_equal(u[i].why, "needs whisper (language yue): run `cicada models pull base`");
+    }
+    free(u);
     engine_registry_free(r);
 }
 
@@ -505,6 +517,17 @@ static void test_whisper_start_up_failures_are_clear(void **state)
     assert_int_equal(engine_registry_get(broken, "16k_ja", &e, &o, hint, sizeof hint), ENGINE_NOT_INSTALLED);
     if (!strstr(hint, "whisper model ") || !strstr(hint, corrupt) || !strstr(hint, "unavailable"))
         fail_msg("unclear hint: %s", hint);
+    size_t n;
+    engine_unavailable *u = engine_registry_unavailable(broken, &n);
+    bool listed = false;
+    for (size_t i = 0; i < n; i++) {
+        listed = listed || strcmp(u[i].type, "16k_ja") == 0;
+        const char *at = strstr(u[i].why, corrupt);
+        if (!at || strstr(at + 1, corrupt))   /* the path named once, not "whisper model X: whisper model X" */
+            fail_msg("%s: %s", u[i].type, u[i].why);
+    }
+    assert_true(listed);
+    free(u);
     engine_registry_free(broken);
 
     if (!have_generated_model())
