@@ -34,7 +34,7 @@ typedef struct config {
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
 
-/* Which option names a subcommand accepts besides the configuration ones. */
+/* An option a subcommand accepts (its own, or a configuration flag). */
 typedef struct cli_extra_opt {
     const char *name;          /* "--engine" */
     bool takes_value;
@@ -42,17 +42,48 @@ typedef struct cli_extra_opt {
     bool *seen;                /* for flags without value */
 } cli_extra_opt;
 
+/* The one command-line rule of every subcommand: "--name VALUE", "--name=VALUE", a flag "--name" or
+ * "-h"; "--" ends the options; anything else (and "-") is positional, up to npos_max. An option's
+ * name is looked up before its value is taken: an unknown one is refused as "unknown option
+ * --name", a known one without its value as "--name needs a value", a flag given "=VALUE" as taking
+ * none. False with the message on stderr, prefixed with prog ("cicada text"). */
+bool cli_parse(const char *prog, int argc, char **argv, const cli_extra_opt *opts, size_t nopts,
+               const char **positional, size_t npos_max, size_t *npos);
+
+/* The subcommands reading the configuration; a setting's flag is taken (and shown in --help) only by
+ * those that use it. Bits, so that a setting can name several. */
+typedef enum cli_command { CLI_SERVE = 1, CLI_TRANSCRIBE = 2, CLI_MODELS = 4 } cli_command;
+
 /* Builds the configuration from argv (after the subcommand), the environment and the INI file.
  * Non-option arguments are collected into positional (up to npos_max). Returns false with a
- * message on stderr for unknown options or bad values. */
-bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
+ * message on stderr for unknown options or bad values (the command line is read first, so a bad
+ * option is reported before any file is opened). */
+bool config_load(config *c, cli_command cmd, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
                  const char **positional, size_t npos_max, size_t *npos);
-/* The configuration options' help text (shared by the subcommands' --help). */
-void config_print_help(void);
+/* The help table of the settings cmd uses (for the subcommands' --help). */
+void config_print_help(cli_command cmd);
 /* A yes/no setting's value: true for yes, true, on, 1 (config_load has refused anything else). */
 bool config_flag(const char *v);
 /* The engine registry's parameters from the configuration (pointers into c). */
 void config_engine_params(const config *c, engine_registry_params *p);
+
+/* ---- the listen address (listen.c) ---- */
+typedef struct listen_addr {
+    char ip[48];               /* the numeric address: "127.0.0.1", "0.0.0.0", "::1" (no brackets) */
+    int port;                  /* 0 = any free port */
+    bool v6;
+    bool any;                  /* all addresses: 0.0.0.0, [::] or no host */
+} listen_addr;
+/* "IP:PORT", "[IPv6]:PORT", ":PORT" (all addresses) or "localhost:PORT"; the port 0-65535, digits
+ * only. False with err naming what is wrong and the forms that work. */
+bool listen_parse(const char *s, listen_addr *a, char *err, size_t errlen);
+/* Binds the address once and lets go: false with err (port in use, privileged port, not an
+ * address of this machine) when the server could not listen there. Creates nothing on disk. */
+bool listen_probe(const listen_addr *a, char *err, size_t errlen);
+/* "127.0.0.1:8080" or "[::1]:8080" with the given port: what the HTTP layer is handed. */
+void listen_format(const listen_addr *a, int port, char *out, size_t outlen);
+/* The IP a client on this machine connects to: the loopback address for an all-addresses listen. */
+const char *listen_client_ip(const listen_addr *a);
 
 int cmd_serve(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);

@@ -39,7 +39,7 @@ static void models_help(void)
            "        into the model directory: resumable (run it again after an interruption), verified\n"
            "        before it is installed. --url and --sha256/--sha1 override the catalog (mirrors);\n"
            "        --max-size caps the download (K/M/G suffixes; default the official size, else 4G).\n\n");
-    config_print_help();
+    config_print_help(CLI_MODELS);
 }
 
 static bool load_options(config *cfg, int argc, char **argv, models_opts *o)
@@ -47,7 +47,7 @@ static bool load_options(config *cfg, int argc, char **argv, models_opts *o)
     cli_extra_opt extra[] = {{"--help", false, NULL, &o->help}, {"-h", false, NULL, &o->help},
                              {"--url", true, &o->url, NULL},     {"--sha1", true, &o->sha1, NULL},
                              {"--sha256", true, &o->sha256, NULL}, {"--max-size", true, &o->max_size, NULL}};
-    return config_load(cfg, argc, argv, extra, sizeof extra / sizeof extra[0], o->pos, MAX_ARGS, &o->npos);
+    return config_load(cfg, CLI_MODELS, argc, argv, extra, sizeof extra / sizeof extra[0], o->pos, MAX_ARGS, &o->npos);
 }
 
 /* ---- the model directory ---- */
@@ -159,6 +159,9 @@ static void list_installed(const config *c, const engine_plan_entry *plan, size_
         const model_info *m = models_find(names[i]);
         printf("  %-28s %10s  %-20s ", names[i], size, m ? m->name : "-");
         print_users(path, plan, nplan, vad);
+        if (models_size_differs(m, stat(path, &st) == 0 ? st.st_size : 0))
+            printf("  %-28s %10s  unverified: not the official %s (%lld bytes); `cicada models verify %s` checks it\n",
+                   "", "", m->name, (long long)m->bytes, m->name);
     }
     printf("\n");
     free_names(names, n);

@@ -1,20 +1,27 @@
-/* cmd_serve.c — `cicada serve`: wires the layers together in pipeline order (store, blob, engines,
- * notify, api, scheduler, http), recovers jobs a previous process left Running, prints where to
- * connect and with which key, and shuts down cleanly on SIGINT/SIGTERM. */
+/* cmd_serve.c — `cicada serve`: checks the listen address (and that it can be bound) before anything
+ * is loaded or created, wires the layers together in pipeline order (store, blob, engines, notify,
+ * api, scheduler, http), recovers jobs a previous process left Running, prints where to connect,
+ * with which key, paste-ready client settings and which EngineModelTypes are unavailable and why,
+ * and shuts down cleanly on SIGINT/SIGTERM. */
 #include "cli/cli.h"
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "http/http.h"
+#include "models/models.h"
 #include "util/util.h"
 
 typedef struct service {
     config cfg;
+    listen_addr addr;          /* cfg.listen, parsed and probed */
+    char listen[80];           /* its canonical form, handed to the HTTP layer */
     store *st;
     blob_store *blobs;
     engine_registry *engines;
@@ -33,7 +40,7 @@ static void serve_help(void)
 {
     printf("usage: cicada serve [options]\n\n"
            "Serves the CI speech-recognition API and the embedded object store on one port.\n\n");
-    config_print_help();
+    config_print_help(CLI_SERVE);
 }
 
 static log_level parse_level(const char *s)
@@ -202,7 +209,7 @@ static bool start_service(service *sv, char *err, size_t errlen)
         return false;
     api_set_sched(sv->a, sv->sched);
     http_params hp = http_default_params();
-    hp.listen = c->listen;
+    hp.listen = sv->listen;
     hp.threads = (unsigned)c->http_threads;
     return (sv->http = http_start(&hp, sv->a, err, errlen)) != NULL;
 }
@@ -222,6 +229,37 @@ static void stop_service(service *sv)
         store_close(sv->st);
 }
 
+/* Each EngineModelType without an engine, with what to set or run (or why its model did not load). */
+static void print_unavailable(const service *sv)
+{
+    size_t n;
+    engine_unavailable *u = engine_registry_unavailable(sv->engines, &n);
+    if (n == 0)
+        printf("  Engine types:   every EngineModelType is served\n");
+    for (size_t i = 0; i < n; i++)
+        printf("  %-16s%s: %s\n", i ? "" : "Unavailable:", u[i].type, u[i].why);
+    free(u);
+}
+
+/* Paste-ready settings for the official SDKs, both reaching the default bucket: Node with the
+ * server's address as Domain (an IP Host means the default bucket), Python with IP=/Port= for the
+ * connection and a Domain naming the bucket (without it the SDK sends the IP as Host on calls that
+ * name no bucket). */
+static void print_client_settings(const service *sv, const auth_key *k, int port)
+{
+    const config *c = &sv->cfg;
+    const char *id = k ? k->secret_id : "<SecretId>";
+    const char *key = k && sv->key_generated ? k->secret_key : "<SecretKey>";
+    const char *ip = listen_client_ip(&sv->addr);
+    const char *lb = sv->addr.v6 ? "[" : "", *rb = sv->addr.v6 ? "]" : "";   /* an IPv6 address in a URL */
+    printf("Client settings for the default bucket %s:\n", c->default_bucket);
+    printf("  Node.js: new COS({ SecretId: '%s', SecretKey: '%s', Protocol: 'http:', Domain: '%s%s%s:%d' })\n", id,
+           key, lb, ip, rb, port);
+    printf("  Python:  CosConfig(Region='%s', SecretId='%s', SecretKey='%s', Scheme='http', IP='%s%s%s', Port=%d, "
+           "Domain='%s.ci.%s.myqcloud.com')\n", c->region, id, key, lb, ip, rb, port, c->default_bucket,
+           c->region);
+}
+
 /* Where to connect and with which key. A SecretKey is printed only when this server generated it
  * (kept in <data dir>/credentials): one the operator configured is theirs already, and a keys file
  * holds other tenants' secrets, which never reach a log. */
@@ -230,7 +268,10 @@ static void print_banner(const service *sv)
     const config *c = &sv->cfg;
     const auth_key *k = c->secret_id[0] ? auth_keyring_find(sv->keys, c->secret_id)
                         : sv->key_generated ? auth_keyring_at(sv->keys, 0) : NULL;
-    printf("cicada %s listening on http://%s (port %d)\n", CICADA_VERSION, c->listen, http_port(sv->http));
+    int port = http_port(sv->http);
+    char where[80];
+    listen_format(&sv->addr, port, where, sizeof where);
+    printf("cicada %s listening on http://%s (port %d)\n", CICADA_VERSION, where, port);
     if (k) {
         printf("  SecretId:       %s\n", k->secret_id);
         printf("  SecretKey:      %s\n", sv->key_generated ? k->secret_key : "(as configured)");
@@ -242,7 +283,44 @@ static void print_banner(const service *sv)
     printf("  Default bucket: %s\n", c->default_bucket);
     printf("  Data directory: %s\n", c->data_dir);
     printf("  Workers:        %d\n", c->workers);
+    print_unavailable(sv);
+    print_client_settings(sv, k, port);
     fflush(stdout);
+}
+
+/* The listen address, checked before any model is loaded or directory created: a bad one is a
+ * usage error (2), one that cannot be bound a start-up failure (1); 0 when it can be used. */
+static int check_listen(service *sv)
+{
+    char err[512];
+    if (!listen_parse(sv->cfg.listen, &sv->addr, err, sizeof err)) {
+        fprintf(stderr, "cicada serve: %s\n", err);
+        return 2;
+    }
+    if (!listen_probe(&sv->addr, err, sizeof err)) {
+        fprintf(stderr, "cicada serve: %s\n", err);
+        return 1;
+    }
+    listen_format(&sv->addr, sv->addr.port, sv->listen, sizeof sv->listen);
+    return 0;
+}
+
+/* Official models in the model directory whose size is not the published one get a warning each:
+ * a partial copy or another file under the official name. Start-up goes on (the engine refuses
+ * a file it cannot load; `cicada models verify` checks the checksum). */
+static void warn_model_sizes(const config *c)
+{
+    for (size_t i = 0; i < models_catalog_count(); i++) {
+        const model_info *m = models_catalog_at(i);
+        char path[PATH_MAX];
+        struct stat st;
+        if (!models_resolve_path(c->model_dir, m->file, path, sizeof path) || stat(path, &st) != 0 ||
+            !S_ISREG(st.st_mode) || !models_size_differs(m, st.st_size))
+            continue;
+        log_warn("%s is %lld bytes, not the %lld of the official %s model: a partial download or another file under "
+                 "its name (`cicada models verify %s` checks it; remove it and run `cicada models pull %s` for the "
+                 "official one)", path, (long long)st.st_size, (long long)m->bytes, m->name, m->name, m->name);
+    }
 }
 
 int cmd_serve(int argc, char **argv)
@@ -252,13 +330,17 @@ int cmd_serve(int argc, char **argv)
     service sv;
     memset(&sv, 0, sizeof sv);
     size_t npos;
-    if (!config_load(&sv.cfg, argc, argv, extra, 2, NULL, 0, &npos))
+    if (!config_load(&sv.cfg, CLI_SERVE, argc, argv, extra, 2, NULL, 0, &npos))
         return 2;
     if (help) {
         serve_help();
         return 0;
     }
     log_set_level(parse_level(sv.cfg.log_level));
+    int rc = check_listen(&sv);
+    if (rc != 0)
+        return rc;
+    warn_model_sizes(&sv.cfg);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

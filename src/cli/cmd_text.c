@@ -48,63 +48,43 @@ static bool parse_mode(const char *name, const char *v, int max, int *out)
     return true;
 }
 
-static bool set_option(text_opts *o, const char *name, const char *v)
+static bool parse_lang(const char *v, const char **out)
 {
-    if (strcmp(name, "--convert-num-mode") == 0)
-        return parse_mode(name, v, 3, &o->p.convert_num_mode);
-    if (strcmp(name, "--filter-modal") == 0)
-        return parse_mode(name, v, 2, &o->p.filter_modal);
-    if (strcmp(name, "--filter-dirty") == 0)
-        return parse_mode(name, v, 2, &o->p.filter_dirty);
-    if (strcmp(name, "--filter-punc") == 0)
-        return parse_mode(name, v, 2, &o->p.filter_punc);
-    if (strcmp(name, "--dirty-words") == 0) {
-        o->dirty_words = v;
-        return true;
+    if (strcmp(v, "zh") != 0 && strcmp(v, "en") != 0 && strcmp(v, "auto") != 0) {
+        fprintf(stderr, "cicada text: --lang must be zh, en or auto, not \"%s\"\n", v);
+        return false;
     }
-    if (strcmp(name, "--lang") == 0) {
-        if (strcmp(v, "zh") != 0 && strcmp(v, "en") != 0 && strcmp(v, "auto") != 0) {
-            fprintf(stderr, "cicada text: --lang must be zh, en or auto, not \"%s\"\n", v);
-            return false;
-        }
-        o->p.language = strcmp(v, "auto") == 0 ? NULL : v;
-        return true;
-    }
-    fprintf(stderr, "cicada text: unknown option \"%s\" (see cicada text --help)\n", name);
-    return false;
+    *out = strcmp(v, "auto") == 0 ? NULL : v;
+    return true;
 }
 
-/* 0 to go on, 1 after --help, 2 on a bad option. */
+/* 0 to go on, 1 after --help, 2 on a bad option (said on stderr). The options follow the shared
+ * command-line rule (cli_parse); their values are checked here. */
 static int parse_args(text_opts *o, int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            text_usage(stdout);
-            return 1;
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "cicada text: unexpected argument \"%s\" (input is read from stdin)\n", a);
-            return 2;
-        }
-        const char *eq = strchr(a, '=');
-        char name[64];
-        const char *value;
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-            value = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-            if (i + 1 >= argc) {
-                fprintf(stderr, "cicada text: %s needs a value\n", a);
-                return 2;
-            }
-            value = argv[++i];
-        }
-        if (!set_option(o, name, value))
-            return 2;
+    bool help = false;
+    const char *cnm = "0", *fm = "0", *fd = "0", *fp = "0", *lang = "auto";
+    cli_extra_opt opts[] = {{"--help", false, NULL, &help}, {"-h", false, NULL, &help},
+                            {"--convert-num-mode", true, &cnm, NULL}, {"--filter-modal", true, &fm, NULL},
+                            {"--filter-dirty", true, &fd, NULL}, {"--filter-punc", true, &fp, NULL},
+                            {"--lang", true, &lang, NULL}, {"--dirty-words", true, &o->dirty_words, NULL}};
+    const char *pos[1];
+    size_t npos;
+    if (!cli_parse("cicada text", argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &npos))
+        return 2;
+    if (help) {
+        text_usage(stdout);
+        return 1;
     }
-    return 0;
+    if (npos > 0) {
+        fprintf(stderr, "cicada text: unexpected argument \"%s\" (input is read from stdin)\n", pos[0]);
+        return 2;
+    }
+    bool ok = parse_mode("--convert-num-mode", cnm, 3, &o->p.convert_num_mode) &&
+              parse_mode("--filter-modal", fm, 2, &o->p.filter_modal) &&
+              parse_mode("--filter-dirty", fd, 2, &o->p.filter_dirty) &&
+              parse_mode("--filter-punc", fp, 2, &o->p.filter_punc) && parse_lang(lang, &o->p.language);
+    return ok ? 0 : 2;
 }
 
 static int process_stream(const text_engine *e, const text_params *p, FILE *in, FILE *out)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "output/output.h"
 #include "sched/sched.h"
@@ -13,18 +14,32 @@
 
 static void transcribe_help(void)
 {
-    printf("usage: cicada transcribe FILE [--engine 16k_en] [--model PATH] [--format txt|srt|vtt|json|detail]\n"
-           "                         [--res-text-format 0-3] [--sentence-max-length 0|6-40] [--channel-num 1|2] [--pcm]\n"
-           "                         [--convert-num-mode 0|1|3] [--filter-modal N] [--filter-dirty N] [--filter-punc N]\n\n"
+    printf("usage: cicada transcribe FILE [options]\n\n"
            "Recognises FILE (any format FFmpeg reads) with the engine configured for the EngineModelType\n"
-           "and prints the result as a job would write it: Result lines (txt, default), SubRip (srt),\n"
-           "WebVTT (vtt), the json document, or the ResultDetail array (detail). --res-text-format and\n"
-           "--sentence-max-length shape the sentences as the job parameters do, and --convert-num-mode,\n"
-           "--filter-modal, --filter-dirty and --filter-punc post-process them; --channel-num 2 recognises\n"
-           "channels 0 and 1 on their own; --pcm reads FILE as raw s16le at the engine's rate.\n"
-           "--model overrides the mapping for this run: a ggml file means whisper with the type's language,\n"
-           "a directory pocketsphinx; a name without '/' lies in the model directory.\n\n");
-    config_print_help();
+           "and prints the result as a job would write it. Exit status: 0 done, 1 recognition failed,\n"
+           "2 bad options.\n\n"
+           "options:\n"
+           "  --engine TYPE              the EngineModelType (16k_en)\n"
+           "  --model PATH               this model for this run: a ggml file means whisper with the type's\n"
+           "                             language, a directory pocketsphinx; a name without '/' lies in the\n"
+           "                             model directory\n"
+           "  --format F                 txt (Result lines, default), srt, vtt, json, or detail (the\n"
+           "                             ResultDetail array)\n"
+           "  --pcm                      FILE is headerless signed 16-bit little-endian PCM at the engine's\n"
+           "                             rate (8000 or 16000 Hz), --channel-num channels interleaved\n"
+           "  --channel-num 1|2          1 mixes all channels (default); 2 recognises channels 0 and 1 each\n"
+           "                             on its own\n"
+           "  --res-text-format 0-3      sentence shaping, as the job parameter ResTextFormat (0)\n"
+           "  --sentence-max-length N    0, or 6-40 characters per sentence, as SentenceMaxLength (0)\n"
+           "  --convert-num-mode 0|1|3   the job's text options ConvertNumMode, FilterModal, FilterDirty\n"
+           "  --filter-modal 0-2         and FilterPunc, applied to the sentences (all 0)\n"
+           "  --filter-dirty 0-2\n"
+           "  --filter-punc 0-2\n"
+           "  -h, --help                 this help\n\n"
+           "examples:\n"
+           "  cicada transcribe interview.m4a --engine 16k_zh --format srt > interview.srt\n"
+           "  cicada transcribe recording.pcm --pcm --model ggml-base.en.bin --format json\n\n");
+    config_print_help(CLI_TRANSCRIBE);
 }
 
 static bool parse_small_int(const char *flag, const char *v, int lo, int hi, int *out)
@@ -54,6 +69,28 @@ typedef struct transcribe_opts {
     bool pcm;
 } transcribe_opts;
 
+static bool has_extension(const char *file, const char *ext)
+{
+    const char *dot = strrchr(file, '.');
+    return dot && !strchr(dot, '/') && strcasecmp(dot + 1, ext) == 0;
+}
+
+/* A headerless .pcm/.raw file that FFmpeg could not open: say that --pcm reads it, at which rate. */
+static void hint_raw_pcm(engine_registry *reg, const char *file, const char *code, const char *type)
+{
+    if (strcmp(code, "InputNotAudio") != 0 && strcmp(code, "AudioDecodeFailed") != 0)
+        return;
+    if (!has_extension(file, "pcm") && !has_extension(file, "raw") && !has_extension(file, "s16le"))
+        return;
+    engine *e = NULL;
+    engine_registry_get(reg, type, &e, NULL, NULL, 0);
+    char rate[32] = "the engine's rate";
+    if (e)
+        snprintf(rate, sizeof rate, "%d Hz", engine_sample_rate(e));
+    fprintf(stderr, "cicada transcribe: hint: %s looks like headerless PCM; add --pcm to read it as signed 16-bit "
+                    "little-endian samples at %s (the rate of the engine serving %s)\n", file, rate, type);
+}
+
 static int run(engine_registry *reg, const text_engine *texts, const char *file, const transcribe_opts *o)
 {
     pipeline_request req = pipeline_default_request(o->engine_type);
@@ -71,6 +108,8 @@ static int run(engine_registry *reg, const text_engine *texts, const char *file,
     shape.texts = texts;
     if (!pipeline_recognise(reg, file, &req, &r)) {
         fprintf(stderr, "cicada transcribe: %s: %s\n", r.code, r.message);
+        if (!o->pcm)
+            hint_raw_pcm(reg, file, r.code, o->engine_type);
         rc = 1;
     } else if (!(doc = pipeline_output(&r, &shape, err, sizeof err))) {
         fprintf(stderr, "cicada transcribe: %s\n", err);
@@ -100,7 +139,7 @@ int cmd_transcribe(int argc, char **argv)
     config cfg;
     const char *pos[1];
     size_t npos = 0;
-    if (!config_load(&cfg, argc, argv, extra, sizeof extra / sizeof extra[0], pos, 1, &npos))
+    if (!config_load(&cfg, CLI_TRANSCRIBE, argc, argv, extra, sizeof extra / sizeof extra[0], pos, 1, &npos))
         return 2;
     if (help) {
         transcribe_help();

@@ -1,6 +1,8 @@
 /* config.c — one table of settings, read in precedence order: defaults, then the INI file
  * (--config or CICADA_CONFIG; keys are the names below, in any section), then CICADA_* environment
- * variables, then command-line flags. Scripts depend on these names: do not rename them. */
+ * variables, then command-line flags. Scripts depend on these names: do not rename them. Each
+ * setting names the subcommands it applies to: only those take its flag and list it in --help;
+ * the command line itself is read by the rule every subcommand shares (cli_parse, args.c). */
 #include "cli/cli.h"
 
 #include <ini.h>
@@ -17,41 +19,48 @@ typedef struct setting {
     const char *flag;      /* command-line flag */
     size_t offset;         /* into config; int settings have cap 0 */
     size_t cap;
+    unsigned used_by;      /* the cli_command bits whose runs read it */
     const char *help;
 } setting;
 
-#define S(key, env, flag, member, help) {key, env, flag, offsetof(config, member), sizeof(((config *)0)->member), help}
+enum { ALL = CLI_SERVE | CLI_TRANSCRIBE | CLI_MODELS, RUN = CLI_SERVE | CLI_TRANSCRIBE };   /* RUN: loads engines */
+#define S(key, env, flag, member, used_by, help) \
+    {key, env, flag, offsetof(config, member), sizeof(((config *)0)->member), used_by, help}
+#define N(key, env, flag, member, used_by, help) {key, env, flag, offsetof(config, member), 0, used_by, help}
 static const setting SETTINGS[] = {
-    S("listen", "CICADA_LISTEN", "--listen", listen, "address to listen on (127.0.0.1:8080)"),
-    S("data_dir", "CICADA_DATA_DIR", "--data-dir", data_dir, "database and object store directory (./data)"),
-    S("secret_id", "CICADA_SECRET_ID", "--secret-id", secret_id, "SecretId clients sign with (generated if unset)"),
-    S("secret_key", "CICADA_SECRET_KEY", "--secret-key", secret_key, "SecretKey for that SecretId"),
-    S("appid", "CICADA_APPID", "--appid", appid, "appid of that key (1250000000)"),
-    S("region", "CICADA_REGION", "--region", region, "region this server answers for (ap-chongqing)"),
-    S("default_bucket", "CICADA_DEFAULT_BUCKET", "--default-bucket", default_bucket,
+    S("listen", "CICADA_LISTEN", "--listen", listen, CLI_SERVE,
+      "address to listen on: IP:PORT, [IPv6]:PORT or :PORT for all; port 0 = any free (127.0.0.1:8080)"),
+    S("data_dir", "CICADA_DATA_DIR", "--data-dir", data_dir, ALL, "database and object store directory (./data)"),
+    S("secret_id", "CICADA_SECRET_ID", "--secret-id", secret_id, CLI_SERVE,
+      "SecretId clients sign with (generated if unset)"),
+    S("secret_key", "CICADA_SECRET_KEY", "--secret-key", secret_key, CLI_SERVE, "SecretKey for that SecretId"),
+    S("appid", "CICADA_APPID", "--appid", appid, CLI_SERVE, "appid of that key (1250000000)"),
+    S("region", "CICADA_REGION", "--region", region, CLI_SERVE, "region this server answers for (ap-chongqing)"),
+    S("default_bucket", "CICADA_DEFAULT_BUCKET", "--default-bucket", default_bucket, CLI_SERVE,
       "bucket for requests to an IP or localhost (cicada-<appid>)"),
-    {"workers", "CICADA_WORKERS", "--workers", offsetof(config, workers), 0, "concurrent jobs (number of cores)"},
-    {"http_threads", "CICADA_HTTP_THREADS", "--http-threads", offsetof(config, http_threads), 0,
-     "HTTP threads; a submit blocks one until its job is on disk (32)"},
-    S("keys_file", "CICADA_KEYS_FILE", "--keys-file", keys_file, "file of \"SecretId SecretKey appid\" lines"),
-    S("sphinx_zh_model", "CICADA_SPHINX_ZH_MODEL", "--sphinx-zh-model", sphinx_zh_model,
+    N("workers", "CICADA_WORKERS", "--workers", workers, CLI_SERVE, "concurrent jobs (number of cores)"),
+    N("http_threads", "CICADA_HTTP_THREADS", "--http-threads", http_threads, CLI_SERVE,
+      "HTTP threads; a submit blocks one until its job is on disk (32)"),
+    S("keys_file", "CICADA_KEYS_FILE", "--keys-file", keys_file, CLI_SERVE,
+      "file of \"SecretId SecretKey appid\" lines"),
+    S("sphinx_zh_model", "CICADA_SPHINX_ZH_MODEL", "--sphinx-zh-model", sphinx_zh_model, ALL,
       "pocketsphinx Mandarin model directory"),
-    S("model_dir", "CICADA_MODEL_DIR", "--model-dir", model_dir, "whisper and VAD models (<data dir>/models)"),
-    S("engines", "CICADA_ENGINES", "--engines", engines,
+    S("model_dir", "CICADA_MODEL_DIR", "--model-dir", model_dir, ALL, "whisper and VAD models (<data dir>/models)"),
+    S("engines", "CICADA_ENGINES", "--engines", engines, ALL,
       "TYPE=ENGINE:MODEL[:LANG],... e.g. 16k_zh=whisper:ggml-base.bin:zh (or an [engines] section)"),
-    {"whisper_threads", "CICADA_WHISPER_THREADS", "--whisper-threads", offsetof(config, whisper_threads), 0,
-     "threads per whisper job (cores / workers; never more)"},
-    S("vad_model", "CICADA_VAD_MODEL", "--vad-model", vad_model,
+    N("whisper_threads", "CICADA_WHISPER_THREADS", "--whisper-threads", whisper_threads, RUN,
+      "threads per whisper job (cores / workers; never more)"),
+    S("vad_model", "CICADA_VAD_MODEL", "--vad-model", vad_model, ALL,
       "Silero VAD ggml model, or none (<model dir>/ggml-silero-v6.2.0.bin if present)"),
-    S("whisper_blacklist", "CICADA_WHISPER_BLACKLIST", "--whisper-blacklist", whisper_blacklist,
+    S("whisper_blacklist", "CICADA_WHISPER_BLACKLIST", "--whisper-blacklist", whisper_blacklist, RUN,
       "file of junk phrases whisper must not emit, one per line (built-in list)"),
-    S("url_allow_private", "CICADA_URL_ALLOW_PRIVATE", "--url-allow-private", url_allow_private,
+    S("url_allow_private", "CICADA_URL_ALLOW_PRIVATE", "--url-allow-private", url_allow_private, CLI_SERVE,
       "let Input/Url downloads and callbacks reach loopback and private addresses: yes or no (no)"),
-    S("dirty_words", "CICADA_DIRTY_WORDS", "--dirty-words", dirty_words,
+    S("dirty_words", "CICADA_DIRTY_WORDS", "--dirty-words", dirty_words, RUN,
       "FilterDirty's word list: one word per line, # comments, UTF-8 (a small built-in list)"),
-    S("max_sign_lifetime", "CICADA_MAX_SIGN_LIFETIME", "--max-sign-lifetime", max_sign_lifetime,
+    S("max_sign_lifetime", "CICADA_MAX_SIGN_LIFETIME", "--max-sign-lifetime", max_sign_lifetime, CLI_SERVE,
       "longest validity window a request signature may claim: seconds, or Nm, Nh, Nd (7d)"),
-    S("log", "CICADA_LOG", "--log", log_level, "debug, info, warn or error (info)"),
+    S("log", "CICADA_LOG", "--log", log_level, CLI_SERVE, "debug, info, warn or error (info)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -138,30 +147,6 @@ static bool load_ini(config *c, const char *path)
     return x.ok;
 }
 
-static const setting *find_flag(const char *arg, const char **inline_value)
-{
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        size_t n = strlen(SETTINGS[i].flag);
-        if (strncmp(arg, SETTINGS[i].flag, n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
-            *inline_value = arg[n] == '=' ? arg + n + 1 : NULL;
-            return &SETTINGS[i];
-        }
-    }
-    return NULL;
-}
-
-/* Finds --config before anything else, since the file sits below env and flags. */
-static const char *config_path_from(int argc, char **argv)
-{
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            return argv[i] + 9;
-    }
-    return getenv("CICADA_CONFIG");
-}
-
 static bool apply_env(config *c)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
@@ -172,72 +157,28 @@ static bool apply_env(config *c)
     return true;
 }
 
-static bool apply_extra(const cli_extra_opt *extra, size_t nextra, int argc, char **argv, int *i, bool *matched)
+static const char *command_name(cli_command cmd)
 {
-    *matched = false;
-    for (size_t k = 0; k < nextra; k++) {
-        size_t n = strlen(extra[k].name);
-        if (strncmp(argv[*i], extra[k].name, n) != 0 || (argv[*i][n] && argv[*i][n] != '='))
-            continue;
-        *matched = true;
-        if (!extra[k].takes_value) {
-            *extra[k].seen = true;
-            return true;
-        }
-        if (argv[*i][n] == '=') {
-            *extra[k].value = argv[*i] + n + 1;
-            return true;
-        }
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "cicada: %s needs a value\n", extra[k].name);
-            return false;
-        }
-        *extra[k].value = argv[++*i];
-        return true;
-    }
-    return true;
+    return cmd == CLI_SERVE ? "cicada serve" : cmd == CLI_TRANSCRIBE ? "cicada transcribe" : "cicada models";
 }
 
-static bool apply_flags(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
-                        const char **positional, size_t npos_max, size_t *npos)
+/* The command line read into flag_values (one per SETTINGS entry, NULL = not given) and *config_path,
+ * with the subcommand's own options (extra) and positional arguments. */
+static bool read_command_line(cli_command cmd, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
+                              const char **flag_values, const char **config_path, const char **positional,
+                              size_t npos_max, size_t *npos)
 {
-    *npos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--config") == 0) {
-            i++;
-            continue;
-        }
-        if (strncmp(arg, "--config=", 9) == 0)
-            continue;
-        bool matched;
-        if (!apply_extra(extra, nextra, argc, argv, &i, &matched))
-            return false;
-        if (matched)
-            continue;
-        const char *inl;
-        const setting *s = find_flag(arg, &inl);
-        if (s) {
-            const char *v = inl ? inl : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v) {
-                fprintf(stderr, "cicada: %s needs a value\n", s->flag);
-                return false;
-            }
-            if (!set_value(c, s, v, s->flag))
-                return false;
-            continue;
-        }
-        if (arg[0] == '-' && arg[1]) {
-            fprintf(stderr, "cicada: unknown option %s (see --help)\n", arg);
-            return false;
-        }
-        if (*npos >= npos_max) {
-            fprintf(stderr, "cicada: unexpected argument %s\n", arg);
-            return false;
-        }
-        positional[(*npos)++] = arg;
-    }
-    return true;
+    cli_extra_opt *opts = xcalloc(nextra + NSETTINGS + 1, sizeof *opts);
+    size_t n = 0;
+    for (size_t k = 0; k < nextra; k++)
+        opts[n++] = extra[k];
+    for (size_t k = 0; k < NSETTINGS; k++)
+        if (SETTINGS[k].used_by & cmd)
+            opts[n++] = (cli_extra_opt){SETTINGS[k].flag, true, &flag_values[k], NULL};
+    opts[n++] = (cli_extra_opt){"--config", true, config_path, NULL};
+    bool ok = cli_parse(command_name(cmd), argc, argv, opts, n, positional, npos_max, npos);
+    free(opts);
+    return ok;
 }
 
 static bool word_in(const char *v, const char *const *words)
@@ -268,18 +209,18 @@ static bool parse_duration(const char *v, int64_t *out)
     return true;
 }
 
-bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
-                 const char **positional, size_t npos_max, size_t *npos)
+/* Each flag the command line gave, over the environment (the last of a repeated flag wins). */
+static bool apply_flags(config *c, const char *const *flag_values)
 {
-    defaults(c);
-    const char *path = config_path_from(argc, argv);
-    if (path && path[0]) {
-        snprintf(c->config_file, sizeof c->config_file, "%s", path);
-        if (!load_ini(c, path))
+    for (size_t k = 0; k < NSETTINGS; k++)
+        if (flag_values[k] && !set_value(c, &SETTINGS[k], flag_values[k], SETTINGS[k].flag))
             return false;
-    }
-    if (!apply_env(c) || !apply_flags(c, argc, argv, extra, nextra, positional, npos_max, npos))
-        return false;
+    return true;
+}
+
+/* The derived settings: yes/no and durations checked, the default bucket and model directory. */
+static bool finish(config *c)
+{
     if (!word_in(c->url_allow_private, YES) && !word_in(c->url_allow_private, NO)) {
         fprintf(stderr, "cicada: url_allow_private must be yes or no (got \"%s\")\n", c->url_allow_private);
         return false;
@@ -300,6 +241,24 @@ bool config_load(config *c, int argc, char **argv, const cli_extra_opt *extra, s
     return true;
 }
 
+bool config_load(config *c, cli_command cmd, int argc, char **argv, const cli_extra_opt *extra, size_t nextra,
+                 const char **positional, size_t npos_max, size_t *npos)
+{
+    const char *flag_values[NSETTINGS] = {0};
+    const char *path = NULL;
+    if (!read_command_line(cmd, argc, argv, extra, nextra, flag_values, &path, positional, npos_max, npos))
+        return false;
+    defaults(c);
+    if (!path)
+        path = getenv("CICADA_CONFIG");
+    if (path && path[0]) {
+        snprintf(c->config_file, sizeof c->config_file, "%s", path);
+        if (!load_ini(c, path))
+            return false;
+    }
+    return apply_env(c) && apply_flags(c, flag_values) && finish(c);
+}
+
 void config_engine_params(const config *c, engine_registry_params *p)
 {
     *p = engine_registry_default_params();
@@ -312,11 +271,12 @@ void config_engine_params(const config *c, engine_registry_params *p)
     p->blacklist_file = c->whisper_blacklist;
 }
 
-void config_print_help(void)
+void config_print_help(cli_command cmd)
 {
     printf("Configuration (flag, environment variable, INI key; flags win over the environment,\n"
            "which wins over the --config FILE / CICADA_CONFIG file):\n");
     for (size_t i = 0; i < NSETTINGS; i++)
-        printf("  %-20s %-24s %-16s %s\n", SETTINGS[i].flag, SETTINGS[i].env, SETTINGS[i].key, SETTINGS[i].help);
-    printf("  %-20s %-24s %-16s %s\n", "--config", "CICADA_CONFIG", "", "INI file with the keys above");
+        if (SETTINGS[i].used_by & cmd)
+            printf("  %-20s %-24s %-17s %s\n", SETTINGS[i].flag, SETTINGS[i].env, SETTINGS[i].key, SETTINGS[i].help);
+    printf("  %-20s %-24s %-17s %s\n", "--config", "CICADA_CONFIG", "", "INI file with the keys above");
 }

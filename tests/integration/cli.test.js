@@ -1,6 +1,8 @@
 // cli.test.js — the `cicada` command as scripts use it: subcommands and --help, configuration
 // precedence (flags > environment > INI file > defaults), the SecretId/SecretKey generated on first
-// start and kept across restarts, a keys file with several triples, and clear refusals.
+// start and kept across restarts, a keys file with several triples, and clear refusals: one option
+// rule for every subcommand (an unknown option is called unknown), `transcribe --help` showing only
+// what applies to it, and the --pcm hint for a headerless PCM file. (Start-up: startup.test.js.)
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -34,6 +36,78 @@ test('subcommands, --help and version', () => {
   assert.equal(t.status, 2);
 });
 
+test('every subcommand follows one option rule', () => {
+  for (const args of [['text'], ['serve'], ['transcribe', 'x.wav'], ['models', 'list'], ['models', 'pull', 'base']]) {
+    for (const frob of [['--frob'], ['--frob', '1'], ['--frob=1']]) {
+      const r = run([...args, ...frob]);
+      assert.equal(r.status, 2, `${args} ${frob}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^cicada ${args[0]}: unknown option --frob \\(see cicada ${args[0]} --help\\)\n$`));
+    }
+  }
+  const missing = [[['text', '--filter-punc'], '--filter-punc'], [['serve', '--listen'], '--listen'],
+    [['transcribe', 'x.wav', '--engine'], '--engine'], [['models', 'pull', 'x', '--url'], '--url']];
+  for (const [args, name] of missing) {
+    const r = run(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.match(r.stderr, new RegExp(`: ${name} needs a value\n$`));
+  }
+  const flag = run(['transcribe', 'x.wav', '--pcm=yes']);
+  assert.equal(flag.status, 2);
+  assert.match(flag.stderr, /--pcm takes no value/);
+  // serve's settings are no options of the one-file commands
+  const serveOnly = [['transcribe', 'x.wav', '--listen', ':1'], ['models', 'list', '--workers', '2'], ['text', '--log', 'x']];
+  for (const args of serveOnly) {
+    const r = run(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.match(r.stderr, new RegExp(`unknown option ${args[args.length - 2]}`));
+  }
+  // an option's value may begin with '-', and "--" ends the options
+  assert.match(run(['text', '--filter-dirty', '-1']).stderr, /--filter-dirty must be 0, 1 or 2, not "-1"/);
+  const file = run(['transcribe', '--', '--frob']);   // a file named --frob, which does not exist
+  assert.equal(file.status, 1);
+  assert.match(file.stderr, /InputOpenFailed/);
+});
+
+test('transcribe --help shows what applies to transcribe, with examples', () => {
+  const h = run(['transcribe', '--help']);
+  assert.equal(h.status, 0);
+  for (const opt of ['--engine TYPE', '--model PATH', '--format F', '--pcm', '--channel-num', '--res-text-format',
+    '--sentence-max-length', '--convert-num-mode', '--filter-modal', '--filter-dirty', '--filter-punc',
+    'CICADA_MODEL_DIR', 'CICADA_ENGINES', 'CICADA_SPHINX_ZH_MODEL', 'CICADA_VAD_MODEL', 'CICADA_DIRTY_WORDS', '--config']) {
+    assert.ok(h.stdout.includes(opt), `transcribe --help lacks ${opt}`);
+  }
+  for (const serveOnly of ['CICADA_LISTEN', 'CICADA_SECRET_KEY', 'CICADA_WORKERS', 'CICADA_KEYS_FILE', 'CICADA_REGION',
+    'CICADA_HTTP_THREADS', 'CICADA_URL_ALLOW_PRIVATE', 'CICADA_MAX_SIGN_LIFETIME']) {
+    assert.ok(!h.stdout.includes(serveOnly), `transcribe --help shows ${serveOnly}`);
+  }
+  const examples = h.stdout.split('examples:\n')[1].split('\n\n')[0].split('\n');
+  assert.equal(examples.length, 2, h.stdout);
+  for (const e of examples) assert.match(e, /^ {2}cicada transcribe \S+\.\w+ --/);
+  const m = run(['models', '--help']).stdout;
+  assert.match(m, /CICADA_MODEL_DIR/);
+  assert.doesNotMatch(m, /CICADA_LISTEN|CICADA_SECRET_KEY/);
+});
+
+test('raw PCM without --pcm gets a hint to add it', () => {
+  const wav = fs.readFileSync(path.join(L.TESTDATA, 'en', 'jfk', 'jfk.wav'));   // 16 kHz mono s16le
+  const data = wav.indexOf('data');
+  assert.ok(data > 0 && wav.readUInt16LE(22) === 1 && wav.readUInt32LE(24) === 16000);
+  const dir = L.tmpDir('cicada-pcm-');
+  const pcm = path.join(dir, 'jfk.pcm');
+  fs.writeFileSync(pcm, wav.subarray(data + 8));
+  const r = run(['transcribe', pcm]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /: (InputNotAudio|AudioDecodeFailed): /);
+  assert.match(r.stderr,
+    /hint: \S+jfk\.pcm looks like headerless PCM; add --pcm to read it as signed 16-bit little-endian samples at 16000 Hz/);
+  const ok = run(['transcribe', pcm, '--pcm']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /country/);
+  const raw = path.join(dir, 'JFK.RAW');
+  fs.copyFileSync(pcm, raw);
+  assert.match(run(['transcribe', raw]).stderr, /hint: .*JFK\.RAW looks like headerless PCM/);
+});
+
 test('transcribe reports a failure with its code and a non-zero exit', () => {
   const dir = L.tmpDir('cicada-cli-');
   const junk = path.join(dir, 'junk.mp3');
@@ -41,6 +115,7 @@ test('transcribe reports a failure with its code and a non-zero exit', () => {
   const r = run(['transcribe', junk]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /Input|Audio/);
+  assert.doesNotMatch(r.stderr, /--pcm/, 'an .mp3 is no headerless PCM');
   const ja = run(['transcribe', junk, '--engine', '16k_ja']);
   assert.equal(ja.status, 1);
   assert.match(ja.stderr, /EngineNotInstalled: .*16k_ja/);
