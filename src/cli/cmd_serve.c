@@ -241,10 +241,11 @@ static void print_unavailable(const service *sv)
     free(u);
 }
 
-/* Paste-ready settings for the official SDKs, both reaching the default bucket: Node with the
- * server's address as Domain (an IP Host means the default bucket), Python with IP=/Port= for the
- * connection and a Domain naming the bucket (without it the SDK sends the IP as Host on calls that
- * name no bucket). */
+/* Paste-ready settings for the official SDKs, both naming their bucket in the Host as they would in
+ * the cloud (an IP Host means the default bucket, which deletes refuse to assume): Node with Ip= for
+ * the connection (the SDK then sends each call's <bucket>.cos. Host; CI calls take the bucket's .ci.
+ * URL), Python with IP=/Port= for the connection and a Domain naming the bucket (without it the SDK
+ * sends the IP as Host on calls that name no bucket). */
 static void print_client_settings(const service *sv, const auth_key *k, int port)
 {
     const config *c = &sv->cfg;
@@ -253,8 +254,10 @@ static void print_client_settings(const service *sv, const auth_key *k, int port
     const char *ip = listen_client_ip(&sv->addr);
     const char *lb = sv->addr.v6 ? "[" : "", *rb = sv->addr.v6 ? "]" : "";   /* an IPv6 address in a URL */
     printf("Client settings for the default bucket %s:\n", c->default_bucket);
-    printf("  Node.js: new COS({ SecretId: '%s', SecretKey: '%s', Protocol: 'http:', Domain: '%s%s%s:%d' })\n", id,
-           key, lb, ip, rb, port);
+    printf("  Node.js: new COS({ SecretId: '%s', SecretKey: '%s', Protocol: 'http:', Ip: '%s%s%s:%d' })\n", id, key,
+           lb, ip, rb, port);
+    printf("           CI calls: cos.request({ Url: 'http://%s.ci.%s.myqcloud.com/asr_jobs', ... })\n",
+           c->default_bucket, c->region);
     printf("  Python:  CosConfig(Region='%s', SecretId='%s', SecretKey='%s', Scheme='http', IP='%s%s%s', Port=%d, "
            "Domain='%s.ci.%s.myqcloud.com')\n", c->region, id, key, lb, ip, rb, port, c->default_bucket,
            c->region);

@@ -100,7 +100,7 @@ test('port 0 prints the real port, on one address or all', async () => {
       assert.notEqual(srv.port, 0);
       const r = await L.raw(srv.port, { pathname: '/asrqueue' });
       assert.equal(r.status, 200, r.body);
-      assert.match(srv.banner, new RegExp(`Domain: '127\\.0\\.0\\.1:${srv.port}'`));
+      assert.match(srv.banner, new RegExp(`Ip: '127\\.0\\.0\\.1:${srv.port}'`));
     } finally {
       await srv.stop();
     }
@@ -136,14 +136,23 @@ test('the printed client settings work when pasted', async () => {
     const bucket = `cicada-${L.APPID}`;
     const id = srv.banner.match(/SecretId:\s+(\S+)/)[1];
     const key = srv.banner.match(/SecretKey:\s+(\S+)/)[1];
-    // Node: the object literal evaluates as printed and the SDK reaches the default bucket with it
+    // Node: the object literal evaluates as printed, and with it the SDK names the default bucket in
+    // its Host: a CI call to the printed URL, and an object put and delete (which an IP Host refuses)
     const nodeLine = srv.banner.match(/^ {2}Node\.js: new COS\((\{.*\})\)$/m);
     assert.ok(nodeLine, srv.banner);
     const opts = new Function(`return (${nodeLine[1]});`)();
-    assert.deepEqual(opts, { SecretId: id, SecretKey: key, Protocol: 'http:', Domain: `127.0.0.1:${srv.port}` });
+    assert.deepEqual(opts, { SecretId: id, SecretKey: key, Protocol: 'http:', Ip: `127.0.0.1:${srv.port}` });
+    const url = srv.banner.match(/CI calls: cos\.request\(\{ Url: '([^']*)\/asr_jobs'/)[1];
+    assert.equal(url, `http://${bucket}.ci.${L.REGION}.myqcloud.com`);
     const cos = new COS(opts);
-    const q = await L.ci(cos, srv.port, 'GET', '/asrqueue');
+    const q = await new Promise((res, rej) => cos.request({ Method: 'GET', Url: `${url}/asrqueue`, Key: 'asrqueue' },
+      (e, d) => (e ? rej(e) : res(d))));
     assert.equal(q.Response.QueueList.BucketId || q.Response.QueueList[0].BucketId, bucket);
+    const obj = (fn, extra) => new Promise((res, rej) => cos[fn]({ Bucket: bucket, Region: L.REGION, Key: 'pasted.txt',
+      ...extra }, (e, d) => (e ? rej(e) : res(d))));
+    await obj('putObject', { Body: Buffer.from('pasted') });
+    await obj('deleteObject');
+    await assert.rejects(obj('headObject'), (e) => e.statusCode === 404);
     // Python: IP and Port are where to connect, Domain the Host that names the bucket
     const py = srv.banner.match(/^ {2}Python: {2}CosConfig\((.*)\)$/m);
     assert.ok(py, srv.banner);
