@@ -1,6 +1,7 @@
-/* utf8.c — decoding one UTF-8 code point strictly, and telling Chinese characters apart. Request
- * text is measured in characters (hot words: at most 10 Chinese or 30 other characters), and
- * base64-decoded text arrives unchecked, so decoding refuses every malformed form. */
+/* utf8.c — decoding one UTF-8 code point strictly, checking a user's text (UTF-8 without control
+ * characters, counted in characters), and telling Chinese characters apart. Request text is
+ * measured in characters (hot words: at most 10 Chinese or 30 other characters; UserData at most
+ * 1024), and base64-decoded text arrives unchecked, so decoding refuses every malformed form. */
 #include "util/util.h"
 
 /* Length of the sequence a lead byte starts, 0 for a byte that cannot lead one. */
@@ -43,4 +44,28 @@ bool utf8_is_han(uint32_t cp)
         || (cp >= 0x3400 && cp <= 0x4dbf)      /* Extension A */
         || (cp >= 0xf900 && cp <= 0xfaff)      /* Compatibility Ideographs */
         || (cp >= 0x20000 && cp <= 0x3134f);   /* Extensions B-G and the supplement */
+}
+
+static bool is_control(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+bool utf8_text_valid(const char *s, size_t n, size_t *chars, size_t *bad, bool *malformed)
+{
+    size_t at = 0, count = 0;
+    while (at < n) {
+        uint32_t cp;
+        size_t len = utf8_decode_strict(s + at, n - at, &cp);
+        if (len == 0 || is_control(cp)) {
+            *chars = count;
+            *bad = at;
+            *malformed = len == 0;
+            return false;
+        }
+        at += len;
+        count++;
+    }
+    *chars = count;
+    return true;
 }

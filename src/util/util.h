@@ -75,6 +75,12 @@ size_t url_unescape(char *s, bool *had_nul);
 size_t utf8_decode_strict(const char *s, size_t n, uint32_t *cp);
 /* A Chinese character: a CJK unified ideograph (any extension) or a compatibility ideograph. */
 bool utf8_is_han(uint32_t cp);
+/* Checks that s (n bytes) is UTF-8 text without control characters: every sequence valid (as
+ * utf8_decode_strict) and no C0 control (U+0000-U+001F: tab and line breaks too), DEL or C1 control
+ * (U+007F-U+009F). True with the length in code points in *chars. False at the first offending
+ * byte, its offset in *bad and *malformed saying whether it was broken UTF-8 (else a control
+ * character); *chars is then the number of good characters before it. O(n). */
+bool utf8_text_valid(const char *s, size_t n, size_t *chars, size_t *bad, bool *malformed);
 
 /* ---- base64 (RFC 4648 standard alphabet) ---- */
 /* Appends the bytes of in, standard base64, to out. Whitespace (space, tab, CR, LF) anywhere is

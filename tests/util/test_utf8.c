@@ -1,5 +1,6 @@
-/* test_utf8.c — strict UTF-8 decoding (every length, every malformed form refused) and which code
- * points count as Chinese characters. */
+/* test_utf8.c — strict UTF-8 decoding (every length, every malformed form refused), which code
+ * points count as Chinese characters, and user text: UTF-8 without control characters, counted in
+ * characters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,12 +73,46 @@ static void test_han_characters(void **state)
         assert_false(utf8_is_han(not_han[i]));
 }
 
+/* User text (UserData): UTF-8 without control characters, counted in code points. */
+static void test_user_text(void **state)
+{
+    (void)state;
+    size_t chars = 99, bad = 99;
+    bool malformed = true;
+    const char *ok = "a&<>\"' 腾讯 😀 é\xc2\xa0";   /* NBSP (U+00A0) is the first character after C1 */
+    assert_true(utf8_text_valid(ok, strlen(ok), &chars, &bad, &malformed));
+    assert_int_equal(chars, 14);
+    assert_int_equal(bad, 99);   /* untouched on success */
+    assert_true(utf8_text_valid("", 0, &chars, &bad, &malformed));
+    assert_int_equal(chars, 0);
+    struct { const char *s; size_t n, chars, bad; bool malformed; } cases[] = {
+        {"ab\tc", 4, 2, 2, false},          /* tab */
+        {"腾\n", 4, 1, 3, false},           /* line feed after a 3-byte character */
+        {"x\r", 2, 1, 1, false},
+        {"\x7f", 1, 0, 0, false},           /* DEL */
+        {"a\xc2\x85", 3, 1, 1, false},      /* NEL, a C1 control */
+        {"a\xc2\x9f", 3, 1, 1, false},      /* the last C1 control */
+        {"ab\0c", 4, 2, 2, false},          /* NUL inside the counted length */
+        {"a\xff", 2, 1, 1, true},
+        {"a\xe8\x85", 3, 1, 1, true},       /* truncated */
+        {"\xc0\xaf", 2, 0, 0, true},        /* overlong '/' */
+        {"\xed\xa0\x80", 3, 0, 0, true},    /* a surrogate */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_false(utf8_text_valid(cases[i].s, cases[i].n, &chars, &bad, &malformed));
+        assert_int_equal(chars, cases[i].chars);
+        assert_int_equal(bad, cases[i].bad);
+        assert_int_equal(malformed, cases[i].malformed);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decodes_each_length),
         cmocka_unit_test(test_refuses_malformed_sequences),
         cmocka_unit_test(test_han_characters),
+        cmocka_unit_test(test_user_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
