@@ -1,6 +1,6 @@
 /* audio.c — owns turning an input file into mono float PCM at the engine's rate. FFmpeg's
  * libraries demux and decode whatever container/codec the file holds (or headerless s16le PCM when
- * the caller declares it); libswresample downmixes (or picks one channel) and resamples each
+ * the caller declares it; a declared container must agree with the content); libswresample downmixes (or picks one channel) and resamples each
  * decoded frame, a slice at a time, as the caller reads, so memory holds about one read's worth of
  * output whatever the file's length. Each resampler run is closed with exactly
  * round(in * out_rate / in_rate) samples, so the duration reported is the input's.
@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,7 @@ const char *audio_rc_code(audio_rc rc)
     case AUDIO_TOO_LONG: return "AudioTooLong";
     case AUDIO_INPUT_TOO_LARGE: return "InputTooLarge";
     case AUDIO_CHANNEL_MISSING: return "AudioChannelMissing";
+    case AUDIO_FORMAT_MISMATCH: return "InputFormatMismatch";
     }
     return "AudioDecodeFailed";
 }
@@ -278,6 +280,84 @@ static audio_rc raw_format(const audio_params *p, const AVInputFormat **format, 
     return AUDIO_OK;
 }
 
+/* What a declared container may be: the FFmpeg demuxers that read it (the first opens it when the
+ * content cannot be placed). The names are those the ASR service documents for Format. */
+typedef struct declared_container {
+    const char *name;
+    const char *demuxers[2];
+} declared_container;
+
+static const declared_container DECLARED[] = {
+    {"wav", {"wav"}},
+    {"mp3", {"mp3"}},
+    {"m4a", {"mov"}},
+    {"aac", {"aac", "mov"}},   /* ADTS, or AAC in an MP4/M4A box */
+    {"ogg-opus", {"ogg"}},
+    {"amr", {"amr"}},
+};
+
+static const declared_container *find_declared(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof DECLARED / sizeof DECLARED[0]; i++)
+        if (strcasecmp(DECLARED[i].name, name) == 0)
+            return &DECLARED[i];
+    return NULL;
+}
+
+bool audio_container_known(const char *name)
+{
+    return find_declared(name) != NULL;
+}
+
+static bool declared_matches(const declared_container *d, const AVInputFormat *f)
+{
+    for (size_t i = 0; i < 2 && d->demuxers[i]; i++)
+        if (av_find_input_format(d->demuxers[i]) == f)
+            return true;
+    return false;
+}
+
+/* A declared container: the content, when FFmpeg places it clearly, must be that container
+ * (AUDIO_FORMAT_MISMATCH otherwise); content it cannot place is read with the declared demuxer. */
+static audio_rc declared_format(decode_ctx *c, const char *path, const char *name, const AVInputFormat **format,
+                                char *err, size_t errlen)
+{
+    const declared_container *d = find_declared(name);
+    if (!d) {
+        err_printf(err, errlen, "\"%s\" is not a container this decoder can be told to expect", name);
+        return AUDIO_DECODE_FAILED;
+    }
+    const AVInputFormat *probed = NULL;
+    int score = av_probe_input_buffer2(c->io, &probed, path, NULL, 0, 0);   /* rewinds c->io */
+    if (score >= MIN_PROBE_SCORE && probed) {
+        if (declared_matches(d, probed)) {
+            *format = probed;
+            return AUDIO_OK;
+        }
+        err_printf(err, errlen, "the input is %s, not the %s that Format declares", probed->long_name ? probed->long_name
+                   : probed->name, d->name);
+        return AUDIO_FORMAT_MISMATCH;
+    }
+    *format = av_find_input_format(d->demuxers[0]);
+    if (!*format) {
+        err_printf(err, errlen, "this FFmpeg build has no %s demuxer", d->demuxers[0]);
+        return AUDIO_DECODE_FAILED;
+    }
+    log_debug("audio: content not recognised; opened as the declared %s", d->name);
+    return AUDIO_OK;
+}
+
+/* How the bytes are read: as declared raw PCM, as a declared container, or as FFmpeg finds them. */
+static audio_rc choose_format(decode_ctx *c, const char *path, const audio_params *p, const AVInputFormat **format,
+                              AVDictionary **opts, char *err, size_t errlen)
+{
+    if (p->raw_pcm)
+        return raw_format(p, format, opts, err, errlen);
+    if (p->container)
+        return declared_format(c, path, p->container, format, err, errlen);
+    return probe_format(c, path, format, err, errlen);
+}
+
 /* The data chunk of a RIFF/WAVE header held in h[0..n): its offset and declared size; false when
  * h is not such a header or the chunk is not within it. FFmpeg's demuxer trims a data chunk that
  * runs past the end of the file to what is there, so a cut file looks whole to it: this is how we
@@ -331,7 +411,7 @@ static audio_rc open_container(decode_ctx *c, const char *path, const audio_para
     const AVInputFormat *format = NULL;
     AVDictionary *opts = NULL;
     if (arc == AUDIO_OK)
-        arc = p->raw_pcm ? raw_format(p, &format, &opts, err, errlen) : probe_format(c, path, &format, err, errlen);
+        arc = choose_format(c, path, p, &format, &opts, err, errlen);
     if (arc != AUDIO_OK) {
         av_dict_free(&opts);
         return arc;

@@ -22,8 +22,17 @@ typedef struct audio_params {
     bool raw_pcm;               /* default false */
     int raw_rate;               /* default 16000 */
     int raw_channels;           /* default 1 */
+    /* A declared container (the job's Format other than pcm; see audio_container_known), or NULL
+     * (default): found from the content. Declared, the content must agree: a file FFmpeg clearly
+     * recognises as another container is AUDIO_FORMAT_MISMATCH; one it cannot place (a weak or
+     * failed guess) is opened with the declared container's demuxer. */
+    const char *container;
 } audio_params;
 audio_params audio_default_params(void);
+
+/* The containers a job's Format may declare (case-insensitive): wav, mp3, m4a, aac (ADTS, or AAC
+ * in an MP4/M4A box), ogg-opus (Ogg), amr. "pcm" is not one: it is raw_pcm. */
+bool audio_container_known(const char *name);
 
 typedef struct audio_pcm {
     float *samples;             /* mono, [-1,1]; heap, free with audio_pcm_free */
@@ -43,6 +52,7 @@ typedef enum audio_rc {
     AUDIO_TOO_LONG,             /* more than max_duration_ms of audio */
     AUDIO_INPUT_TOO_LARGE,      /* the file is larger than max_input_bytes */
     AUDIO_CHANNEL_MISSING,      /* params.channel names a channel the input does not have */
+    AUDIO_FORMAT_MISMATCH,      /* params.container declares another container than the input's */
 } audio_rc;
 
 /* Streaming: open, then read mono samples at p->sample_rate in pieces of any size. Memory stays
