@@ -34,6 +34,9 @@ void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_
  * and this server (the engine type is installed, a named hot-vocabulary table exists in the
  * request's bucket); false with a 400 naming the element in r. */
 bool api_speech_parse(api *a, api_response *r, const api_request *q, const xml_node *sr, job_params *p);
+/* An integer written canonically (digits only: no sign, space or leading zero) from lo to hi (lo >= 0)
+ * into *out; false (out untouched) for anything else, so an echoed number is what was sent. */
+bool api_canonical_int(const char *v, int lo, int hi, int *out);
 
 /* ---- template.c ---- */
 /* Resolves j->template_id in the request's bucket: copies the template's parameters (checked again

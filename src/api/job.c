@@ -13,21 +13,41 @@
 #define JOB_PAGE_MAX 100   /* most jobs one list page returns (size) */
 #define DESCRIBE_MAX 100   /* most ids one describe names */
 
-static bool parse_int(const char *v, long lo, long hi, int *out)
+#define USER_DATA_MAX_CHARS 1024   /* UserData, in characters (code points), as the spec's "at most 1024" */
+
+/* UserData: echoed back byte for byte, so it must be text XML and JSON carry as it is: UTF-8 without
+ * control characters (tab and line breaks included), at most USER_DATA_MAX_CHARS characters.
+ * Anything else is a 400 saying where it goes wrong. */
+static bool parse_user_data(api_response *r, const api_request *q, const xml_node *op, store_job *j)
 {
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (end == v || *end || n < lo || n > hi)
+    const char *ud = xml_path_text(op, "UserData");
+    if (!ud)
+        return true;
+    size_t n = strlen(ud), chars, bad;
+    bool malformed;
+    if (!utf8_text_valid(ud, n, &chars, &bad, &malformed)) {
+        api_error(r, q, 400, "InvalidArgument", "UserData must be UTF-8 text without control characters (tab and "
+                  "line breaks included): %s at character %zu", malformed ? "malformed UTF-8" : "a control character",
+                  chars + 1);
         return false;
-    *out = (int)n;
+    }
+    if (chars > USER_DATA_MAX_CHARS || n >= sizeof j->user_data) {
+        api_error(r, q, 400, "InvalidArgument", "UserData is %zu characters long; at most %d are kept", chars,
+                  USER_DATA_MAX_CHARS);
+        return false;
+    }
+    memcpy(j->user_data, ud, n + 1);
     return true;
 }
 
-static bool user_data_ok(const char *s)
+/* JobLevel 0, 1 or 2 written plainly ("01" or "+1" would not echo as sent); empty = absent = 0. */
+static bool parse_job_level(api_response *r, const api_request *q, const xml_node *op, store_job *j)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return false;
+    const char *lvl = xml_path_text(op, "JobLevel");
+    if (lvl && lvl[0] && !api_canonical_int(lvl, 0, 2, &j->job_level)) {
+        api_error(r, q, 400, "InvalidArgument", "JobLevel must be 0, 1 or 2 (got \"%s\")", lvl);
+        return false;
+    }
     return true;
 }
 
@@ -65,6 +85,11 @@ static bool parse_output(api *a, api_response *r, const api_request *q, const xm
         !api_take_text(r, q, op, "Output/Bucket", j->output_bucket, sizeof j->output_bucket) ||
         !api_take_text(r, q, op, "Output/Object", j->output_object, BLOB_MAX_KEY - 7))   /* room for ".detail" */
         return false;
+    if (xml_child(op, "Output") && !j->output_object[0]) {   /* else the job would succeed and write nothing */
+        api_error(r, q, 400, "InvalidArgument", "Output/Object is required when Output is given (leave Output out "
+                  "to have the result only in the job's SpeechRecognitionResult)");
+        return false;
+    }
     if (!j->output_bucket[0])
         return true;
     char appid[32];
@@ -99,25 +124,13 @@ static bool parse_operation(api *a, api_response *r, const api_request *q, const
     }
     /* TemplateId wins: its template's parameters as they are now (an inline SpeechRecognition is not read) */
     bool params_ok = j->template_id[0] ? api_template_resolve(a, r, q, j) : api_speech_parse(a, r, q, sr, &j->params);
-    if (!params_ok || !parse_output(a, r, q, op, j))
-        return false;
-    const char *ud = xml_path_text(op, "UserData");
-    if (ud && (strlen(ud) > 1024 || !user_data_ok(ud))) {
-        api_error(r, q, 400, "InvalidArgument", "UserData must be printable ASCII of at most 1024 characters");
-        return false;
-    }
-    if (ud)
-        snprintf(j->user_data, sizeof j->user_data, "%s", ud);
-    const char *lvl = xml_path_text(op, "JobLevel");
-    if (lvl && lvl[0] && !parse_int(lvl, 0, 2, &j->job_level)) {
-        api_error(r, q, 400, "InvalidArgument", "JobLevel must be 0, 1 or 2 (got \"%s\")", lvl);
-        return false;
-    }
-    return true;
+    return params_ok && parse_output(a, r, q, op, j) &&
+           parse_user_data(r, q, op, j) && parse_job_level(r, q, op, j);
 }
 
 /* The CallBack URL is one the notifier would deliver to (notify_url_valid: http or https, a host,
- * no user name, no control bytes, and no internal address unless the operator allows them). */
+ * no user name, no control bytes, and no internal address unless the operator allows them).
+ * Delivery is an HTTP POST only: another CallBackType or a CallBackMqConfig is a 400. */
 static bool parse_callback(const api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
     if (!api_take_text(r, q, root, "CallBack", j->callback, sizeof j->callback) ||
@@ -139,7 +152,14 @@ static bool parse_callback(const api *a, api_response *r, const api_request *q, 
     if (!j->callback_type[0])
         snprintf(j->callback_type, sizeof j->callback_type, "Url");
     if (strcmp(j->callback_type, "Url") != 0) {
-        api_error(r, q, 400, "InvalidArgument", "CallBackType must be Url");
+        api_error(r, q, 400, "InvalidArgument", "CallBackType must be Url (got \"%s\"): this server delivers "
+                  "callbacks only as an HTTP POST to CallBack or to the queue's NotifyConfig Url, not to a message "
+                  "queue", j->callback_type);
+        return false;
+    }
+    if (xml_child(root, "CallBackMqConfig")) {
+        api_error(r, q, 400, "InvalidArgument", "CallBackMqConfig: delivery to a message queue is not available on "
+                  "this server; use CallBack (an http or https URL) with CallBackType Url");
         return false;
     }
     return true;

@@ -151,8 +151,8 @@ static void render_words(tree_out *t, json_t *words)
     }
 }
 
-/* ResultDetail is stored as the JSON output_detail_json() wrote; rendered for formats 1-3. */
-static void render_result_detail(tree_out *t, const char *detail_json)
+/* ResultDetail is stored as the JSON output_doc_detail_json() wrote. Returns the sentences written. */
+static size_t render_result_detail(tree_out *t, const char *detail_json)
 {
     json_t *arr = json_loads(detail_json ? detail_json : "[]", 0, NULL);
     size_t i;
@@ -171,9 +171,14 @@ static void render_result_detail(tree_out *t, const char *detail_json)
         render_words(t, json_object_get(s, "Words"));
         t_close(t, "ResultDetail");
     }
+    size_t n = json_array_size(arr);
     json_decref(arr);
+    return n;
 }
 
+/* Sentences with words for ResTextFormat 1-3, or for 0 with WordInfo 1/2; otherwise (and when there
+ * is no sentence) one empty ResultDetail, as the service sends: XML <ResultDetail></ResultDetail>,
+ * JSON "ResultDetail": "". */
 static void render_result(tree_out *t, const store_job *j)
 {
     char audio_time[32];
@@ -183,8 +188,9 @@ static void render_result(tree_out *t, const store_job *j)
     t_text(t, "Result", j->result);
     t_text(t, "ObjectName", j->object_name);
     t_text(t, "DetailObjectName", j->detail_object_name);
-    if (j->params.res_text_format > 0)
-        render_result_detail(t, j->result_detail);
+    bool words = j->params.res_text_format > 0 || atoi(j->params.word_info) > 0;
+    if (!words || render_result_detail(t, j->result_detail) == 0)
+        t_text(t, "ResultDetail", "");
     t_close(t, "SpeechRecognitionResult");
 }
 
@@ -228,6 +234,11 @@ void render_job(tree_out *t, const store_job *j, const char *region)
     t_text(t, "Region", j->region[0] ? j->region : region);
     t_close(t, "Input");
     render_operation(t, j, region);
+    if (j->callback[0]) {   /* the job's own callback, as submitted ("no" included) */
+        t_text(t, "CallBack", j->callback);
+        t_text(t, "CallBackFormat", j->callback_format);
+        t_text(t, "CallBackType", j->callback_type);
+    }
     t_close(t, "JobsDetail");
 }
 

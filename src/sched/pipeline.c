@@ -1,6 +1,7 @@
 /* pipeline.c — one job's life from input to result: turn its hot-vocabulary table into the
  * engine's hot words, resolve the input object (or download the Input/Url) to a readable file,
- * decode it as a stream (mixed to mono, or each of two channels on its own) and recognise it
+ * decode it as a stream (mixed to mono, channel 0 alone, or each of two channels on its own; read as
+ * the job's Format declares, else as its content shows) and recognise it
  * window by window (audio, engine: at most one window of PCM in memory), build its sentences
  * (output) and write the output objects. Every failure becomes a precise Code and Message on the
  * job; nothing here can leave a job Running. */
@@ -127,6 +128,7 @@ static bool recognise_channel(engine *e, const engine_opts *opts, const char *pa
         ap.raw_rate = ap.sample_rate;
         ap.raw_channels = req->channel_num;
     }
+    ap.container = req->container;
     audio_reader *ar;
     char err[512];
     audio_rc arc = audio_open(path, &ap, &ar, err, sizeof err);
@@ -165,8 +167,9 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
     }
     r->nchannels = req->channel_num;
     /* the last channel first: a mono file sent as ChannelNum 2 fails at once, not after channel 0 */
+    int mono = req->first_channel_only ? 0 : -1;   /* ChannelNum 1: channel 0 alone, or all mixed */
     for (int c = r->nchannels - 1; c >= 0; c--)
-        if (!recognise_channel(e, &opts, path, req, r->nchannels == 1 ? -1 : c, &r->channels[c], r))
+        if (!recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, &r->channels[c], r))
             return false;
     snprintf(r->code, sizeof r->code, "Success");
     r->message[0] = '\0';
@@ -424,6 +427,22 @@ static bool write_object(const pipeline_deps *d, store_job *j, const char *key, 
     return true;
 }
 
+/* WordInfo 1 or 2 on a ResTextFormat 0 job: the ResultDetail sentences (and the .detail object) as
+ * ResTextFormat 1 or 2 builds them, while the Result lines and the output file stay format 0's.
+ * NULL when WordInfo asks for nothing (or the sentences cannot be built: the format 0 detail stays). */
+static char *word_info_detail(const pipeline_result *r, const pipeline_shape *shape, int word_info)
+{
+    if (shape->res_text_format != 0 || word_info < 1 || word_info > 2)
+        return NULL;
+    pipeline_shape words = *shape;
+    words.res_text_format = word_info;
+    char err[256];
+    output_doc *doc = pipeline_output(r, &words, err, sizeof err);
+    char *detail = doc ? output_doc_detail_json(doc) : NULL;
+    output_doc_free(doc);
+    return detail;
+}
+
 /* Fills the result fields from the sentences and writes the text object (in OutputFileType) and
  * the .detail object (the ResultDetail sentences) beside it. */
 static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_result *r)
@@ -436,7 +455,9 @@ static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_r
         return false;
     }
     j->result = output_doc_result_lines(doc);
-    j->result_detail = output_doc_detail_json(doc);
+    j->result_detail = word_info_detail(r, &shape, atoi(j->params.word_info));
+    if (!j->result_detail)
+        j->result_detail = output_doc_detail_json(doc);
     j->audio_time = (double)r->audio_ms / 1000.0;
     bool ok = true;
     if (j->output_object[0]) {
@@ -456,12 +477,15 @@ static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_r
     return ok;
 }
 
+/* Format and FirstChannelOnly were checked at submit (api/speech.c): "pcm", a container or "". */
 static pipeline_request job_request(const pipeline_deps *d, const store_job *j, const char *hotwords)
 {
     pipeline_request req = pipeline_default_request(j->params.engine_model_type);
     req.hotwords = hotwords;
     req.channel_num = j->params.channel_num;
+    req.first_channel_only = strcmp(j->params.first_channel_only, "1") == 0;
     req.raw_pcm = strcasecmp(j->params.format, "pcm") == 0;
+    req.container = j->params.format[0] && !req.raw_pcm ? j->params.format : NULL;
     req.max_audio_ms = d->max_audio_ms;
     req.max_input_bytes = d->max_input_bytes;
     req.window_ms = d->window_ms;

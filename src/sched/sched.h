@@ -28,7 +28,9 @@ typedef struct pipeline_request {
     const char *engine_model_type;
     const char *hotwords;      /* NULL = none */
     int channel_num;           /* 1: all channels mixed to mono; 2: channels 0 and 1, each on its own */
+    bool first_channel_only;   /* channel_num 1: channel 0 alone instead of all channels mixed (FirstChannelOnly 1) */
     bool raw_pcm;              /* Format "pcm": headerless s16le at the engine's rate, channel_num channels */
+    const char *container;     /* Format naming a container (audio_container_known), NULL = from the content */
     int64_t max_audio_ms;      /* 0 = the audio layer's default (5 h) */
     int64_t max_input_bytes;   /* 0 = the audio layer's default (512 MiB) */
     int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */

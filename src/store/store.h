@@ -131,7 +131,7 @@ typedef struct store_job {
     char output_region[32];
     char output_bucket[64];
     char output_object[1024];
-    char user_data[1100];
+    char user_data[4097];       /* UserData: up to 1024 characters of UTF-8, 4 bytes each at most */
     char callback[2048];        /* "" = queue's NotifyConfig, "no" = none */
     char callback_format[8];    /* "XML" | "JSON" */
     char callback_type[16];     /* "Url" */

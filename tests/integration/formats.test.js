@@ -57,11 +57,11 @@ function checkSentence(s, speaker = '0') {
 }
 
 let plain;
-test('ResTextFormat 0: Result lines, no ResultDetail', async () => {
+test('ResTextFormat 0: Result lines, an empty ResultDetail', async () => {
   plain = await job('', 'out/f0.txt');
   const res = plain.Operation.SpeechRecognitionResult;
   for (const l of res.Result.split('\n')) assert.match(l, LINE);
-  assert.equal(res.ResultDetail, undefined);
+  assert.equal(res.ResultDetail, '');   // <ResultDetail></ResultDetail>, as the service sends
   assert.equal(plain.Operation.SpeechRecognition.ResTextFormat, '0');
 });
 
