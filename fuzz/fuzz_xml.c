@@ -51,6 +51,12 @@ static void walk(const xml_node *n, size_t depth, tree_stats *st)
         size_t len = strlen(t);
         st->text_bytes += len;
         check(len == 0 || (!is_space(t[0]) && !is_space(t[len - 1])), "texts are trimmed");
+        const char *raw = xml_raw_text(n);   /* the trimmed text is the raw text without its ends */
+        size_t lead = 0, rlen = strlen(raw);
+        while (lead < rlen && is_space(raw[lead]))
+            lead++;
+        check(rlen >= len && strncmp(raw + lead, t, len) == 0, "the raw text holds the trimmed one");
+        check(rlen - lead == len || is_space(raw[lead + len]), "only whitespace is trimmed");
         walk(xml_first_child(n), depth + 1, st);
     }
 }

@@ -20,7 +20,7 @@
  * Anything else is a 400 saying where it goes wrong. */
 static bool parse_user_data(api_response *r, const api_request *q, const xml_node *op, store_job *j)
 {
-    const char *ud = xml_path_text(op, "UserData");
+    const char *ud = xml_path_raw_text(op, "UserData");   /* echoed byte for byte: spaces at the ends too */
     if (!ud)
         return true;
     size_t n = strlen(ud), chars, bad;

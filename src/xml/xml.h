@@ -23,6 +23,9 @@ void xml_free(xml_node *root);
 const char *xml_name(const xml_node *n);
 /* Concatenated character data directly inside n, whitespace-trimmed; "" when none. */
 const char *xml_text(const xml_node *n);
+/* The same character data exactly as sent, surrounding whitespace included (for text that is
+ * echoed byte for byte, such as UserData). */
+const char *xml_raw_text(const xml_node *n);
 const xml_node *xml_first_child(const xml_node *n);
 const xml_node *xml_next_sibling(const xml_node *n);
 /* First child element with that name (case-sensitive), or NULL. */
@@ -33,6 +36,7 @@ const xml_node *xml_next_named(const xml_node *n);
 const xml_node *xml_path(const xml_node *n, const char *path);
 /* Text at path, or NULL when the element is absent ("" when present but empty). */
 const char *xml_path_text(const xml_node *n, const char *path);
+const char *xml_path_raw_text(const xml_node *n, const char *path);   /* the same, untrimmed */
 
 /* ---- writer: appends to a buf ---- */
 typedef struct xml_writer {

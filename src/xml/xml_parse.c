@@ -18,7 +18,8 @@
 
 struct xml_node {
     char *name;
-    buf text; /* character data directly inside; trimmed when the element closes */
+    buf text;      /* character data directly inside, exactly as sent */
+    char *trimmed; /* the same without surrounding whitespace, when that differs; else NULL */
     xml_node *parent;
     xml_node *first_child;
     xml_node *last_child;
@@ -60,8 +61,11 @@ static bool is_xml_space(char ch)
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
-static void trim_text(buf *b)
+/* Keeps a trimmed copy beside the text when surrounding whitespace makes them differ (pretty-printed
+ * bodies); most elements have none, and cost nothing extra. */
+static void trim_text(xml_node *n)
 {
+    const buf *b = &n->text;
     if (!b->data)
         return;
     size_t start = 0, end = b->len;
@@ -69,9 +73,11 @@ static void trim_text(buf *b)
         start++;
     while (end > start && is_xml_space(b->data[end - 1]))
         end--;
-    memmove(b->data, b->data + start, end - start);
-    b->len = end - start;
-    b->data[b->len] = '\0';
+    if (start == 0 && end == b->len)
+        return;
+    n->trimmed = xmalloc(end - start + 1);
+    memcpy(n->trimmed, b->data + start, end - start);
+    n->trimmed[end - start] = '\0';
 }
 
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
@@ -112,7 +118,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     parse_ctx *c = ud;
     if (c->failed || !c->cur)
         return;
-    trim_text(&c->cur->text);
+    trim_text(c->cur);
     c->cur = c->cur->parent;
     c->depth--;
 }
@@ -236,6 +242,7 @@ void xml_free(xml_node *root)
         xml_node *up = n == root ? NULL : n->parent;
         free(n->name);
         buf_free(&n->text);
+        free(n->trimmed);
         free(n);
         n = up;
     }
@@ -249,6 +256,13 @@ const char *xml_name(const xml_node *n)
 }
 
 const char *xml_text(const xml_node *n)
+{
+    if (n && n->trimmed)
+        return n->trimmed;
+    return n && n->text.data ? n->text.data : "";
+}
+
+const char *xml_raw_text(const xml_node *n)
 {
     return n && n->text.data ? n->text.data : "";
 }
@@ -303,4 +317,10 @@ const char *xml_path_text(const xml_node *n, const char *path)
 {
     const xml_node *found = xml_path(n, path);
     return found ? xml_text(found) : NULL;
+}
+
+const char *xml_path_raw_text(const xml_node *n, const char *path)
+{
+    const xml_node *found = xml_path(n, path);
+    return found ? xml_raw_text(found) : NULL;
 }

@@ -294,6 +294,7 @@ test('templates are held to the same SpeechRecognition rules (one validator)', a
 // ---- echoes, byte for byte ----
 
 const SPECIAL = `&<>"' 中文 😀 ü &amp;`;
+const UD = `  ${SPECIAL} `;   // UserData keeps even the spaces around it
 const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 test('every echoed field round-trips byte for byte: submit, describe, list, XML and JSON callbacks', async () => {
@@ -305,7 +306,7 @@ test('every echoed field round-trips byte for byte: submit, describe, list, XML 
   const body = (input, name, format) => '<Request><Tag>SpeechRecognition</Tag>' + input +
     '<Operation><SpeechRecognition><EngineModelType>16k_en</EngineModelType></SpeechRecognition>' +
     `<Output><Region>${L.REGION}</Region><Bucket>${L.BUCKET}</Bucket><Object>${esc(outKey)}</Object></Output>` +
-    `<UserData>${esc(SPECIAL)}</UserData><JobLevel>2</JobLevel></Operation><QueueId>${q.QueueId}</QueueId>` +
+    `<UserData>${esc(UD)}</UserData><JobLevel>2</JobLevel></Operation><QueueId>${q.QueueId}</QueueId>` +
     `<CallBack>${esc(cb(name))}</CallBack><CallBackFormat>${format}</CallBackFormat><CallBackType>Url</CallBackType></Request>`;
   const jobs = [
     { name: 'xml', format: 'XML', input: `<Input><Object>${esc(inKey)}</Object></Input>`, field: ['Object', inKey] },
@@ -317,7 +318,7 @@ test('every echoed field round-trips byte for byte: submit, describe, list, XML 
     assert.equal(j.QueueId, q.QueueId, m);
     assert.equal(j.Operation.Output.Object, outKey, m);
     assert.equal(j.Operation.Output.Bucket, L.BUCKET, m);
-    assert.equal(j.Operation.UserData, SPECIAL, m);
+    assert.equal(j.Operation.UserData, UD, m);
     assert.equal(j.Operation.JobLevel, '2', m);
     assert.equal(j.Operation.SpeechRecognition.EngineModelType, '16k_en', m);
     assert.equal(j.CallBack, cb(job.name), m);

@@ -175,6 +175,13 @@ static void test_text_trimming_entities_cdata_utf8(void **state)
     assert_null(xml_path_text(r, "A/Missing"));
     assert_string_equal(xml_name(xml_path(r, "A/B")), "B");
     assert_ptr_equal(xml_path(r, ""), r);
+    /* the raw text keeps what trimming drops; where nothing is trimmed both are the same */
+    assert_string_equal(xml_path_raw_text(r, "A"), "  hello  world \n");
+    assert_string_equal(xml_path_raw_text(r, "C"), " <not> & markup ");
+    assert_string_equal(xml_path_raw_text(r, "E"), "&<>\"'中文");
+    assert_string_equal(xml_path_raw_text(r, "Empty"), "");
+    assert_null(xml_path_raw_text(r, "Missing"));
+    assert_string_equal(xml_path_text(r, "A"), "hello  world");   /* asking for the raw text changes nothing */
     xml_free(r);
 }
 
