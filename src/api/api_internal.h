@@ -22,6 +22,9 @@ bool api_int_param(api_response *r, const api_request *q, const char *name, int 
 /* Copies the optional element at path under n into dst (untouched when absent); false with a 400
  * in r when it does not fit. */
 bool api_take_text(api_response *r, const api_request *q, const xml_node *n, const char *path, char *dst, size_t cap);
+/* Whether speech recognition is open on the request's bucket; false with 404 NoSuchBucket (or a 500
+ * when the store fails) in r (bucket.c). Jobs, hot-vocabulary tables and templates need it. */
+bool api_asr_open(api *a, const api_request *q, api_response *r);
 /* Whether a job's end fires the queue's callback: NotifyConfig On with a URL, and its Event list
  * naming TaskFinish or TransCodingFinish (queue.c). */
 bool api_queue_notifies_job_end(const store_queue *qu);

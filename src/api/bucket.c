@@ -45,6 +45,18 @@ void api_bucket_open(api *a, api_request *q, api_response *r)
     write_bucket_response(r, q, &b);
 }
 
+bool api_asr_open(api *a, const api_request *q, api_response *r)
+{
+    store_bucket b;
+    store_rc rc = store_bucket_get(a->d.st, q->bucket, &b);
+    if (rc == STORE_NOT_FOUND)
+        api_error(r, q, 404, "NoSuchBucket",
+                  "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
+    else if (rc != STORE_OK)
+        api_error(r, q, 500, "InternalError", "%s", store_last_error());
+    return rc == STORE_OK;
+}
+
 void api_bucket_close(api *a, api_request *q, api_response *r)
 {
     store_rc rc = store_bucket_close(a->d.st, q->bucket);

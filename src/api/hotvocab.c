@@ -223,18 +223,6 @@ static bool parse_table(api_response *r, const api_request *q, const xml_node *r
 
 /* ---- responses ---- */
 
-static bool asr_open(api *a, const api_request *q, api_response *r)
-{
-    store_bucket b;
-    store_rc rc = store_bucket_get(a->d.st, q->bucket, &b);
-    if (rc == STORE_NOT_FOUND)
-        api_error(r, q, 404, "NoSuchBucket",
-                  "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
-    else if (rc != STORE_OK)
-        api_error(r, q, 500, "InternalError", "%s", store_last_error());
-    return rc == STORE_OK;
-}
-
 static void not_found(api_response *r, const api_request *q, const char *id)
 {
     api_error(r, q, 404, "NoSuchHotVocabularyTable", "hot-vocabulary table %.64s does not exist in bucket %s", id,
@@ -278,7 +266,7 @@ static void answer_with_table(api *a, const api_request *q, api_response *r, con
 
 void api_hotvocab_create(api *a, api_request *q, api_response *r)
 {
-    if (!asr_open(a, q, r))
+    if (!api_asr_open(a, q, r))
         return;
     xml_node *root = api_parse_body(r, q);
     if (!root)
@@ -323,7 +311,7 @@ static const char *update_target(api_response *r, const api_request *q, const xm
 
 void api_hotvocab_update(api *a, api_request *q, api_response *r, const char *path_id)
 {
-    if (!asr_open(a, q, r))
+    if (!api_asr_open(a, q, r))
         return;
     xml_node *root = api_parse_body(r, q);
     if (!root)
@@ -349,14 +337,14 @@ void api_hotvocab_update(api *a, api_request *q, api_response *r, const char *pa
 
 void api_hotvocab_get(api *a, api_request *q, api_response *r, const char *id)
 {
-    if (asr_open(a, q, r))
+    if (api_asr_open(a, q, r))
         answer_with_table(a, q, r, id);
 }
 
 void api_hotvocab_list(api *a, api_request *q, api_response *r)
 {
     int offset = 0, limit = 0;
-    if (!asr_open(a, q, r) || !api_int_param(r, q, "offset", 0, 1000000000, 0, &offset) ||
+    if (!api_asr_open(a, q, r) || !api_int_param(r, q, "offset", 0, 1000000000, 0, &offset) ||
         !api_int_param(r, q, "limit", 1, HV_PAGE_MAX, 10, &limit))
         return;
     store_hotvocab *list = xcalloc(HV_PAGE_MAX, sizeof *list);
@@ -381,7 +369,7 @@ void api_hotvocab_list(api *a, api_request *q, api_response *r)
 
 void api_hotvocab_delete(api *a, api_request *q, api_response *r, const char *id)
 {
-    if (!asr_open(a, q, r) || !store_answer(r, q, store_hotvocab_delete(a->d.st, q->bucket, id), id))
+    if (!api_asr_open(a, q, r) || !store_answer(r, q, store_hotvocab_delete(a->d.st, q->bucket, id), id))
         return;
     r->status = 200;   /* like a cancel: 200 with an empty body */
     r->content_type = NULL;

@@ -190,12 +190,8 @@ static bool resolve_queue(api *a, api_response *r, const api_request *q, const x
 
 static bool parse_submit(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
-    store_bucket b;
-    if (store_bucket_get(a->d.st, q->bucket, &b) != STORE_OK) {
-        api_error(r, q, 404, "NoSuchBucket",
-                  "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
+    if (!api_asr_open(a, q, r))
         return false;
-    }
     const char *tag = xml_path_text(root, "Tag");
     if (tag && tag[0] && strcmp(tag, "SpeechRecognition") != 0) {
         api_error(r, q, 400, "InvalidArgument", "Tag must be SpeechRecognition (got \"%s\")", tag);

@@ -112,18 +112,6 @@ bool template_ids_clean(const char *in, char *out, size_t cap, size_t *count, ch
 
 /* ---- requests ---- */
 
-static bool asr_open(api *a, const api_request *q, api_response *r)
-{
-    store_bucket b;
-    store_rc rc = store_bucket_get(a->d.st, q->bucket, &b);
-    if (rc == STORE_NOT_FOUND)
-        api_error(r, q, 404, "NoSuchBucket",
-                  "speech recognition is not enabled on bucket %s: open it with POST /asrbucket first", q->bucket);
-    else if (rc != STORE_OK)
-        api_error(r, q, 500, "InternalError", "%s", store_last_error());
-    return rc == STORE_OK;
-}
-
 static void unknown_template(api_response *r, const api_request *q, const char *what, const char *id)
 {
     api_error(r, q, 400, "InvalidArgument", "%s%.64s names no template of bucket %s", what, id, q->bucket);
@@ -206,7 +194,7 @@ void api_template_create(api *a, api_request *q, api_response *r)
 {
     store_template t;
     memset(&t, 0, sizeof t);
-    if (!asr_open(a, q, r) || !read_body(a, r, q, &t))
+    if (!api_asr_open(a, q, r) || !read_body(a, r, q, &t))
         return;
     ids_new(t.id, "t1");
     strlcpy_ok(t.bucket, q->bucket, sizeof t.bucket);
@@ -219,7 +207,7 @@ void api_template_update(api *a, api_request *q, api_response *r, const char *id
 {
     store_template t;
     memset(&t, 0, sizeof t);
-    if (!asr_open(a, q, r) || !read_body(a, r, q, &t))
+    if (!api_asr_open(a, q, r) || !read_body(a, r, q, &t))
         return;
     if (!strlcpy_ok(t.id, id, sizeof t.id)) {   /* longer than any id: names nothing */
         unknown_template(r, q, "template ", id);
@@ -233,7 +221,7 @@ void api_template_update(api *a, api_request *q, api_response *r, const char *id
 
 void api_template_delete(api *a, api_request *q, api_response *r, const char *id)
 {
-    if (!asr_open(a, q, r) || !store_answer(r, q, store_template_delete(a->d.st, q->bucket, id), id))
+    if (!api_asr_open(a, q, r) || !store_answer(r, q, store_template_delete(a->d.st, q->bucket, id), id))
         return;
     xml_writer w;   /* never an empty 200: the Python SDK parses every answer as XML */
     api_xml_begin(r, &w);
@@ -312,7 +300,7 @@ void api_template_list(api *a, api_request *q, api_response *r)
     store_template_filter f = {.bucket = q->bucket};
     char ids[TPL_IDS_MAX * (TPL_ID_MAX + 1) + 1];
     bool any = false;
-    if (!asr_open(a, q, r) || !parse_list_query(r, q, &f, ids, sizeof ids, &any))
+    if (!api_asr_open(a, q, r) || !parse_list_query(r, q, &f, ids, sizeof ids, &any))
         return;
     store_template *list = xcalloc(TPL_PAGE_MAX, sizeof *list);
     size_t n = 0;
