@@ -421,6 +421,7 @@ static void test_rc_codes_are_stable(void **state)
     assert_string_equal(audio_rc_code(AUDIO_TOO_LONG), "AudioTooLong");
     assert_string_equal(audio_rc_code(AUDIO_INPUT_TOO_LARGE), "InputTooLarge");
     assert_string_equal(audio_rc_code(AUDIO_CHANNEL_MISSING), "AudioChannelMissing");
+    assert_string_equal(audio_rc_code(AUDIO_FORMAT_MISMATCH), "InputFormatMismatch");
     audio_params p = audio_default_params();
     assert_int_equal(p.sample_rate, 16000);
     assert_int_equal(p.max_duration_ms, 5LL * 3600 * 1000);
