@@ -1028,32 +1028,6 @@ static store_rc sq_bucket_close(void *impl, const char *name)
     return run_write(impl, bucket_close_body, (void *)name);
 }
 
-typedef struct bucket_get_args {
-    const char *name;
-    store_bucket *out;
-} bucket_get_args;
-
-static store_rc bucket_get_body(sq_store *sq, sq_conn *c, void *arg)
-{
-    bucket_get_args *a = arg;
-    sqlite3_stmt *st = stmt(sq, c, ST_BUCKET_GET);
-    if (!st)
-        return STORE_ERROR;
-    bind_str(st, 1, a->name);
-    store_rc rc = first_row(c, st, "get bucket");
-    if (rc == STORE_OK) {
-        read_bucket(st, a->out);
-        stmt_done(st);
-    }
-    return rc;
-}
-
-static store_rc sq_bucket_get(void *impl, const char *name, store_bucket *out)
-{
-    bucket_get_args a = {name, out};
-    return run_read(impl, false, bucket_get_body, &a);
-}
-
 /* Runs a bound "SELECT count(*)" statement. */
 static store_rc count_rows(sq_conn *c, sqlite3_stmt *st, int64_t *out)
 {
@@ -1063,6 +1037,38 @@ static store_rc count_rows(sq_conn *c, sqlite3_stmt *st, int64_t *out)
         stmt_done(st);
     }
     return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+}
+
+/* One row by its key: the statement takes ?1 = key1 (and ?2 = key2 when given), and read_row(st, out,
+ * 0) copies the row out. The shape of every "get by id" here. */
+typedef struct row_get {
+    stmt_id id;
+    const char *what;              /* names the read in an error */
+    const char *key1, *key2;       /* key2 NULL: a one-parameter statement */
+    void (*read_row)(sqlite3_stmt *st, void *out, size_t i);
+    void *out;
+} row_get;
+
+static store_rc row_get_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    row_get *g = arg;
+    sqlite3_stmt *st = stmt(sq, c, g->id);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, g->key1);
+    if (g->key2)
+        bind_str(st, 2, g->key2);
+    store_rc rc = first_row(c, st, g->what);
+    if (rc == STORE_OK) {
+        g->read_row(st, g->out, 0);
+        stmt_done(st);
+    }
+    return rc;
+}
+
+static store_rc get_row(void *impl, row_get g)
+{
+    return run_read(impl, false, row_get_body, &g);
 }
 
 /* A page of a pageNumber/pageSize listing: count, then the rows of the page. */
@@ -1122,6 +1128,11 @@ static void read_bucket_at(sqlite3_stmt *st, void *out, size_t i)
     read_bucket(st, (store_bucket *)out + i);
 }
 
+static store_rc sq_bucket_get(void *impl, const char *name, store_bucket *out)
+{
+    return get_row(impl, (row_get){ST_BUCKET_GET, "get bucket", name, NULL, read_bucket_at, out});
+}
+
 static store_rc sq_bucket_list(void *impl, const store_bucket_filter *f, store_bucket *out, size_t *n,
                                int64_t *total)
 {
@@ -1132,30 +1143,14 @@ static store_rc sq_bucket_list(void *impl, const store_bucket_filter *f, store_b
 
 /* ---- queues ---- */
 
-typedef struct queue_get_args {
-    const char *id;
-    store_queue *out;
-} queue_get_args;
-
-static store_rc queue_get_body(sq_store *sq, sq_conn *c, void *arg)
+static void read_queue_at(sqlite3_stmt *st, void *out, size_t i)
 {
-    queue_get_args *a = arg;
-    sqlite3_stmt *st = stmt(sq, c, ST_QUEUE_GET);
-    if (!st)
-        return STORE_ERROR;
-    bind_str(st, 1, a->id);
-    store_rc rc = first_row(c, st, "get queue");
-    if (rc == STORE_OK) {
-        read_queue(st, a->out);
-        stmt_done(st);
-    }
-    return rc;
+    read_queue(st, (store_queue *)out + i);
 }
 
 static store_rc sq_queue_get(void *impl, const char *id, store_queue *out)
 {
-    queue_get_args a = {id, out};
-    return run_read(impl, false, queue_get_body, &a);
+    return get_row(impl, (row_get){ST_QUEUE_GET, "get queue", id, NULL, read_queue_at, out});
 }
 
 static store_rc queue_update_body(sq_store *sq, sq_conn *c, void *arg)
@@ -1190,11 +1185,6 @@ static void bind_queue_filter(sqlite3_stmt *st, const void *filter)
     bind_str(st, 1, f->bucket ? f->bucket : "");
     bool any = !f->state || !f->state[0] || strcmp(f->state, "All") == 0;
     bind_str(st, 2, any ? NULL : f->state);
-}
-
-static void read_queue_at(sqlite3_stmt *st, void *out, size_t i)
-{
-    read_queue(st, (store_queue *)out + i);
 }
 
 static store_rc sq_queue_list(void *impl, const store_queue_filter *f, store_queue *out, size_t *n, int64_t *total)
@@ -1296,31 +1286,14 @@ static void sq_job_insert_batch(void *impl, store_insert_item **items, size_t n)
 
 /* ---- job reads ---- */
 
-typedef struct job_get_args {
-    const char *bucket, *id;
-    store_job *out;
-} job_get_args;
-
-static store_rc job_get_body(sq_store *sq, sq_conn *c, void *arg)
+static void read_job_at(sqlite3_stmt *st, void *out, size_t i)
 {
-    job_get_args *a = arg;
-    sqlite3_stmt *st = stmt(sq, c, ST_JOB_GET);
-    if (!st)
-        return STORE_ERROR;
-    bind_str(st, 1, a->id);
-    bind_str(st, 2, a->bucket);
-    store_rc rc = first_row(c, st, "get job");
-    if (rc == STORE_OK) {
-        read_job(st, a->out);
-        stmt_done(st);
-    }
-    return rc;
+    read_job(st, (store_job *)out + i);
 }
 
 static store_rc sq_job_get(void *impl, const char *bucket, const char *id, store_job *out)
 {
-    job_get_args a = {bucket, id, out};
-    return run_read(impl, false, job_get_body, &a);
+    return get_row(impl, (row_get){ST_JOB_GET, "get job", id, bucket, read_job_at, out});
 }
 
 typedef struct job_list_args {
@@ -1886,31 +1859,14 @@ static store_rc sq_template_insert(void *impl, store_template *t)
     return run_write(impl, tpl_insert_body, t);
 }
 
-typedef struct tpl_get_args {
-    const char *bucket, *id;
-    store_template *out;
-} tpl_get_args;
-
-static store_rc tpl_get_body(sq_store *sq, sq_conn *c, void *arg)
+static void read_template_at(sqlite3_stmt *st, void *out, size_t i)
 {
-    tpl_get_args *a = arg;
-    sqlite3_stmt *st = stmt(sq, c, ST_TPL_GET);
-    if (!st)
-        return STORE_ERROR;
-    bind_str(st, 1, a->id);
-    bind_str(st, 2, a->bucket);
-    store_rc rc = first_row(c, st, "get template");
-    if (rc == STORE_OK) {
-        read_template(st, a->out);
-        stmt_done(st);
-    }
-    return rc;
+    read_template(st, (store_template *)out + i);
 }
 
 static store_rc sq_template_get(void *impl, const char *bucket, const char *id, store_template *out)
 {
-    tpl_get_args a = {bucket, id, out};
-    return run_read(impl, false, tpl_get_body, &a);
+    return get_row(impl, (row_get){ST_TPL_GET, "get template", id, bucket, read_template_at, out});
 }
 
 /* The UPDATE can only break UNIQUE(bucket, name): the id does not change. A template that does not
@@ -1941,9 +1897,13 @@ static store_rc sq_template_update(void *impl, const store_template *t)
     return run_write(impl, tpl_update_body, (void *)t);
 }
 
+typedef struct tpl_key {
+    const char *bucket, *id;
+} tpl_key;
+
 static store_rc tpl_delete_body(sq_store *sq, sq_conn *c, void *arg)
 {
-    tpl_get_args *a = arg;
+    tpl_key *a = arg;
     sqlite3_stmt *st = stmt(sq, c, ST_TPL_DELETE);
     if (!st)
         return STORE_ERROR;
@@ -1960,7 +1920,7 @@ static store_rc tpl_delete_body(sq_store *sq, sq_conn *c, void *arg)
 
 static store_rc sq_template_delete(void *impl, const char *bucket, const char *id)
 {
-    tpl_get_args a = {bucket, id, NULL};
+    tpl_key a = {bucket, id};
     return run_write(impl, tpl_delete_body, &a);
 }
 
@@ -1970,11 +1930,6 @@ static void bind_template_filter(sqlite3_stmt *st, const void *filter)
     bind_str(st, 1, f->bucket ? f->bucket : "");
     bind_filter(st, 2, f->ids);
     bind_filter(st, 3, f->name_prefix);
-}
-
-static void read_template_at(sqlite3_stmt *st, void *out, size_t i)
-{
-    read_template(st, (store_template *)out + i);
 }
 
 static store_rc sq_template_list(void *impl, const store_template_filter *f, store_template *out, size_t *n,
