@@ -81,28 +81,17 @@ void api_bucket_close(api *a, api_request *q, api_response *r)
  * does not fit dst. */
 static bool comma_list(const char *v, char *dst, size_t cap)
 {
-    size_t len = 0;
+    size_t used = 0;
+    const char *item;
+    size_t k;
     dst[0] = '\0';
-    for (const char *p = v ? v : ""; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        size_t k = n;
-        while (k > 0 && p[k - 1] == ' ')
-            k--;
-        if (k == 3 && strncmp(p, "All", 3) == 0) {
+    for (const char *p = v ? v : ""; comma_next(&p, &item, &k);) {
+        if (k == 3 && strncmp(item, "All", 3) == 0) {
             dst[0] = '\0';
             return true;
         }
-        if (k > 0) {
-            if (len + (len > 0) + k + 1 > cap)
-                return false;
-            if (len > 0)
-                dst[len++] = ',';
-            memcpy(dst + len, p, k);
-            dst[len += k] = '\0';
-        }
-        p += n;
+        if (!comma_append(dst, &used, cap, item, k))
+            return false;
     }
     return true;
 }

@@ -80,32 +80,23 @@ static bool id_ok(const char *p, size_t k)
 
 bool template_ids_clean(const char *in, char *out, size_t cap, size_t *count, char *why, size_t whylen)
 {
-    size_t len = 0;
+    size_t len = 0, k;
+    const char *p = in, *id;
     *count = 0;
     if (cap > 0)
         out[0] = '\0';
-    for (const char *p = in; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ","), k = n;
-        while (k > 0 && p[k - 1] == ' ')
-            k--;
-        if (k > 0 && !id_ok(p, k)) {
+    while (comma_next(&p, &id, &k)) {
+        if (!id_ok(id, k)) {
             err_printf(why, whylen, "ids must be a comma list of template ids (\"%.*s\" is not one)",
-                       (int)(k > TPL_ID_MAX ? TPL_ID_MAX : k), p);
+                       (int)(k > TPL_ID_MAX ? TPL_ID_MAX : k), id);
             return false;
         }
-        if (k > 0 && !list_has(out, len, p, k)) {
-            if (++*count > TPL_IDS_MAX || len + (len > 0) + k + 1 > cap) {
-                err_printf(why, whylen, "ids names more than %d templates", TPL_IDS_MAX);
-                return false;
-            }
-            if (len > 0)
-                out[len++] = ',';
-            memcpy(out + len, p, k);
-            out[len += k] = '\0';
+        if (list_has(out, len, id, k))
+            continue;
+        if (++*count > TPL_IDS_MAX || !comma_append(out, &len, cap, id, k)) {
+            err_printf(why, whylen, "ids names more than %d templates", TPL_IDS_MAX);
+            return false;
         }
-        p += n;
     }
     return true;
 }

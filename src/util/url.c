@@ -2,6 +2,8 @@
  * fields: one decoder for the HTTP layer and the signature check, so both read the same bytes. */
 #include "util/util.h"
 
+#include <string.h>
+
 size_t url_unescape(char *s, bool *had_nul)
 {
     char *w = s;
@@ -23,4 +25,35 @@ size_t url_unescape(char *s, bool *had_nul)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+bool comma_next(const char **cursor, const char **item, size_t *len)
+{
+    const char *p = *cursor;
+    while (*p == ' ' || *p == ',')
+        p++;
+    if (!*p) {
+        *cursor = p;
+        return false;
+    }
+    size_t n = strcspn(p, ","), k = n;
+    while (k > 0 && p[k - 1] == ' ')
+        k--;
+    *item = p;
+    *len = k;
+    *cursor = p + n;
+    return true;
+}
+
+bool comma_append(char *out, size_t *used, size_t cap, const char *item, size_t len)
+{
+    size_t at = *used + (*used > 0);
+    if (at + len + 1 > cap)
+        return false;
+    if (*used > 0)
+        out[*used] = ',';
+    memcpy(out + at, item, len);
+    out[at + len] = '\0';
+    *used = at + len;
+    return true;
 }

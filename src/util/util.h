@@ -69,6 +69,14 @@ bool unseal_u64(const seal_key *k, const char *context, const char *token, uint6
  * kept as it is. '+' is not a space here (COS signs it as "%2B"-free bytes). */
 size_t url_unescape(char *s, bool *had_nul);
 
+/* ---- comma lists in query values (url.c) ---- */
+/* The next item of the comma list at *cursor, without the spaces around it; empty items are
+ * skipped. *item and *len point into the list; false at its end. */
+bool comma_next(const char **cursor, const char **item, size_t *len);
+/* Appends item (len bytes) to the comma list out, which holds *used bytes and a NUL in cap; false,
+ * out unchanged, when it does not fit. */
+bool comma_append(char *out, size_t *used, size_t cap, const char *item, size_t len);
+
 /* ---- UTF-8 ---- */
 /* Decodes the code point at s (n bytes available) into *cp; returns its length in bytes, or 0 when
  * s does not start with a valid UTF-8 sequence (truncated, overlong, a surrogate, above U+10FFFF). */

@@ -40,8 +40,36 @@ static void test_cases(void **state)
     assert_int_equal(url_unescape(s, NULL), 3);   /* no report wanted */
 }
 
+/* comma_next yields each item without its spaces, skipping empty ones; comma_append rebuilds a list
+ * and refuses, unchanged, what does not fit. */
+static void test_comma_list(void **state)
+{
+    (void)state;
+    const char *p = " a, b c ,,  ,d,", *item;
+    size_t k;
+    const char *want[] = {"a", "b c", "d"};
+    char out[8];
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        assert_true(comma_next(&p, &item, &k));
+        assert_int_equal(k, strlen(want[i]));
+        assert_memory_equal(item, want[i], k);
+        assert_true(comma_append(out, &used, sizeof out, item, k));
+    }
+    assert_false(comma_next(&p, &item, &k));
+    assert_false(comma_next(&p, &item, &k));
+    assert_string_equal(out, "a,b c,d");
+    assert_int_equal(used, 7);
+    assert_false(comma_append(out, &used, sizeof out, "e", 1));   /* "a,b c,d,e" needs 10 bytes */
+    assert_string_equal(out, "a,b c,d");
+    assert_int_equal(used, 7);
+    const char *empty = " , ,";
+    assert_false(comma_next(&empty, &item, &k));
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cases)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cases), cmocka_unit_test(test_comma_list)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
