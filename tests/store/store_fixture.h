@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store/store.h"
 #include "util/util.h"
 
@@ -48,6 +50,32 @@ static inline store *fx_open_store(const char *path)
     if (!st)
         fail_msg("store_open(%s): %s", path, err);
     return st;
+}
+
+/* Runs SQL straight on the database file, beside the store: the migration tests build older
+ * schemas this way. */
+static inline void fx_exec_on(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* The schema version the database file says it has (PRAGMA user_version). */
+static inline int fx_user_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
 }
 
 /* Closes and reopens the database, as a server restart would. */

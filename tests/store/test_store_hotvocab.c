@@ -4,7 +4,6 @@
  * migration that adds the tables to a version-1 database. */
 #include "store_fixture.h"
 
-#include <sqlite3.h>
 
 /* A table of bucket with `n` words "w0".."w<n-1>" weighted 1..11 in turn. */
 static void hv_make(store_hotvocab *h, const char *bucket, const char *name, size_t n)
@@ -267,16 +266,6 @@ static void test_list_pages_by_offset_and_limit_per_bucket(void **state)
     assert_int_equal(total, 0);
 }
 
-static void exec_on(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
-
 /* A data directory written by a build without hot-vocabulary tables (schema version 1) opens, gains
  * the tables, and keeps its jobs; one whose version says 1 while the tables exist opens too. */
 static void test_version_1_database_gains_the_tables(void **state)
@@ -286,7 +275,7 @@ static void test_version_1_database_gains_the_tables(void **state)
     fx_insert(f->st, &f->qa, 0, 0, job_id);
     store_close(f->st);
     f->st = NULL;
-    exec_on(f->path, "DROP TABLE hotvocab_words; DROP TABLE hotvocab; PRAGMA user_version = 1;");
+    fx_exec_on(f->path, "DROP TABLE hotvocab_words; DROP TABLE hotvocab; PRAGMA user_version = 1;");
     f->st = fx_open_store(f->path);
     assert_int_equal(count_rows_in(f->path, "PRAGMA user_version"), FX_SCHEMA_VERSION); /* and on to the current one */
     assert_int_equal(fx_state_of(f->st, BUCKET_A, job_id), JOB_SUBMITTED);
@@ -296,7 +285,7 @@ static void test_version_1_database_gains_the_tables(void **state)
 
     store_close(f->st);
     f->st = NULL;
-    exec_on(f->path, "PRAGMA user_version = 1;");
+    fx_exec_on(f->path, "PRAGMA user_version = 1;");
     f->st = fx_open_store(f->path);
     store_hotvocab got;
     assert_int_equal(store_hotvocab_get(f->st, BUCKET_A, h.id, &got), STORE_OK);

@@ -6,7 +6,6 @@
 #include "store_fixture.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <time.h>
 
 static void set_queue_state(fixture *f, store_queue *q, const char *state)
@@ -467,29 +466,6 @@ static void test_max_size_gives_store_full(void **state)
 
 /* ---- schema ---- */
 
-static void exec_on(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
-
-static int user_version(const char *path)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* A data directory written before turns existed (schema version 2: no queues.last_turn, no turn
  * indexes) is upgraded in place: its waiting jobs are kept and claimed in turns. One whose version
  * was set back to 2 while the column exists opens too. */
@@ -502,10 +478,10 @@ static void test_version_2_database_gains_turns(void **state)
     fx_insert(f->st, &f->qb, 0, 0, b);
     store_close(f->st);
     f->st = NULL;
-    exec_on(f->path, "DROP INDEX queues_turn; DROP INDEX queues_last_turn;"
+    fx_exec_on(f->path, "DROP INDEX queues_turn; DROP INDEX queues_last_turn;"
                      " ALTER TABLE queues DROP COLUMN last_turn; PRAGMA user_version = 2;");
     f->st = fx_open_store(f->path);
-    assert_int_equal(user_version(f->path), FX_SCHEMA_VERSION);
+    assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     const store_queue *qs[] = {&f->qa, &f->qb};
     char id[40];
     assert_int_equal(claim_queue_of(f->st, qs, 2, id), 0); /* both unclaimed: the older queue */
@@ -515,9 +491,9 @@ static void test_version_2_database_gains_turns(void **state)
 
     store_close(f->st);
     f->st = NULL;
-    exec_on(f->path, "PRAGMA user_version = 2;");
+    fx_exec_on(f->path, "PRAGMA user_version = 2;");
     f->st = fx_open_store(f->path);
-    assert_int_equal(user_version(f->path), FX_SCHEMA_VERSION);
+    assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     assert_int_equal(claim_queue_of(f->st, qs, 2, id), 0);
     assert_string_equal(id, a[1]);
 }

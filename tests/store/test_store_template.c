@@ -5,7 +5,6 @@
  * database. */
 #include "store_fixture.h"
 
-#include <sqlite3.h>
 
 /* A template of bucket with every parameter set away from its default. */
 static void tpl_make(store_template *t, const char *bucket, const char *name)
@@ -282,29 +281,6 @@ static void test_templates_survive_a_restart(void **state)
     assert_same_params(&got.params, &t.params);
 }
 
-static void exec_on(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
-
-static int user_version(const char *path)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* A data directory written by a build without templates (schema version 3) opens, gains the table
  * and keeps its jobs and hot-vocabulary tables; one whose version was set back to 3 while the table
  * exists opens too and keeps its templates. */
@@ -322,11 +298,11 @@ static void test_version_3_database_gains_templates(void **state)
     assert_int_equal(store_hotvocab_insert(f->st, &h), STORE_OK);
     store_close(f->st);
     f->st = NULL;
-    exec_on(f->path, "DROP TABLE templates; PRAGMA user_version = 3;");
-    assert_int_equal(user_version(f->path), 3);
+    fx_exec_on(f->path, "DROP TABLE templates; PRAGMA user_version = 3;");
+    assert_int_equal(fx_user_version(f->path), 3);
 
     f->st = fx_open_store(f->path);
-    assert_int_equal(user_version(f->path), FX_SCHEMA_VERSION);
+    assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     assert_int_equal(fx_state_of(f->st, BUCKET_A, job_id), JOB_SUBMITTED);
     store_hotvocab hv;
     assert_int_equal(store_hotvocab_get(f->st, BUCKET_A, h.id, &hv), STORE_OK);
@@ -339,9 +315,9 @@ static void test_version_3_database_gains_templates(void **state)
 
     store_close(f->st);
     f->st = NULL;
-    exec_on(f->path, "PRAGMA user_version = 3;");
+    fx_exec_on(f->path, "PRAGMA user_version = 3;");
     f->st = fx_open_store(f->path);
-    assert_int_equal(user_version(f->path), FX_SCHEMA_VERSION);
+    assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     assert_int_equal(store_template_get(f->st, BUCKET_A, t.id, &got), STORE_OK);
     assert_string_equal(got.name, "after-migration");
     assert_int_equal(fx_state_of(f->st, BUCKET_A, job_id), JOB_SUBMITTED);
