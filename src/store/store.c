@@ -73,8 +73,10 @@ void store_job_clear(store_job *j)
 {
     free(j->result);
     free(j->result_detail);
+    free(j->output_body);
     j->result = NULL;
     j->result_detail = NULL;
+    j->output_body = NULL;
 }
 
 void store_default_queue(store_queue *q, const char *bucket, int64_t now_ms)
@@ -126,11 +128,12 @@ store *store_open(const store_params *p, char *err, size_t errlen)
     store_params def = store_default_params();
     if (!p)
         p = &def;
-    void *impl = store_sqlite_open(p, err, errlen);
+    bool pg = p->database_url && p->database_url[0];
+    void *impl = pg ? store_pg_open(p, err, errlen) : store_sqlite_open(p, err, errlen);
     if (!impl)
         return NULL;
     store *s = xcalloc(1, sizeof *s);
-    s->be = &store_sqlite_backend;
+    s->be = pg ? &store_pg_backend : &store_sqlite_backend;
     s->impl = impl;
     pthread_mutex_init(&s->gc_mu, NULL);
     pthread_cond_init(&s->gc_cv, NULL);
@@ -196,29 +199,109 @@ store_rc store_job_list(store *s, const store_job_filter *f, store_job *out, siz
     return s->be->job_list(s->impl, f, out, n, next_seq);
 }
 
-store_rc store_job_cancel(store *s, const char *bucket, const char *id, int64_t now_ms)
+/* A callback with no URL is no callback: backends see NULL. */
+static const store_callback *callback_or_null(const store_callback *cb)
 {
-    return s->be->job_cancel(s->impl, bucket, id, now_ms);
+    return cb && cb->url[0] ? cb : NULL;
 }
 
-store_rc store_job_claim(store *s, int64_t now_ms, store_job *out)
+store_rc store_job_cancel(store *s, const char *bucket, const char *id, int64_t now_ms, const store_callback *cb)
 {
-    return s->be->job_claim(s->impl, now_ms, out);
+    return s->be->job_cancel(s->impl, bucket, id, now_ms, callback_or_null(cb));
 }
 
-store_rc store_job_finish(store *s, const store_job *j)
+static bool claim_valid(const store_claim *c)
 {
-    return s->be->job_finish(s->impl, j);
+    if (!c->node || !c->node[0] || strlen(c->node) >= sizeof ((store_job *)0)->owner || c->lease_ms <= 0) {
+        store_set_error("a claim needs a node id of 1..63 bytes and a positive lease");
+        return false;
+    }
+    return true;
 }
 
-store_rc store_job_requeue_running(store *s, int *count)
+store_rc store_job_claim(store *s, const store_claim *c, store_job *out)
 {
-    return s->be->job_requeue_running(s->impl, count);
+    if (!claim_valid(c))
+        return STORE_ERROR;
+    return s->be->job_claim(s->impl, c, out);
+}
+
+store_rc store_job_renew(store *s, store_job *j, int64_t now_ms, int64_t lease_ms)
+{
+    return s->be->job_renew(s->impl, j, now_ms, lease_ms);
+}
+
+store_rc store_job_stage(store *s, store_job *j)
+{
+    return s->be->job_stage(s->impl, j);
+}
+
+store_rc store_job_finish(store *s, const store_job *j, const store_callback *cb)
+{
+    if (j->state != JOB_SUCCESS && j->state != JOB_FAILED && j->state != JOB_CANCEL) {
+        store_set_error("job %s cannot finish as %s", j->id, job_state_name(j->state));
+        return STORE_ERROR;
+    }
+    return s->be->job_finish(s->impl, j, callback_or_null(cb));
+}
+
+store_rc store_job_release(store *s, const char *node, int *count)
+{
+    int dummy;
+    return s->be->job_release(s->impl, node, count ? count : &dummy);
 }
 
 store_rc store_job_count(store *s, const char *queue_id, job_state st, int64_t *out)
 {
     return s->be->job_count(s->impl, queue_id, st, out);
+}
+
+/* ---- the callback outbox ---- */
+
+store_rc store_outbox_claim(store *s, const store_claim *c, store_outbox *out)
+{
+    if (!claim_valid(c))
+        return STORE_ERROR;
+    return s->be->outbox_claim(s->impl, c, out);
+}
+
+store_rc store_outbox_settle(store *s, const store_outbox *o, store_outbox_outcome how, int64_t next_ms,
+                             const char *error)
+{
+    return s->be->outbox_settle(s->impl, o, how, next_ms, error);
+}
+
+store_rc store_outbox_count(store *s, int64_t *pending, int64_t *given_up)
+{
+    int64_t a, b;
+    return s->be->outbox_count(s->impl, pending ? pending : &a, given_up ? given_up : &b);
+}
+
+store_rc store_outbox_of_job(store *s, const char *job_id, store_outbox *out, size_t max, size_t *n)
+{
+    return s->be->outbox_of_job(s->impl, job_id, out, max, n);
+}
+
+/* ---- wake-ups ---- */
+
+const char *store_backend_name(const store *s)
+{
+    return s->be->name;
+}
+
+bool store_has_wakeups(const store *s)
+{
+    return s->be->wait_wakeup != NULL;
+}
+
+store_rc store_wait_wakeup(store *s, int64_t timeout_ms, bool *woken)
+{
+    *woken = false;
+    if (s->be->wait_wakeup)
+        return s->be->wait_wakeup(s->impl, timeout_ms, woken);
+    if (timeout_ms > 0)
+        time_sleep_ms(timeout_ms);
+    return STORE_OK;
 }
 
 /* ---- hot-vocabulary tables ---- */

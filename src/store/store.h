@@ -1,7 +1,17 @@
-/* store.h — durable state: buckets with ASR enabled, their queues, jobs, hot-vocabulary tables and
- * templates.
- * One interface; the SQLite backend (WAL, group commit) is the embedded default, a PostgreSQL one
- * plugs in behind the same functions later. Every function is thread-safe and returns a store_rc. */
+/* store.h — durable state: buckets with ASR enabled, their queues, jobs, hot-vocabulary tables,
+ * templates and the callback outbox.
+ * One interface, two backends: SQLite (WAL, one file in the data directory) is the embedded
+ * default; PostgreSQL (store_params.database_url) lets several nodes share one service. Both pass
+ * the same test suite. Every function is thread-safe and returns a store_rc.
+ *
+ * Jobs across nodes: a node claims a job with a lease (owner node, attempt number, expiry), renews
+ * it while the job runs, and any node takes over a job whose lease expired (attempt + 1). Every
+ * write that ends or advances a Running job is fenced: it takes effect only while the job's owner
+ * and attempt are still the caller's, so a node that lost its lease can never overwrite the work of
+ * the attempt that replaced it (STORE_CONFLICT tells it). A job ends in two fenced steps: its result
+ * is staged (recorded, still Running), its output objects are published from that record, then it
+ * is finished; a takeover of a staged job only publishes again, from the same record, so the
+ * visible output is always that of the one attempt whose result was recorded. */
 #ifndef CICADA_STORE_H
 #define CICADA_STORE_H
 
@@ -25,13 +35,25 @@ const char *store_last_error(void);
 
 /* ---- lifecycle ---- */
 typedef struct store_params {
-    const char *sqlite_path;    /* e.g. "<data>/cicada.db" */
+    const char *database_url;   /* libpq connection string or URI: PostgreSQL; NULL or "" = SQLite */
+    const char *sqlite_path;    /* e.g. "<data>/cicada.db" (SQLite only) */
     int busy_timeout_ms;        /* default 5000 */
     int group_commit_max;       /* most job inserts per transaction; default 256 */
 } store_params;
 store_params store_default_params(void);
 store *store_open(const store_params *p, char *err, size_t errlen);
 void store_close(store *s);
+/* "sqlite" or "postgresql". */
+const char *store_backend_name(const store *s);
+
+/* ---- wake-ups between nodes ---- */
+/* Whether other processes' submits, resumed queues and finished jobs can wake this one
+ * (PostgreSQL LISTEN/NOTIFY); SQLite has no such channel and callers poll. */
+bool store_has_wakeups(const store *s);
+/* Blocks up to timeout_ms for such a wake-up. *woken says whether one came (false on timeout).
+ * Notifications are not durable: callers still poll now and then. Without wake-ups (SQLite) this
+ * just sleeps. */
+store_rc store_wait_wakeup(store *s, int64_t timeout_ms, bool *woken);
 
 /* ---- buckets ---- */
 typedef struct store_bucket {
@@ -135,7 +157,13 @@ typedef struct store_job {
     char callback[2048];        /* "" = queue's NotifyConfig, "no" = none */
     char callback_format[8];    /* "XML" | "JSON" */
     char callback_type[16];     /* "Url" */
-    int attempts;               /* times the job was started (restart recovery) */
+    int attempts;               /* the attempt number: times the job was claimed (taken over included) */
+    /* The lease of a Running job (see store_job_claim); "" / 0 otherwise. */
+    char owner[64];             /* node id of the attempt that holds it */
+    int64_t lease_until_ms;
+    bool staged;                /* Running with its result recorded (store_job_stage): only publishing is left */
+    char *output_body;          /* staged: the output object's content (OutputFileType); heap, may be NULL */
+    char output_content_type[64];
     /* Result, present once State is Success: */
     double audio_time;          /* seconds */
     char *result;               /* Result lines; heap, freed by store_job_clear */
@@ -145,7 +173,7 @@ typedef struct store_job {
 } store_job;
 
 void store_job_init(store_job *j);   /* zero + defaults (channel_num 1, "txt", code "Success"...) */
-void store_job_clear(store_job *j);  /* frees result strings, keeps the rest */
+void store_job_clear(store_job *j);  /* frees result strings and output_body, keeps the rest */
 
 /* Inserts a Submitted job. Refuses with STORE_FULL when its queue already has MaxSize jobs waiting
  * and STORE_NOT_FOUND when the queue does not exist. Durable when it returns (fsync'd; concurrent
@@ -169,23 +197,89 @@ typedef struct store_job_filter {
  * else the seq to put in the next token. */
 store_rc store_job_list(store *s, const store_job_filter *f, store_job *out, size_t *n, int64_t *next_seq);
 
-/* Cancels a Submitted (or Pause) job: STORE_CONFLICT if it is in any other state. */
-store_rc store_job_cancel(store *s, const char *bucket, const char *id, int64_t now_ms);
+/* Where a job's end is to be delivered (its CallBack or its queue's NotifyConfig), decided by the
+ * caller; NULL or url "" = no callback. */
+typedef struct store_callback {
+    char url[2048];
+    char format[8];             /* "XML" | "JSON" */
+} store_callback;
 
-/* Scheduler side: atomically picks the next runnable job — Submitted, its queue Active and below
- * MaxConcurrent running — marks it Running (start_ms = now, attempts+1) and returns it.
- * STORE_NOT_FOUND when nothing is runnable. Fair between queues (and so between buckets and
- * tenants): the queues that may start a job take turns, the one whose last claim is the oldest
- * going first (ties: the older queue); JobLevel orders jobs only within a queue (highest first,
- * then oldest). Whose turn it is is kept in the store, so it survives restarts and is shared by
- * every process claiming from the same database. */
-store_rc store_job_claim(store *s, int64_t now_ms, store_job *out);
-/* Ends a Running job as Success (with result fields) or Failed (code, message). */
-store_rc store_job_finish(store *s, const store_job *j);
-/* On start-up: every Running job goes back to Submitted (it will run again). Returns how many. */
-store_rc store_job_requeue_running(store *s, int *count);
+/* Cancels a Submitted (or Pause) job: STORE_CONFLICT if it is in any other state. With cb, the
+ * callback is queued in the outbox in the same transaction. */
+store_rc store_job_cancel(store *s, const char *bucket, const char *id, int64_t now_ms, const store_callback *cb);
+
+/* ---- leases: claiming, renewing, staging and finishing are fenced ---- */
+typedef struct store_claim {
+    const char *node;           /* the claiming node's id (at most 63 bytes) */
+    int64_t now_ms;
+    int64_t lease_ms;           /* the lease runs until now_ms + lease_ms unless renewed */
+} store_claim;
+
+/* Scheduler side: atomically takes the next job to run and leases it to c->node (owner, attempts+1,
+ * lease_until_ms = now + lease). First a Running job whose lease has expired (its node died or was
+ * cut off; the oldest expiry first): it is taken over as it is, still Running, still counted
+ * against its queue, staged or not. Else the next runnable job — Submitted, its queue Active and
+ * below MaxConcurrent Running cluster-wide — which becomes Running (start_ms = now).
+ * STORE_NOT_FOUND when there is neither. Fair between queues (and so between buckets and tenants):
+ * the queues that may start a job take turns, the one whose last claim is the oldest going first
+ * (ties: the older queue); JobLevel orders jobs only within a queue (highest first, then oldest).
+ * Whose turn it is is kept in the store, so it survives restarts and is shared by every node. */
+store_rc store_job_claim(store *s, const store_claim *c, store_job *out);
+/* Extends the lease of j (matched by id, owner and attempts) to now_ms + lease_ms and sets
+ * j->lease_until_ms. STORE_CONFLICT when j is no longer Running under that owner and attempt: the
+ * lease was lost, and the caller must drop the job without writing anything. */
+store_rc store_job_renew(store *s, store_job *j, int64_t now_ms, int64_t lease_ms);
+/* Records the result of a successful run while the job stays Running (fenced like renew): audio
+ * time, result, result detail, object names, output_body and its content type. Sets j->staged.
+ * After this only publishing the output objects (from this record) and store_job_finish remain. */
+store_rc store_job_stage(store *s, store_job *j);
+/* Ends a Running job (fenced like renew) as Success (its staged result; the record's result fields
+ * stay as staged), Failed (code, message) or Cancel, with end_ms; the queue's Running count drops
+ * in the same transaction, and with cb the callback is queued in the outbox in it too, so a job
+ * never ends without its callback. STORE_CONFLICT when the lease was lost (nothing changes). */
+store_rc store_job_finish(store *s, const store_job *j, const store_callback *cb);
+/* On start-up of a node whose id is its own (no other live process uses it): the leases of its
+ * Running jobs expire at once, so they are taken over (by this node or another) without waiting.
+ * *count (may be NULL) gets how many. */
+store_rc store_job_release(store *s, const char *node, int *count);
 /* Counts jobs of a queue in a state (tests, metrics). */
 store_rc store_job_count(store *s, const char *queue_id, job_state st, int64_t *out);
+
+/* ---- the callback outbox ---- */
+/* One row per callback to deliver, written in the transaction that ends its job. Any node may
+ * deliver it: a sender leases the row (like a job: owner, attempt, expiry; an expired lease is
+ * taken over), posts it, and settles it fenced by owner and attempt. At-least-once: a sender that
+ * dies after the receiver answered but before settling leaves the row to be sent again. */
+typedef struct store_outbox {
+    int64_t id;
+    char job_id[40];
+    char bucket[64];
+    char url[2048];
+    char format[8];             /* "XML" | "JSON" */
+    int attempts;               /* deliveries tried, this one included once claimed */
+    char owner[64];
+    int64_t lease_until_ms;
+    int64_t next_ms;            /* not sent again before this time (back-off) */
+    int64_t create_ms;
+    char last_error[256];
+} store_outbox;
+
+/* Leases the next due row: pending, next_ms <= now, not leased or its lease expired; oldest next_ms
+ * first. Sets owner, lease and attempts + 1. STORE_NOT_FOUND when none is due. */
+store_rc store_outbox_claim(store *s, const store_claim *c, store_outbox *out);
+typedef enum store_outbox_outcome {
+    STORE_OUTBOX_DELIVERED,     /* the row is removed */
+    STORE_OUTBOX_RETRY,         /* back to pending, not before next_ms, lease cleared */
+    STORE_OUTBOX_GIVE_UP,       /* kept as given up, with error, never sent again */
+} store_outbox_outcome;
+/* Settles a claimed row, fenced by id, owner and attempts: STORE_CONFLICT when another sender has
+ * taken it over since (nothing changes). error (may be NULL) is recorded as last_error. */
+store_rc store_outbox_settle(store *s, const store_outbox *o, store_outbox_outcome how, int64_t next_ms,
+                             const char *error);
+/* How many rows are pending (leased ones included) and given up (tests, metrics). */
+store_rc store_outbox_count(store *s, int64_t *pending, int64_t *given_up);
+/* Reads the rows of one job (any state), oldest first, up to max; *n gets how many (tests, audits). */
+store_rc store_outbox_of_job(store *s, const char *job_id, store_outbox *out, size_t max, size_t *n);
 
 /* ---- hot-vocabulary tables ---- */
 /* A table of hot words for one bucket; jobs name it by id (SpeechRecognition/HotVocabularyTableId).

@@ -1,5 +1,5 @@
-/* store_internal.h — what store.c (backend-independent: dispatch, group commit, tokens, errors)
- * shares with a backend (store_sqlite.c today, PostgreSQL later). Not part of the public API. */
+/* store_internal.h — what store.c (backend-independent: dispatch, group commit, errors) shares
+ * with a backend (store_sqlite.c, store_pg.c). Not part of the public API. */
 #ifndef CICADA_STORE_INTERNAL_H
 #define CICADA_STORE_INTERNAL_H
 
@@ -33,11 +33,21 @@ typedef struct store_backend {
     store_rc (*job_get)(void *impl, const char *bucket, const char *id, store_job *out);
     store_rc (*job_list)(void *impl, const store_job_filter *f, store_job *out, size_t *n,
                          int64_t *next_seq);
-    store_rc (*job_cancel)(void *impl, const char *bucket, const char *id, int64_t now_ms);
-    store_rc (*job_claim)(void *impl, int64_t now_ms, store_job *out);
-    store_rc (*job_finish)(void *impl, const store_job *j);
-    store_rc (*job_requeue_running)(void *impl, int *count);
+    store_rc (*job_cancel)(void *impl, const char *bucket, const char *id, int64_t now_ms, const store_callback *cb);
+    store_rc (*job_claim)(void *impl, const store_claim *c, store_job *out);
+    store_rc (*job_renew)(void *impl, store_job *j, int64_t now_ms, int64_t lease_ms);
+    store_rc (*job_stage)(void *impl, store_job *j);
+    /* cb is NULL when there is no callback (store.c turns url "" into NULL) */
+    store_rc (*job_finish)(void *impl, const store_job *j, const store_callback *cb);
+    store_rc (*job_release)(void *impl, const char *node, int *count);
     store_rc (*job_count)(void *impl, const char *queue_id, job_state st, int64_t *out);
+    store_rc (*outbox_claim)(void *impl, const store_claim *c, store_outbox *out);
+    store_rc (*outbox_settle)(void *impl, const store_outbox *o, store_outbox_outcome how, int64_t next_ms,
+                              const char *error);
+    store_rc (*outbox_count)(void *impl, int64_t *pending, int64_t *given_up);
+    store_rc (*outbox_of_job)(void *impl, const char *job_id, store_outbox *out, size_t max, size_t *n);
+    /* NULL when the backend has no cross-process wake-ups (store_wait_wakeup then sleeps) */
+    store_rc (*wait_wakeup)(void *impl, int64_t timeout_ms, bool *woken);
     store_rc (*hotvocab_insert)(void *impl, const store_hotvocab *h);
     store_rc (*hotvocab_get)(void *impl, const char *bucket, const char *id, store_hotvocab *out);
     store_rc (*hotvocab_update)(void *impl, const store_hotvocab *h, unsigned fields);
@@ -55,6 +65,9 @@ typedef struct store_backend {
 /* The SQLite backend: returns its handle, or NULL with a message in err. */
 void *store_sqlite_open(const store_params *p, char *err, size_t errlen);
 extern const store_backend store_sqlite_backend;
+/* The PostgreSQL backend (p->database_url): the same. */
+void *store_pg_open(const store_params *p, char *err, size_t errlen);
+extern const store_backend store_pg_backend;
 
 /* Sets this thread's last-error message (what store_last_error() returns). */
 void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

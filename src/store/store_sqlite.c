@@ -171,24 +171,57 @@ static const char schema_v4[] =
     "  UNIQUE(bucket, name));"
     "CREATE INDEX IF NOT EXISTS templates_bucket_seq ON templates(bucket, seq);";
 
-/* One step of the schema: first add_column (table, column, declaration) unless the table already
- * has that column, then sql, which must be safe to run again. */
+/* v5: leases and the callback outbox (several nodes, or one that restarts, share the jobs).
+ * A Running job carries its owner node, its attempt (attempts) and lease_until; staged marks a
+ * Running job whose result is recorded (only publishing its output objects is left), output_body
+ * holding the output object's content until the job ends. jobs_lease finds expired leases without
+ * scanning finished jobs. The outbox holds one row per callback to deliver, written in the
+ * transaction that ends its job; state 0 pending (leased while owner is set: next_ms is then the
+ * lease's expiry, so "due" is one index range), 2 given up. The columns are added by migrate(). */
+static const char schema_v5[] =
+    "CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(lease_until) WHERE state = 1;"
+    "CREATE TABLE IF NOT EXISTS outbox("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job_id TEXT NOT NULL,"
+    "  bucket TEXT NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  format TEXT NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  owner TEXT NOT NULL DEFAULT '',"
+    "  lease_until INTEGER NOT NULL DEFAULT 0,"
+    "  next_ms INTEGER NOT NULL,"
+    "  create_ms INTEGER NOT NULL,"
+    "  last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_ms) WHERE state = 0;"
+    "CREATE INDEX IF NOT EXISTS outbox_job ON outbox(job_id);";
+
+/* One step of the schema: first add_column (table, column, declaration; up to MIGRATION_MAX_ADD,
+ * unused entries NULL) unless the table already has that column, then sql, which must be safe to
+ * run again. */
+#define MIGRATION_MAX_ADD 5
 typedef struct migration {
-    const char *add_column[3];
+    const char *add_column[MIGRATION_MAX_ADD][3];
     const char *sql;
 } migration;
 
 static const migration migrations[] = {
-    {{NULL, NULL, NULL}, schema_v1},
-    {{NULL, NULL, NULL}, schema_v2},
-    {{"queues", "last_turn", "INTEGER NOT NULL DEFAULT 0"}, schema_v3},
-    {{NULL, NULL, NULL}, schema_v4},
+    {{{NULL}}, schema_v1},
+    {{{NULL}}, schema_v2},
+    {{{"queues", "last_turn", "INTEGER NOT NULL DEFAULT 0"}}, schema_v3},
+    {{{NULL}}, schema_v4},
+    {{{"jobs", "owner", "TEXT NOT NULL DEFAULT ''"},
+      {"jobs", "lease_until", "INTEGER NOT NULL DEFAULT 0"},
+      {"jobs", "staged", "INTEGER NOT NULL DEFAULT 0"},
+      {"jobs", "output_body", "TEXT"},
+      {"jobs", "output_content_type", "TEXT NOT NULL DEFAULT ''"}},
+     schema_v5},
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- the job row <-> store_job mapping, one entry per column ---- */
 
-typedef enum col_kind { COL_TEXT, COL_INT, COL_I64, COL_REAL, COL_STATE, COL_HEAP } col_kind;
+typedef enum col_kind { COL_TEXT, COL_INT, COL_I64, COL_REAL, COL_STATE, COL_HEAP, COL_BOOL } col_kind;
 typedef struct job_col {
     const char *name;
     col_kind kind;
@@ -249,6 +282,11 @@ static const job_col job_cols[] = {
     CH("result_detail", result_detail),
     CT("object_name", object_name),
     CT("detail_object_name", detail_object_name),
+    CT("owner", owner),
+    CL("lease_until", lease_until_ms),
+    {"staged", COL_BOOL, offsetof(store_job, staged), 0},
+    CH("output_body", output_body),
+    CT("output_content_type", output_content_type),
 };
 #define JOB_NCOLS (sizeof job_cols / sizeof job_cols[0])
 
@@ -287,6 +325,7 @@ static const job_col param_cols[] = {
     " AND (?3 IS NULL OR instr(',' || ?3 || ',', ',' || name || ',') > 0)"                                \
     " AND (?4 IS NULL OR substr(name, 1, length(?4)) = ?4)"
 #define QUEUE_WHERE " WHERE bucket = ?1 AND (?2 IS NULL OR state = ?2)"
+#define OUTBOX_COLS "id, job_id, bucket, url, format, attempts, owner, lease_until, next_ms, create_ms, last_error"
 #define HOTVOCAB_COLS "id, bucket, name, description, create_ms, update_ms"
 /* the columns before a template's parameters: ?1..?5 when binding, columns 1..5 after seq when reading */
 #define TEMPLATE_COLS "id, bucket, name, create_ms, update_ms"
@@ -329,9 +368,23 @@ typedef enum stmt_id {
     ST_JOB_PICK,
     ST_QUEUE_TURN,
     ST_JOB_START,
+    ST_JOB_EXPIRED,
+    ST_JOB_TAKEOVER,
+    ST_JOB_RENEW,
+    ST_JOB_STAGE,
     ST_JOB_FINISH,
-    ST_JOB_REQUEUE,
+    ST_JOB_FENCE,
+    ST_JOB_RELEASE,
     ST_JOB_COUNT,
+    ST_OUTBOX_INSERT,
+    ST_OUTBOX_PICK,
+    ST_OUTBOX_CLAIM,
+    ST_OUTBOX_GET,
+    ST_OUTBOX_DELIVERED,
+    ST_OUTBOX_RETRY,
+    ST_OUTBOX_GIVE_UP,
+    ST_OUTBOX_COUNT,
+    ST_OUTBOX_OF_JOB,
     ST_HV_INSERT,
     ST_HV_WORD_INSERT,
     ST_HV_GET,
@@ -384,12 +437,40 @@ static const char *const static_sql[ST_COUNT] = {
     /* the queue just picked goes to the back of the turns */
     [ST_QUEUE_TURN] = "UPDATE queues SET last_turn = 1 + (SELECT coalesce(max(last_turn), 0) FROM queues)"
                       " WHERE id = ?1",
-    [ST_JOB_START] = "UPDATE jobs SET state = 1, start_ms = ?2, attempts = attempts + 1 WHERE seq = ?1 AND state = 0",
-    [ST_JOB_FINISH] = "UPDATE jobs SET state = ?3, code = ?4, message = ?5, end_ms = ?6, audio_time = ?7, result = ?8,"
-                      " result_detail = ?9, object_name = ?10, detail_object_name = ?11"
-                      " WHERE id = ?1 AND bucket = ?2 AND state = 1",
-    [ST_JOB_REQUEUE] = "UPDATE jobs SET state = 0, start_ms = 0 WHERE state = 1",
+    [ST_JOB_START] = "UPDATE jobs SET state = 1, start_ms = ?2, attempts = attempts + 1, owner = ?3, lease_until = ?4"
+                     " WHERE seq = ?1 AND state = 0",
+    /* a Running job whose lease ran out, the oldest expiry first; taken over as it is (still
+     * Running, so the queue's counters do not move) */
+    [ST_JOB_EXPIRED] = "SELECT seq FROM jobs INDEXED BY jobs_lease WHERE state = 1 AND lease_until < ?1"
+                       " ORDER BY lease_until LIMIT 1",
+    [ST_JOB_TAKEOVER] = "UPDATE jobs SET attempts = attempts + 1, owner = ?2, lease_until = ?3"
+                        " WHERE seq = ?1 AND state = 1",
+    /* the fence of every later step: ?1 id, ?2 owner, ?3 attempt */
+#define JOB_FENCE " WHERE id = ?1 AND owner = ?2 AND attempts = ?3 AND state = 1"
+    [ST_JOB_RENEW] = "UPDATE jobs SET lease_until = ?4" JOB_FENCE,
+    [ST_JOB_STAGE] = "UPDATE jobs SET staged = 1, audio_time = ?4, result = ?5, result_detail = ?6, object_name = ?7,"
+                     " detail_object_name = ?8, output_body = ?9, output_content_type = ?10" JOB_FENCE,
+    /* Success only from a staged result; output_body is not needed once the job has ended */
+    [ST_JOB_FINISH] = "UPDATE jobs SET state = ?4, code = ?5, message = ?6, end_ms = ?7, lease_until = 0,"
+                      " output_body = NULL" JOB_FENCE " AND (?4 <> 2 OR staged = 1)",
+    [ST_JOB_FENCE] = "SELECT state, owner, attempts, staged, bucket FROM jobs WHERE id = ?1",
+    [ST_JOB_RELEASE] = "UPDATE jobs SET lease_until = 0 WHERE state = 1 AND owner = ?1",
+#undef JOB_FENCE
     [ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE queue_id = ?1 AND state = ?2",
+    [ST_OUTBOX_INSERT] = "INSERT INTO outbox(job_id, bucket, url, format, next_ms, create_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
+    /* due: pending and next_ms passed (a leased row's next_ms is its lease's expiry) */
+    [ST_OUTBOX_PICK] = "SELECT id FROM outbox INDEXED BY outbox_due WHERE state = 0 AND next_ms <= ?1"
+                       " ORDER BY next_ms, id LIMIT 1",
+    [ST_OUTBOX_CLAIM] = "UPDATE outbox SET owner = ?2, attempts = attempts + 1, lease_until = ?3, next_ms = ?3"
+                        " WHERE id = ?1 AND state = 0",
+    [ST_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?1",
+#define OUTBOX_FENCE " WHERE id = ?1 AND owner = ?2 AND attempts = ?3 AND state = 0"
+    [ST_OUTBOX_DELIVERED] = "DELETE FROM outbox" OUTBOX_FENCE,
+    [ST_OUTBOX_RETRY] = "UPDATE outbox SET owner = '', lease_until = 0, next_ms = ?4, last_error = ?5" OUTBOX_FENCE,
+    [ST_OUTBOX_GIVE_UP] = "UPDATE outbox SET state = 2, owner = '', lease_until = 0, last_error = ?5" OUTBOX_FENCE,
+#undef OUTBOX_FENCE
+    [ST_OUTBOX_COUNT] = "SELECT coalesce(sum(state = 0), 0), coalesce(sum(state = 2), 0) FROM outbox",
+    [ST_OUTBOX_OF_JOB] = "SELECT " OUTBOX_COLS " FROM outbox WHERE job_id = ?1 ORDER BY id LIMIT ?2",
     [ST_HV_INSERT] = "INSERT INTO hotvocab(" HOTVOCAB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_HV_WORD_INSERT] = "INSERT INTO hotvocab_words(table_id, pos, word, weight) VALUES(?1, ?2, ?3, ?4)",
     [ST_HV_GET] = "SELECT " HOTVOCAB_COLS " FROM hotvocab WHERE id = ?1 AND bucket = ?2",
@@ -728,6 +809,7 @@ static void bind_job(sqlite3_stmt *st, const store_job *j)
         case COL_REAL: sqlite3_bind_double(st, at, *(const double *)p); break;
         case COL_STATE: sqlite3_bind_int(st, at, (int)*(const job_state *)p); break;
         case COL_HEAP: bind_str(st, at, *(char *const *)p); break;
+        case COL_BOOL: sqlite3_bind_int(st, at, *(const bool *)p ? 1 : 0); break;
         }
     }
 }
@@ -753,6 +835,7 @@ static void read_job(sqlite3_stmt *st, store_job *j)
             *(char **)p = t ? xstrdup((const char *)t) : NULL;
             break;
         }
+        case COL_BOOL: *(bool *)p = sqlite3_column_int(st, at) != 0; break;
         }
     }
 }
@@ -860,8 +943,9 @@ static bool migrate(sqlite3 *db, char *err, size_t errlen)
     for (int v = version; ok && v < SCHEMA_VERSION; v++) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-        ok = add_column_unless_present(db, migrations[v].add_column, err, errlen) &&
-             exec_sql(db, migrations[v].sql, err, errlen) && exec_sql(db, sql, err, errlen);
+        for (int i = 0; ok && i < MIGRATION_MAX_ADD; i++)
+            ok = add_column_unless_present(db, migrations[v].add_column[i], err, errlen);
+        ok = ok && exec_sql(db, migrations[v].sql, err, errlen) && exec_sql(db, sql, err, errlen);
     }
     /* The counters are kept by triggers; recounting at start-up is cheap insurance. */
     ok = ok && exec_sql(db,
@@ -1395,9 +1479,27 @@ static store_rc why_unchanged(sq_store *sq, sq_conn *c, const char *bucket, cons
     return STORE_CONFLICT;
 }
 
+/* Queues a job's callback in the outbox: called inside the transaction that ends the job. */
+static store_rc outbox_add(sq_store *sq, sq_conn *c, const char *job_id, const char *bucket, const store_callback *cb,
+                           int64_t now_ms)
+{
+    if (!cb)
+        return STORE_OK;
+    sqlite3_stmt *st = stmt(sq, c, ST_OUTBOX_INSERT);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, job_id);
+    bind_str(st, 2, bucket);
+    bind_fixed(st, 3, cb->url, sizeof cb->url);
+    bind_fixed(st, 4, cb->format[0] ? cb->format : "XML", sizeof cb->format);
+    sqlite3_bind_int64(st, 5, now_ms);
+    return exec_stmt(c, st, "queue callback", NULL);
+}
+
 typedef struct job_cancel_args {
     const char *bucket, *id;
     int64_t now_ms;
+    const store_callback *cb;
 } job_cancel_args;
 
 static store_rc job_cancel_body(sq_store *sq, sq_conn *c, void *arg)
@@ -1411,17 +1513,19 @@ static store_rc job_cancel_body(sq_store *sq, sq_conn *c, void *arg)
     sqlite3_bind_int64(st, 3, a->now_ms);
     int changes = 0;
     store_rc rc = exec_stmt(c, st, "cancel job", &changes);
-    return rc == STORE_OK && changes == 0 ? why_unchanged(sq, c, a->bucket, a->id) : rc;
+    if (rc == STORE_OK && changes == 0)
+        return why_unchanged(sq, c, a->bucket, a->id);
+    return rc == STORE_OK ? outbox_add(sq, c, a->id, a->bucket, a->cb, a->now_ms) : rc;
 }
 
-static store_rc sq_job_cancel(void *impl, const char *bucket, const char *id, int64_t now_ms)
+static store_rc sq_job_cancel(void *impl, const char *bucket, const char *id, int64_t now_ms, const store_callback *cb)
 {
-    job_cancel_args a = {bucket, id, now_ms};
+    job_cancel_args a = {bucket, id, now_ms, cb};
     return run_write(impl, job_cancel_body, &a);
 }
 
 typedef struct job_claim_args {
-    int64_t now_ms;
+    const store_claim *claim;
     store_job *out;
 } job_claim_args;
 
@@ -1429,8 +1533,8 @@ typedef struct job_claim_args {
  *
  * The decision lives here, in the claim's write transaction, rather than in the scheduler's memory:
  * whose turn it is then survives restarts, and several server processes claiming from one database
- * share one rotation (BEGIN IMMEDIATE serialises their claims). A PostgreSQL backend can do the same
- * with the queue row locked (FOR UPDATE SKIP LOCKED) and a sequence for the turn counter. */
+ * share one rotation (BEGIN IMMEDIATE serialises their claims; store_pg.c does the same with the
+ * queue row locked). */
 static store_rc pick_runnable(sq_store *sq, sq_conn *c, int64_t *seq)
 {
     sqlite3_stmt *st = stmt(sq, c, ST_JOB_PICK), *turn = stmt(sq, c, ST_QUEUE_TURN);
@@ -1445,23 +1549,52 @@ static store_rc pick_runnable(sq_store *sq, sq_conn *c, int64_t *seq)
     return exec_stmt(c, turn, "take the queue's turn", NULL);
 }
 
+/* The seq of a Running job whose lease has expired, or STORE_NOT_FOUND. */
+static store_rc pick_expired(sq_store *sq, sq_conn *c, int64_t now_ms, int64_t *seq)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_EXPIRED);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, now_ms);
+    store_rc rc = first_row(c, st, "find expired lease");
+    if (rc == STORE_OK) {
+        *seq = sqlite3_column_int64(st, 0);
+        stmt_done(st);
+    }
+    return rc;
+}
+
+/* Takes over an expired lease if there is one, else starts the next runnable job. */
 static store_rc job_claim_body(sq_store *sq, sq_conn *c, void *arg)
 {
     job_claim_args *a = arg;
-    int64_t seq = 0;
-    store_rc rc = pick_runnable(sq, c, &seq);
+    const store_claim *cl = a->claim;
+    int64_t seq = 0, lease_until = cl->now_ms + cl->lease_ms;
+    bool takeover = true;
+    store_rc rc = pick_expired(sq, c, cl->now_ms, &seq);
+    if (rc == STORE_NOT_FOUND) {
+        takeover = false;
+        rc = pick_runnable(sq, c, &seq);
+    }
     if (rc != STORE_OK)
         return rc;
-    sqlite3_stmt *start = stmt(sq, c, ST_JOB_START), *get = stmt(sq, c, ST_JOB_BY_SEQ);
-    if (!start || !get)
+    sqlite3_stmt *up = stmt(sq, c, takeover ? ST_JOB_TAKEOVER : ST_JOB_START), *get = stmt(sq, c, ST_JOB_BY_SEQ);
+    if (!up || !get)
         return STORE_ERROR;
-    sqlite3_bind_int64(start, 1, seq);
-    sqlite3_bind_int64(start, 2, a->now_ms);
+    sqlite3_bind_int64(up, 1, seq);
+    if (takeover) {
+        bind_str(up, 2, cl->node);
+        sqlite3_bind_int64(up, 3, lease_until);
+    } else {
+        sqlite3_bind_int64(up, 2, cl->now_ms);
+        bind_str(up, 3, cl->node);
+        sqlite3_bind_int64(up, 4, lease_until);
+    }
     int changes = 0;
-    if (exec_stmt(c, start, "start job", &changes) != STORE_OK)
+    if (exec_stmt(c, up, takeover ? "take over job" : "start job", &changes) != STORE_OK)
         return STORE_ERROR;
     if (changes != 1) {
-        store_set_error("job seq %lld was not Submitted any more", (long long)seq);
+        store_set_error("job seq %lld changed state while being claimed", (long long)seq);
         return STORE_ERROR;
     }
     sqlite3_bind_int64(get, 1, seq);
@@ -1473,59 +1606,314 @@ static store_rc job_claim_body(sq_store *sq, sq_conn *c, void *arg)
     return STORE_OK;
 }
 
-static store_rc sq_job_claim(void *impl, int64_t now_ms, store_job *out)
+static store_rc sq_job_claim(void *impl, const store_claim *claim, store_job *out)
 {
     store_job_init(out);
-    job_claim_args a = {now_ms, out};
+    job_claim_args a = {claim, out};
     store_rc rc = run_write(impl, job_claim_body, &a);
     if (rc != STORE_OK)
         store_job_clear(out); /* a job read before a failed commit is not claimed */
     return rc;
 }
 
+/* After a fenced UPDATE matched nothing: the job is gone (NOT_FOUND), or its lease is not the
+ * caller's any more / it is not Running (CONFLICT), or it is the caller's but a Success has no
+ * staged result (ERROR: a caller bug, not a lost lease). */
+static store_rc why_fenced(sq_store *sq, sq_conn *c, const store_job *j, bool success)
+{
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_FENCE);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, j->id);
+    store_rc rc = first_row(c, st, "job lease");
+    if (rc == STORE_OK && strcmp((const char *)sqlite3_column_text(st, 4), j->bucket) != 0) {
+        stmt_done(st);
+        rc = STORE_NOT_FOUND;
+    }
+    if (rc == STORE_NOT_FOUND)
+        store_set_error("job %s does not exist in bucket %s", j->id, j->bucket);
+    if (rc != STORE_OK)
+        return rc;
+    job_state state = (job_state)sqlite3_column_int(st, 0);
+    bool mine = state == JOB_RUNNING && strcmp((const char *)sqlite3_column_text(st, 1), j->owner) == 0 &&
+                sqlite3_column_int(st, 2) == j->attempts;
+    bool staged = sqlite3_column_int(st, 3) != 0;
+    char owner[64];
+    col_text(st, 1, owner, sizeof owner);
+    int attempt = sqlite3_column_int(st, 2);
+    stmt_done(st);
+    if (mine && success && !staged) {
+        store_set_error("job %s cannot end as Success: its result was not staged", j->id);
+        return STORE_ERROR;
+    }
+    if (state == JOB_RUNNING)
+        store_set_error("job %s: the lease of attempt %d (%s) was lost to attempt %d (%s)", j->id, j->attempts,
+                        j->owner, attempt, owner);
+    else
+        store_set_error("job %s is %s", j->id, job_state_name(state));
+    return STORE_CONFLICT;
+}
+
+/* Binds the fence (?1 id, ?2 owner, ?3 attempt) of a Running job. */
+static void bind_fence(sqlite3_stmt *st, const store_job *j)
+{
+    bind_fixed(st, 1, j->id, sizeof j->id);
+    bind_fixed(st, 2, j->owner, sizeof j->owner);
+    sqlite3_bind_int(st, 3, j->attempts);
+}
+
+/* Runs a fenced statement (already bound); CONFLICT & co. via why_fenced when it matched nothing. */
+static store_rc run_fenced(sq_store *sq, sq_conn *c, sqlite3_stmt *st, const store_job *j, const char *what)
+{
+    int changes = 0;
+    store_rc rc = exec_stmt(c, st, what, &changes);
+    return rc == STORE_OK && changes == 0 ? why_fenced(sq, c, j, j->state == JOB_SUCCESS) : rc;
+}
+
+typedef struct job_renew_args {
+    store_job *j;
+    int64_t lease_until;
+} job_renew_args;
+
+static store_rc job_renew_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    job_renew_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_RENEW);
+    if (!st)
+        return STORE_ERROR;
+    bind_fence(st, a->j);
+    sqlite3_bind_int64(st, 4, a->lease_until);
+    store_job probe = *a->j;
+    probe.state = JOB_RUNNING; /* a renew is never a Success */
+    return run_fenced(sq, c, st, &probe, "renew lease");
+}
+
+static store_rc sq_job_renew(void *impl, store_job *j, int64_t now_ms, int64_t lease_ms)
+{
+    job_renew_args a = {j, now_ms + lease_ms};
+    store_rc rc = run_write(impl, job_renew_body, &a);
+    if (rc == STORE_OK)
+        j->lease_until_ms = a.lease_until;
+    return rc;
+}
+
+static store_rc job_stage_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    store_job *j = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_STAGE);
+    if (!st)
+        return STORE_ERROR;
+    bind_fence(st, j);
+    sqlite3_bind_double(st, 4, j->audio_time);
+    bind_str(st, 5, j->result);
+    bind_str(st, 6, j->result_detail);
+    bind_fixed(st, 7, j->object_name, sizeof j->object_name);
+    bind_fixed(st, 8, j->detail_object_name, sizeof j->detail_object_name);
+    bind_str(st, 9, j->output_body);
+    bind_fixed(st, 10, j->output_content_type, sizeof j->output_content_type);
+    store_job probe = *j;
+    probe.state = JOB_RUNNING;
+    return run_fenced(sq, c, st, &probe, "stage result");
+}
+
+static store_rc sq_job_stage(void *impl, store_job *j)
+{
+    store_rc rc = run_write(impl, job_stage_body, j);
+    if (rc == STORE_OK)
+        j->staged = true;
+    return rc;
+}
+
+typedef struct job_finish_args {
+    const store_job *j;
+    const store_callback *cb;
+} job_finish_args;
+
 static store_rc job_finish_body(sq_store *sq, sq_conn *c, void *arg)
 {
-    const store_job *j = arg;
+    job_finish_args *a = arg;
+    const store_job *j = a->j;
     sqlite3_stmt *st = stmt(sq, c, ST_JOB_FINISH);
     if (!st)
         return STORE_ERROR;
-    bind_fixed(st, 1, j->id, sizeof j->id);
-    bind_fixed(st, 2, j->bucket, sizeof j->bucket);
-    sqlite3_bind_int(st, 3, (int)j->state);
-    bind_fixed(st, 4, j->code, sizeof j->code);
-    bind_fixed(st, 5, j->message, sizeof j->message);
-    sqlite3_bind_int64(st, 6, j->end_ms);
-    sqlite3_bind_double(st, 7, j->audio_time);
-    bind_str(st, 8, j->result);
-    bind_str(st, 9, j->result_detail);
-    bind_fixed(st, 10, j->object_name, sizeof j->object_name);
-    bind_fixed(st, 11, j->detail_object_name, sizeof j->detail_object_name);
-    int changes = 0;
-    store_rc rc = exec_stmt(c, st, "finish job", &changes);
-    return rc == STORE_OK && changes == 0 ? why_unchanged(sq, c, j->bucket, j->id) : rc;
+    bind_fence(st, j);
+    sqlite3_bind_int(st, 4, (int)j->state);
+    bind_fixed(st, 5, j->code, sizeof j->code);
+    bind_fixed(st, 6, j->message, sizeof j->message);
+    sqlite3_bind_int64(st, 7, j->end_ms);
+    store_rc rc = run_fenced(sq, c, st, j, "finish job");
+    return rc == STORE_OK ? outbox_add(sq, c, j->id, j->bucket, a->cb, j->end_ms ? j->end_ms : time_now_ms()) : rc;
 }
 
-static store_rc sq_job_finish(void *impl, const store_job *j)
+static store_rc sq_job_finish(void *impl, const store_job *j, const store_callback *cb)
 {
-    if (j->state != JOB_SUCCESS && j->state != JOB_FAILED && j->state != JOB_CANCEL) {
-        store_set_error("job %s cannot finish as %s", j->id, job_state_name(j->state));
+    job_finish_args a = {j, cb};
+    return run_write(impl, job_finish_body, &a);
+}
+
+static store_rc release_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    const void *const *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_RELEASE);
+    if (!st)
         return STORE_ERROR;
+    bind_str(st, 1, a[0]);
+    return exec_stmt(c, st, "release leases", (int *)a[1]);
+}
+
+static store_rc sq_job_release(void *impl, const char *node, int *count)
+{
+    *count = 0;
+    const void *a[2] = {node, count};
+    return run_write(impl, release_body, a);
+}
+
+/* ---- the callback outbox ---- */
+
+static void read_outbox(sqlite3_stmt *st, store_outbox *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, o->job_id, sizeof o->job_id);
+    col_text(st, 2, o->bucket, sizeof o->bucket);
+    col_text(st, 3, o->url, sizeof o->url);
+    col_text(st, 4, o->format, sizeof o->format);
+    o->attempts = sqlite3_column_int(st, 5);
+    col_text(st, 6, o->owner, sizeof o->owner);
+    o->lease_until_ms = sqlite3_column_int64(st, 7);
+    o->next_ms = sqlite3_column_int64(st, 8);
+    o->create_ms = sqlite3_column_int64(st, 9);
+    col_text(st, 10, o->last_error, sizeof o->last_error);
+}
+
+typedef struct outbox_claim_args {
+    const store_claim *claim;
+    store_outbox *out;
+} outbox_claim_args;
+
+static store_rc outbox_claim_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    outbox_claim_args *a = arg;
+    sqlite3_stmt *pick = stmt(sq, c, ST_OUTBOX_PICK), *claim = stmt(sq, c, ST_OUTBOX_CLAIM),
+                 *get = stmt(sq, c, ST_OUTBOX_GET);
+    if (!pick || !claim || !get)
+        return STORE_ERROR;
+    sqlite3_bind_int64(pick, 1, a->claim->now_ms);
+    store_rc rc = first_row(c, pick, "pick callback");
+    if (rc != STORE_OK)
+        return rc;
+    int64_t id = sqlite3_column_int64(pick, 0);
+    stmt_done(pick);
+    sqlite3_bind_int64(claim, 1, id);
+    bind_str(claim, 2, a->claim->node);
+    sqlite3_bind_int64(claim, 3, a->claim->now_ms + a->claim->lease_ms);
+    if (exec_stmt(c, claim, "claim callback", NULL) != STORE_OK)
+        return STORE_ERROR;
+    sqlite3_bind_int64(get, 1, id);
+    if (first_row(c, get, "read callback") != STORE_OK)
+        return STORE_ERROR;
+    read_outbox(get, a->out);
+    stmt_done(get);
+    return STORE_OK;
+}
+
+static store_rc sq_outbox_claim(void *impl, const store_claim *claim, store_outbox *out)
+{
+    outbox_claim_args a = {claim, out};
+    return run_write(impl, outbox_claim_body, &a);
+}
+
+typedef struct outbox_settle_args {
+    const store_outbox *o;
+    store_outbox_outcome how;
+    int64_t next_ms;
+    const char *error;
+} outbox_settle_args;
+
+static store_rc outbox_settle_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    outbox_settle_args *a = arg;
+    stmt_id id = a->how == STORE_OUTBOX_DELIVERED ? ST_OUTBOX_DELIVERED
+                 : a->how == STORE_OUTBOX_RETRY   ? ST_OUTBOX_RETRY
+                                                  : ST_OUTBOX_GIVE_UP;
+    sqlite3_stmt *st = stmt(sq, c, id);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, a->o->id);
+    bind_fixed(st, 2, a->o->owner, sizeof a->o->owner);
+    sqlite3_bind_int(st, 3, a->o->attempts);
+    if (id != ST_OUTBOX_DELIVERED) {
+        if (id == ST_OUTBOX_RETRY)
+            sqlite3_bind_int64(st, 4, a->next_ms);
+        bind_str(st, 5, a->error ? a->error : "");
     }
-    return run_write(impl, job_finish_body, (void *)j);
-}
-
-static store_rc requeue_body(sq_store *sq, sq_conn *c, void *arg)
-{
-    sqlite3_stmt *st = stmt(sq, c, ST_JOB_REQUEUE);
-    return st ? exec_stmt(c, st, "requeue running jobs", arg) : STORE_ERROR;
-}
-
-static store_rc sq_job_requeue_running(void *impl, int *count)
-{
     int changes = 0;
-    store_rc rc = run_write(impl, requeue_body, &changes);
-    *count = rc == STORE_OK ? changes : 0;
+    store_rc rc = exec_stmt(c, st, "settle callback", &changes);
+    if (rc == STORE_OK && changes == 0) {
+        store_set_error("callback %lld of job %s: attempt %d by %s was taken over", (long long)a->o->id, a->o->job_id,
+                        a->o->attempts, a->o->owner);
+        return STORE_CONFLICT;
+    }
     return rc;
+}
+
+static store_rc sq_outbox_settle(void *impl, const store_outbox *o, store_outbox_outcome how, int64_t next_ms,
+                                 const char *error)
+{
+    outbox_settle_args a = {o, how, next_ms, error};
+    return run_write(impl, outbox_settle_body, &a);
+}
+
+typedef struct outbox_count_args {
+    int64_t *pending, *given_up;
+} outbox_count_args;
+
+static store_rc outbox_count_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    outbox_count_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_OUTBOX_COUNT);
+    if (!st)
+        return STORE_ERROR;
+    store_rc rc = first_row(c, st, "count callbacks");
+    if (rc != STORE_OK)
+        return rc;
+    *a->pending = sqlite3_column_int64(st, 0);
+    *a->given_up = sqlite3_column_int64(st, 1);
+    stmt_done(st);
+    return STORE_OK;
+}
+
+static store_rc sq_outbox_count(void *impl, int64_t *pending, int64_t *given_up)
+{
+    outbox_count_args a = {pending, given_up};
+    return run_read(impl, false, outbox_count_body, &a);
+}
+
+typedef struct outbox_of_job_args {
+    const char *job_id;
+    store_outbox *out;
+    size_t max, *n;
+} outbox_of_job_args;
+
+static store_rc outbox_of_job_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    outbox_of_job_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_OUTBOX_OF_JOB);
+    if (!st)
+        return STORE_ERROR;
+    bind_str(st, 1, a->job_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)a->max);
+    while (*a->n < a->max && sqlite3_step(st) == SQLITE_ROW)
+        read_outbox(st, &a->out[(*a->n)++]);
+    stmt_done(st);
+    return STORE_OK;
+}
+
+static store_rc sq_outbox_of_job(void *impl, const char *job_id, store_outbox *out, size_t max, size_t *n)
+{
+    *n = 0;
+    outbox_of_job_args a = {job_id, out, max, n};
+    return run_read(impl, false, outbox_of_job_body, &a);
 }
 
 /* ---- hot-vocabulary tables ---- */
@@ -1955,9 +2343,16 @@ const store_backend store_sqlite_backend = {
     .job_list = sq_job_list,
     .job_cancel = sq_job_cancel,
     .job_claim = sq_job_claim,
+    .job_renew = sq_job_renew,
+    .job_stage = sq_job_stage,
     .job_finish = sq_job_finish,
-    .job_requeue_running = sq_job_requeue_running,
+    .job_release = sq_job_release,
     .job_count = sq_job_count,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_settle = sq_outbox_settle,
+    .outbox_count = sq_outbox_count,
+    .outbox_of_job = sq_outbox_of_job,
+    .wait_wakeup = NULL,
     .hotvocab_insert = sq_hotvocab_insert,
     .hotvocab_get = sq_hotvocab_get,
     .hotvocab_update = sq_hotvocab_update,

@@ -110,6 +110,7 @@ range_result range_parse(const char *h, int64_t size, int64_t *off, int64_t *len
 /* ---- time ---- */
 int64_t time_now_ms(void);          /* wall clock, ms since the epoch */
 int64_t time_mono_ms(void);         /* monotonic clock, ms */
+void time_sleep_ms(int64_t ms);     /* sleeps ms (<= 0: returns at once), resuming after signals */
 /* Formats a unix time in ms as "2020-08-20T17:43:01+0800" in the server's local offset;
  * ms <= 0 formats as "-". out must hold TIME_FMT_LEN bytes. */
 #define TIME_FMT_LEN 32
