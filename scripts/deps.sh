@@ -8,6 +8,8 @@ PKGS=(build-essential cmake ninja-build pkg-config
       libjansson-dev libinih-dev libopencc-dev
       libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
       libcmocka-dev ffmpeg sox espeak-ng wrk sqlite3 curl
+      postgresql-15                  # scaling out: the tests start their own server (no systemd)
+      python3-botocore               # test-only: cross-checks our SigV4 signer
       libopencore-amrnb-dev libvo-amrwbenc-dev)   # test-only: AMR test files (FFmpeg cannot encode AMR)
 missing=()
 for p in "${PKGS[@]}"; do
