@@ -64,14 +64,15 @@ static int64_t claim_all(store *st, int claims, int *got)
     for (int i = 0; i < claims; i++) {
         store_job j;
         int64_t t0 = mono_us();
-        store_rc rc = store_job_claim(st, time_now_ms(), &j);
+        store_claim c = {.node = "bench", .now_ms = time_now_ms(), .lease_ms = 30000};
+        store_rc rc = store_job_claim(st, &c, &j);
         spent_us += mono_us() - t0;
         if (rc != STORE_OK)
             break;
         (*got)++;
         j.state = JOB_SUCCESS;
         j.end_ms = time_now_ms();
-        if (store_job_finish(st, &j) != STORE_OK)
+        if (store_job_stage(st, &j) != STORE_OK || store_job_finish(st, &j, NULL) != STORE_OK)
             fprintf(stderr, "finish: %s\n", store_last_error());
         store_job_clear(&j);
     }

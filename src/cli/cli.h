@@ -31,6 +31,19 @@ typedef struct config {
     char dirty_words[1024];    /* CICADA_DIRTY_WORDS: FilterDirty's word list (the built-in one) */
     char max_sign_lifetime[24];/* CICADA_MAX_SIGN_LIFETIME: 3600, 90m, 12h, 7d (7d) */
     int64_t max_sign_lifetime_s;  /* the same in seconds, set by config_load; 0 when unset */
+    /* Scaling out (README "Scaling out"): a shared database and object store, node roles. */
+    char database_url[1024];   /* CICADA_DATABASE_URL: libpq string or URI; "" = SQLite in the data dir */
+    char s3_endpoint[512];     /* CICADA_S3_ENDPOINT: "" = the file-system object store */
+    char s3_bucket[64];        /* CICADA_S3_BUCKET */
+    char s3_prefix[256];       /* CICADA_S3_PREFIX ("") */
+    char s3_region[32];        /* CICADA_S3_REGION (us-east-1) */
+    char s3_access_key[128];   /* CICADA_S3_ACCESS_KEY */
+    char s3_secret_key[128];   /* CICADA_S3_SECRET_KEY */
+    char s3_path_style[8];     /* CICADA_S3_PATH_STYLE: yes/no ("" = yes for a custom endpoint) */
+    char role[16];             /* CICADA_ROLE: all, api or worker (all) */
+    char node_id[64];          /* CICADA_NODE_ID: this node's lease owner name (<host>-<random>, kept in the data dir) */
+    char job_lease[24];        /* CICADA_JOB_LEASE: 30, 2m (30s) */
+    int64_t job_lease_ms;      /* the same in ms, set by config_load */
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
 
@@ -52,7 +65,7 @@ bool cli_parse(const char *prog, int argc, char **argv, const cli_extra_opt *opt
 
 /* The subcommands reading the configuration; a setting's flag is taken (and shown in --help) only by
  * those that use it. Bits, so that a setting can name several. */
-typedef enum cli_command { CLI_SERVE = 1, CLI_TRANSCRIBE = 2, CLI_MODELS = 4 } cli_command;
+typedef enum cli_command { CLI_SERVE = 1, CLI_TRANSCRIBE = 2, CLI_MODELS = 4, CLI_MIGRATE = 8 } cli_command;
 
 /* Builds the configuration from argv (after the subcommand), the environment and the INI file.
  * Non-option arguments are collected into positional (up to npos_max). Returns false with a
@@ -86,6 +99,7 @@ void listen_format(const listen_addr *a, int port, char *out, size_t outlen);
 const char *listen_client_ip(const listen_addr *a);
 
 int cmd_serve(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 /* `cicada text`: the text options (ConvertNumMode, FilterModal/Dirty/Punc) on stdin lines. */

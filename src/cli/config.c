@@ -5,6 +5,7 @@
  * the command line itself is read by the rule every subcommand shares (cli_parse, args.c). */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ enum { ALL = CLI_SERVE | CLI_TRANSCRIBE | CLI_MODELS, RUN = CLI_SERVE | CLI_TRAN
 static const setting SETTINGS[] = {
     S("listen", "CICADA_LISTEN", "--listen", listen, CLI_SERVE,
       "address to listen on: IP:PORT, [IPv6]:PORT or :PORT for all; port 0 = any free (127.0.0.1:8080)"),
-    S("data_dir", "CICADA_DATA_DIR", "--data-dir", data_dir, ALL, "database and object store directory (./data)"),
+    S("data_dir", "CICADA_DATA_DIR", "--data-dir", data_dir, ALL | CLI_MIGRATE, "database and object store directory (./data)"),
     S("secret_id", "CICADA_SECRET_ID", "--secret-id", secret_id, CLI_SERVE,
       "SecretId clients sign with (generated if unset)"),
     S("secret_key", "CICADA_SECRET_KEY", "--secret-key", secret_key, CLI_SERVE, "SecretKey for that SecretId"),
@@ -61,6 +62,23 @@ static const setting SETTINGS[] = {
     S("max_sign_lifetime", "CICADA_MAX_SIGN_LIFETIME", "--max-sign-lifetime", max_sign_lifetime, CLI_SERVE,
       "longest validity window a request signature may claim: seconds, or Nm, Nh, Nd (7d)"),
     S("log", "CICADA_LOG", "--log", log_level, CLI_SERVE, "debug, info, warn or error (info)"),
+    S("database_url", "CICADA_DATABASE_URL", "--database-url", database_url, CLI_SERVE | CLI_MIGRATE,
+      "PostgreSQL shared by every node: libpq string or URI (SQLite in the data directory)"),
+    S("s3_endpoint", "CICADA_S3_ENDPOINT", "--s3-endpoint", s3_endpoint, CLI_SERVE,
+      "S3-compatible object store shared by every node, e.g. http://127.0.0.1:9000 (files in the data directory)"),
+    S("s3_bucket", "CICADA_S3_BUCKET", "--s3-bucket", s3_bucket, CLI_SERVE, "the S3 bucket holding every object"),
+    S("s3_prefix", "CICADA_S3_PREFIX", "--s3-prefix", s3_prefix, CLI_SERVE, "key prefix inside that bucket (none)"),
+    S("s3_region", "CICADA_S3_REGION", "--s3-region", s3_region, CLI_SERVE, "the S3 region to sign for (us-east-1)"),
+    S("s3_access_key", "CICADA_S3_ACCESS_KEY", "--s3-access-key", s3_access_key, CLI_SERVE, "S3 access key id"),
+    S("s3_secret_key", "CICADA_S3_SECRET_KEY", "--s3-secret-key", s3_secret_key, CLI_SERVE, "S3 secret key"),
+    S("s3_path_style", "CICADA_S3_PATH_STYLE", "--s3-path-style", s3_path_style, CLI_SERVE,
+      "address the bucket in the path (yes) or the host name (no) (yes for a custom endpoint)"),
+    S("role", "CICADA_ROLE", "--role", role, CLI_SERVE,
+      "all (API and jobs), api (requests only) or worker (jobs only, and a health check) (all)"),
+    S("node_id", "CICADA_NODE_ID", "--node-id", node_id, CLI_SERVE,
+      "this node's name in job leases (<host>-<random>, kept in the data directory)"),
+    S("job_lease", "CICADA_JOB_LEASE", "--job-lease", job_lease, CLI_SERVE,
+      "how long a running job survives its node going silent before another node takes it over: seconds or Nm (30)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -72,6 +90,8 @@ static void defaults(config *c)
     snprintf(c->appid, sizeof c->appid, "1250000000");
     snprintf(c->region, sizeof c->region, "ap-chongqing");
     snprintf(c->log_level, sizeof c->log_level, "info");
+    snprintf(c->role, sizeof c->role, "all");
+    snprintf(c->s3_region, sizeof c->s3_region, "us-east-1");
     c->workers = fs_cpu_count();
     c->http_threads = 32;
 }
@@ -159,7 +179,10 @@ static bool apply_env(config *c)
 
 static const char *command_name(cli_command cmd)
 {
-    return cmd == CLI_SERVE ? "cicada serve" : cmd == CLI_TRANSCRIBE ? "cicada transcribe" : "cicada models";
+    return cmd == CLI_SERVE        ? "cicada serve"
+           : cmd == CLI_TRANSCRIBE ? "cicada transcribe"
+           : cmd == CLI_MIGRATE    ? "cicada migrate"
+                                   : "cicada models";
 }
 
 /* The command line read into flag_values (one per SETTINGS entry, NULL = not given) and *config_path,
@@ -229,6 +252,30 @@ static bool finish(config *c)
     if (c->max_sign_lifetime[0] && !parse_duration(c->max_sign_lifetime, &c->max_sign_lifetime_s)) {
         fprintf(stderr, "cicada: max_sign_lifetime must be seconds or Nm, Nh, Nd, up to 10 years (got \"%s\")\n",
                 c->max_sign_lifetime);
+        return false;
+    }
+    static const char *const ROLES[] = {"all", "api", "worker", NULL};
+    if (!word_in(c->role, ROLES)) {
+        fprintf(stderr, "cicada: role must be all, api or worker (got \"%s\")\n", c->role);
+        return false;
+    }
+    if (c->s3_path_style[0] && !word_in(c->s3_path_style, YES) && !word_in(c->s3_path_style, NO)) {
+        fprintf(stderr, "cicada: s3_path_style must be yes or no (got \"%s\")\n", c->s3_path_style);
+        return false;
+    }
+    int64_t lease_s = 30;
+    if (c->job_lease[0] && (!parse_duration(c->job_lease, &lease_s) || lease_s > 24 * 3600)) {
+        fprintf(stderr, "cicada: job_lease must be seconds or Nm, Nh, from 1 s to 24 h (got \"%s\")\n", c->job_lease);
+        return false;
+    }
+    c->job_lease_ms = lease_s * 1000;
+    for (const char *p = c->node_id; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-_.:", *p)) {
+            fprintf(stderr, "cicada: node_id may hold letters, digits and - _ . : only (got \"%s\")\n", c->node_id);
+            return false;
+        }
+    if (c->s3_endpoint[0] && (!c->s3_bucket[0] || !c->s3_access_key[0] || !c->s3_secret_key[0])) {
+        fprintf(stderr, "cicada: an S3 endpoint needs s3_bucket, s3_access_key and s3_secret_key too\n");
         return false;
     }
     if (!c->default_bucket[0])

@@ -16,6 +16,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: cicada <command> [options]\n\n"
                "commands:\n"
                "  serve        run the speech-recognition service (API + object store + workers)\n"
+               "  migrate      create or upgrade the database schema, then exit (serve does it too)\n"
                "  transcribe   recognise one local audio file and print the result\n"
                "  models       list, verify and download (pull) whisper models\n"
                "  text         apply the text options (numbers, fillers, dirty words, punctuation) to stdin lines\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "migrate") == 0)
+        return cmd_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "transcribe") == 0)
         return cmd_transcribe(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)

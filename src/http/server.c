@@ -314,6 +314,18 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
         api_error(&c->r, q, 400, "InvalidArgument", "the query parameter %s is given more than once", dup);
         return false;
     }
+    if (strcmp(path, "/health") == 0 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+        /* unauthenticated liveness for load balancers and orchestrators: says nothing but that the
+         * process serves, and which part of the service it runs */
+        c->r.status = 200;
+        c->r.content_type = "application/json";
+        buf_printf(&c->r.body, "{\"status\":\"ok\",\"role\":\"%s\"}\n", c->srv->p.health_only ? "worker" : "api");
+        return false;
+    }
+    if (c->srv->p.health_only) {
+        api_error(&c->r, q, 404, "NoSuchResource", "this node runs jobs only (role worker): send requests to an API node");
+        return false;
+    }
     c->rt = router_match(method, path, api_param_present(q, "cancel"));
     if (!api_authenticate(c->srv->a, q, &c->r, c->rt.need_bucket))
         return false;

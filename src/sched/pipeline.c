@@ -419,12 +419,22 @@ static bool write_object(const pipeline_deps *d, store_job *j, const char *key, 
     blob_info info;
     blob_rc rc = blob_put(d->blobs, output_bucket_of(j), key, body, strlen(body), ctype, &info);
     if (rc != BLOB_OK) {
+        j->state = JOB_FAILED;
         set_failure(j->code, j->message, sizeof j->message, "OutputWriteFailed", "");
         snprintf(j->message, sizeof j->message, "cannot write output object %.300s to bucket %s: %s", key,
                  output_bucket_of(j), blob_rc_message(rc));
         return false;
     }
     return true;
+}
+
+bool pipeline_publish(const pipeline_deps *d, store_job *j)
+{
+    if (!j->object_name[0])
+        return true;
+    return write_object(d, j, j->object_name, j->output_body ? j->output_body : "",
+                        j->output_content_type[0] ? j->output_content_type : "text/plain") &&
+           write_object(d, j, j->detail_object_name, j->result_detail ? j->result_detail : "[]", "application/json");
 }
 
 /* WordInfo 1 or 2 on a ResTextFormat 0 job: the ResultDetail sentences (and the .detail object) as
@@ -443,9 +453,10 @@ static char *word_info_detail(const pipeline_result *r, const pipeline_shape *sh
     return detail;
 }
 
-/* Fills the result fields from the sentences and writes the text object (in OutputFileType) and
- * the .detail object (the ResultDetail sentences) beside it. */
-static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_result *r)
+/* Fills the result fields from the sentences, with the content of the text object (in
+ * OutputFileType) that pipeline_publish writes beside the .detail object (the ResultDetail
+ * sentences). */
+static bool build_outputs(const pipeline_deps *d, store_job *j, const pipeline_result *r)
 {
     char err[256];
     pipeline_shape shape = pipeline_job_shape(&j->params, d->texts);
@@ -463,14 +474,15 @@ static bool write_outputs(const pipeline_deps *d, store_job *j, const pipeline_r
     if (j->output_object[0]) {
         const char *ctype;
         char *text = output_doc_file(doc, j->params.output_file_type, &ctype);
-        ok = text && write_object(d, j, j->output_object, text, ctype);
+        ok = text != NULL;
         if (!text)
             set_failure(j->code, j->message, sizeof j->message, "InvalidArgument", "unknown OutputFileType");
-        free(text);
-        if (ok) {
+        else {
+            free(j->output_body);
+            j->output_body = text;
+            snprintf(j->output_content_type, sizeof j->output_content_type, "%s", ctype);
             snprintf(j->object_name, sizeof j->object_name, "%s", j->output_object);
             snprintf(j->detail_object_name, sizeof j->detail_object_name, "%s.detail", j->output_object);
-            ok = write_object(d, j, j->detail_object_name, j->result_detail, "application/json");
         }
     }
     output_doc_free(doc);
@@ -512,7 +524,7 @@ void pipeline_run_job(const pipeline_deps *d, store_job *j)
     free(hotwords);
     if (!ok)
         set_failure(j->code, j->message, sizeof j->message, r.code, r.message);
-    else if (write_outputs(d, j, &r)) {
+    else if (build_outputs(d, j, &r)) {
         j->state = JOB_SUCCESS;
         snprintf(j->code, sizeof j->code, "Success");
         j->message[0] = '\0';

@@ -1,9 +1,19 @@
-/* sched.c — the worker pool. Each worker loops: claim a job from the store (which applies queue
- * state, MaxConcurrent, turns between queues and JobLevel within a queue atomically, so fairness
- * between tenants needs no state here and holds across restarts and processes), run it through
- * the pipeline, record the outcome, hand it to the job_ended hook. Idle workers sleep on a
- * condition variable that submits, queue updates and finished jobs signal, with a slow poll as a
- * safety net. */
+/* sched.c — the worker pool. Each worker loops: claim a job from the store with a lease (the store
+ * applies queue state, MaxConcurrent, turns between queues and JobLevel within a queue atomically,
+ * and hands out first the jobs whose node stopped renewing them, so fairness and recovery need no
+ * state here and hold across restarts and nodes), run it through the pipeline, stage the result,
+ * publish the output objects from it, and finish the job with its callback in one transaction.
+ *
+ * Leases: one keeper thread renews the lease of every job this node runs, every renew_ms. When a
+ * renewal is refused (the node was paused or cut off past its lease and another node took the job
+ * over), the job is marked lost; the worker then drops it, and the fences in the store refuse its
+ * stage and finish anyway, so a stale attempt can never overwrite the attempt that replaced it.
+ * Output objects are written only from a staged record, so whichever attempt publishes (the one
+ * that staged, or one that took a staged job over) writes the same bytes.
+ *
+ * Wake-ups: idle workers sleep on a condition variable that local submits, queue updates and
+ * finished jobs signal; with a store that carries wake-ups between nodes (PostgreSQL LISTEN/NOTIFY)
+ * a listener thread turns those into the same signal; a slow poll is the safety net. */
 #include "sched/sched.h"
 
 #include <pthread.h>
@@ -13,42 +23,152 @@
 
 #include "util/util.h"
 
+/* What the keeper needs to renew one running job's lease. */
+typedef struct lease_slot {
+    bool active;
+    bool lost;
+    store_job *job;            /* the worker's job; the keeper renews through a copy of its fence */
+} lease_slot;
+
 struct sched {
     sched_params p;
     sched_deps d;
+    char node[64];
     pthread_t *threads;
     int nthreads;
+    pthread_t keeper, listener;
+    bool keeper_started, listener_started;
+    lease_slot *slots;         /* one per worker */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     unsigned long wakeups;     /* bumped by sched_wake; lets a worker notice a wake it slept through */
-    bool stopping;
+    bool stopping;             /* workers and the listener stop */
+    bool keeper_stopping;      /* set once the workers are gone: their leases are kept to the end */
+    sched_stats stats;
 };
+
+typedef struct worker_arg {
+    sched *s;
+    int index;
+} worker_arg;
 
 sched_params sched_default_params(void)
 {
-    return (sched_params){.workers = fs_cpu_count(), .idle_poll_ms = 1000};
+    return (sched_params){.workers = fs_cpu_count(), .idle_poll_ms = 1000, .node = NULL, .lease_ms = 30000};
 }
 
 void sched_wake(sched *s)
 {
+    if (!s)
+        return;
     pthread_mutex_lock(&s->mu);
     s->wakeups++;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
-static void finish_job(sched *s, store_job *j)
+sched_stats sched_get_stats(sched *s)
+{
+    pthread_mutex_lock(&s->mu);
+    sched_stats st = s->stats;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+static void count(sched *s, uint64_t *field)
+{
+    pthread_mutex_lock(&s->mu);
+    (*field)++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static bool slot_lost(sched *s, int i)
+{
+    pthread_mutex_lock(&s->mu);
+    bool lost = s->slots[i].lost;
+    pthread_mutex_unlock(&s->mu);
+    return lost;
+}
+
+static void slot_set(sched *s, int i, store_job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    s->slots[i] = (lease_slot){.active = j != NULL, .lost = false, .job = j};
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A job this node no longer owns: nothing of it is written. */
+static void drop_lost(sched *s, const store_job *j, const char *when)
+{
+    log_warn("job %s attempt %d: lease lost %s (%s); dropped, the attempt that took it over decides", j->id,
+             j->attempts, when, store_last_error());
+    count(s, &s->stats.lost);
+}
+
+/* Finishes a job (with its callback in the same transaction) and kicks the notifier. */
+static void finish_job(sched *s, int slot, store_job *j)
 {
     j->end_ms = time_now_ms();
-    store_rc rc = store_job_finish(s->d.st, j);
+    store_callback cb = {0};
+    store_queue q;
+    bool have_queue = store_queue_get(s->d.st, j->queue_id, &q) == STORE_OK;
+    bool notify = notify_target(j, have_queue ? &q : NULL, &cb);
+    if (slot_lost(s, slot)) {
+        drop_lost(s, j, "before it ended");
+        return;
+    }
+    store_rc rc = store_job_finish(s->d.st, j, notify ? &cb : NULL);
+    if (rc == STORE_CONFLICT) {
+        drop_lost(s, j, "before it ended");
+        return;
+    }
     if (rc != STORE_OK) {
         log_error("job %s: cannot record its end: %s", j->id, store_last_error());
         return;
     }
-    log_info("job %s %s %s%s%s", j->id, job_state_name(j->state), j->code, j->message[0] ? ": " : "",
-             j->message);
-    if (s->d.job_ended)
-        s->d.job_ended(s->d.job_ended_ud, j);
+    count(s, j->state == JOB_SUCCESS ? &s->stats.succeeded : &s->stats.failed);
+    log_info("job %s %s %s%s%s", j->id, job_state_name(j->state), j->code, j->message[0] ? ": " : "", j->message);
+    if (notify && s->d.notify)
+        notify_kick(s->d.notify);
+}
+
+/* Runs a claimed job to its end: recognise (unless a staged result was taken over), stage,
+ * publish, finish. */
+static void run_claimed(sched *s, int slot, store_job *j)
+{
+    if (!j->staged) {
+        log_info("job %s Running, attempt %d (%s, %s)", j->id, j->attempts, j->params.engine_model_type,
+                 j->input_object[0] ? j->input_object : j->input_url);
+        pipeline_run_job(&s->d.pipeline, j);
+        if (slot_lost(s, slot)) {
+            drop_lost(s, j, "while it ran");
+            return;
+        }
+        if (j->state == JOB_SUCCESS) {
+            store_rc rc = store_job_stage(s->d.st, j);
+            if (rc == STORE_CONFLICT) {
+                drop_lost(s, j, "before its result was recorded");
+                return;
+            }
+            if (rc != STORE_OK) {
+                log_error("job %s: cannot record its result: %s", j->id, store_last_error());
+                return;   /* the lease runs out and the job runs again */
+            }
+        }
+    } else {
+        log_info("job %s: attempt %d publishes the result staged by an earlier attempt", j->id, j->attempts);
+    }
+    if (j->state == JOB_SUCCESS || j->staged) {
+        j->state = JOB_SUCCESS;
+        snprintf(j->code, sizeof j->code, "Success");
+        j->message[0] = '\0';
+        if (slot_lost(s, slot)) {
+            drop_lost(s, j, "before publishing");
+            return;
+        }
+        pipeline_publish(&s->d.pipeline, j);   /* Failed with OutputWriteFailed when the store refuses */
+    }
+    finish_job(s, slot, j);
 }
 
 /* Sleeps until woken, stopped, or the poll interval passes. Returns false when stopping. */
@@ -70,7 +190,10 @@ static bool wait_for_work(sched *s, unsigned long seen)
 
 static void *worker_main(void *arg)
 {
-    sched *s = arg;
+    worker_arg *wa = arg;
+    sched *s = wa->s;
+    int slot = wa->index;
+    free(wa);
     for (;;) {
         pthread_mutex_lock(&s->mu);
         unsigned long seen = s->wakeups;
@@ -79,18 +202,20 @@ static void *worker_main(void *arg)
         if (stop)
             break;
         store_job *j = xmalloc(sizeof *j);
-        store_job_init(j);
-        store_rc rc = store_job_claim(s->d.st, time_now_ms(), j);
+        store_claim c = {.node = s->node, .now_ms = time_now_ms(), .lease_ms = s->p.lease_ms};
+        store_rc rc = store_job_claim(s->d.st, &c, j);
         if (rc == STORE_OK) {
-            log_info("job %s Running (%s, %s)", j->id, j->params.engine_model_type, j->input_object);
-            pipeline_run_job(&s->d.pipeline, j);
-            finish_job(s, j);
+            count(s, &s->stats.claimed);
+            if (j->attempts > 1 && j->start_ms < c.now_ms)
+                count(s, &s->stats.taken_over);
+            slot_set(s, slot, j);
+            run_claimed(s, slot, j);
+            slot_set(s, slot, NULL);
             store_job_clear(j);
             free(j);
             sched_wake(s);   /* a slot in its queue is free again */
             continue;
         }
-        store_job_clear(j);
         free(j);
         if (rc != STORE_NOT_FOUND)
             log_error("claiming a job failed: %s", store_last_error());
@@ -100,27 +225,130 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Sleeps up to ms unless *flag (read under s->mu) is set; false when it is. */
+static bool pause_unless(sched *s, const bool *flag, int64_t ms)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!*flag) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
+        ts.tv_sec += ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    bool go_on = !*flag;
+    pthread_mutex_unlock(&s->mu);
+    return go_on;
+}
+
+/* Renews every running job's lease; a refused renewal marks the job lost. The store call runs
+ * without s->mu held, on a copy of the job's fence (id, bucket, owner, attempt). */
+static void *keeper_main(void *arg)
+{
+    sched *s = arg;
+    store_job *fence = xmalloc(sizeof *fence);
+    while (pause_unless(s, &s->keeper_stopping, s->p.renew_ms)) {
+        for (int i = 0; i < s->nthreads; i++) {
+            pthread_mutex_lock(&s->mu);
+            bool active = s->slots[i].active && !s->slots[i].lost;
+            if (active) {
+                store_job_init(fence);
+                const store_job *j = s->slots[i].job;
+                memcpy(fence->id, j->id, sizeof fence->id);
+                memcpy(fence->bucket, j->bucket, sizeof fence->bucket);
+                memcpy(fence->owner, j->owner, sizeof fence->owner);
+                fence->attempts = j->attempts;
+            }
+            pthread_mutex_unlock(&s->mu);
+            if (!active)
+                continue;
+            store_rc rc = store_job_renew(s->d.st, fence, time_now_ms(), s->p.lease_ms);
+            if (rc == STORE_OK || rc == STORE_ERROR) {
+                if (rc == STORE_ERROR)   /* the database is unreachable: try again next round */
+                    log_warn("job %s: cannot renew its lease: %s", fence->id, store_last_error());
+                continue;
+            }
+            pthread_mutex_lock(&s->mu);
+            if (s->slots[i].active && strcmp(s->slots[i].job->id, fence->id) == 0 &&
+                s->slots[i].job->attempts == fence->attempts)
+                s->slots[i].lost = true;
+            pthread_mutex_unlock(&s->mu);
+            log_warn("job %s attempt %d: lease renewal refused: %s", fence->id, fence->attempts, store_last_error());
+        }
+    }
+    free(fence);
+    return NULL;
+}
+
+/* Turns the store's wake-ups from other nodes into sched_wake. */
+static void *listener_main(void *arg)
+{
+    sched *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            break;
+        bool woken = false;
+        if (store_wait_wakeup(s->d.st, 200, &woken) != STORE_OK) {
+            log_warn("waiting for wake-ups from other nodes failed: %s", store_last_error());
+            if (!pause_unless(s, &s->stopping, 1000))
+                break;
+        }
+        if (woken)
+            sched_wake(s);
+    }
+    return NULL;
+}
+
 sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t errlen)
 {
     sched *s = xcalloc(1, sizeof *s);
     s->p = p ? *p : sched_default_params();
-    if (s->p.workers < 1)
-        s->p.workers = 1;
+    if (!s->p.node || !s->p.node[0] || strlen(s->p.node) >= sizeof s->node) {
+        snprintf(err, errlen, "the scheduler needs a node id of 1..63 bytes");
+        free(s);
+        return NULL;
+    }
+    snprintf(s->node, sizeof s->node, "%s", s->p.node);
+    s->p.node = s->node;
+    if (s->p.workers < 0)
+        s->p.workers = 0;
     if (s->p.idle_poll_ms < 10)
         s->p.idle_poll_ms = 10;
+    if (s->p.lease_ms < 100)
+        s->p.lease_ms = 100;
+    if (s->p.renew_ms <= 0 || s->p.renew_ms > s->p.lease_ms / 2)
+        s->p.renew_ms = s->p.lease_ms / 3;
     s->d = *d;
     if (!s->d.pipeline.st)
         s->d.pipeline.st = d->st;   /* jobs' hot-vocabulary tables live in the same store */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    s->threads = xcalloc((size_t)s->p.workers, sizeof *s->threads);
+    s->threads = xcalloc((size_t)s->p.workers + 1, sizeof *s->threads);
+    s->slots = xcalloc((size_t)s->p.workers + 1, sizeof *s->slots);
     for (int i = 0; i < s->p.workers; i++) {
-        if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0) {
+        worker_arg *wa = xmalloc(sizeof *wa);
+        *wa = (worker_arg){s, i};
+        if (pthread_create(&s->threads[i], NULL, worker_main, wa) != 0) {
+            free(wa);
             snprintf(err, errlen, "cannot start worker thread %d", i);
             sched_stop(s);
             return NULL;
         }
         s->nthreads++;
+    }
+    if (s->p.workers > 0) {
+        s->keeper_started = pthread_create(&s->keeper, NULL, keeper_main, s) == 0;
+        s->listener_started =
+            store_has_wakeups(s->d.st) && pthread_create(&s->listener, NULL, listener_main, s) == 0;
+        if (!s->keeper_started) {
+            snprintf(err, errlen, "cannot start the lease keeper thread");
+            sched_stop(s);
+            return NULL;
+        }
     }
     return s;
 }
@@ -135,7 +363,16 @@ void sched_stop(sched *s)
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->nthreads; i++)
         pthread_join(s->threads[i], NULL);
+    pthread_mutex_lock(&s->mu);
+    s->keeper_stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->keeper_started)
+        pthread_join(s->keeper, NULL);
+    if (s->listener_started)
+        pthread_join(s->listener, NULL);
     free(s->threads);
+    free(s->slots);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);

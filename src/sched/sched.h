@@ -1,8 +1,10 @@
-/* sched.h — the worker pool and the job pipeline. Workers claim runnable jobs from the store (the
- * store enforces queue state, MaxConcurrent, fair turns between queues and JobLevel within a queue
- * atomically), run each through input -> audio -> engine -> output, and record Success or Failed.
- * A job that ends is handed to the job_ended hook (the API layer renders and sends its callback):
- * this layer knows nothing of HTTP or XML. */
+/* sched.h — the worker pool and the job pipeline. Workers claim runnable jobs from the store with a
+ * lease (the store enforces queue state, MaxConcurrent, fair turns between queues and JobLevel
+ * within a queue atomically, cluster-wide, and hands out jobs whose node died), run each through
+ * input -> audio -> engine -> output, stage the result, publish the output objects from it and
+ * record Success or Failed together with the job's callback, which notify then delivers. Leases are
+ * renewed while jobs run; a job whose lease was lost is dropped without writing anything. This
+ * layer knows nothing of HTTP or XML. */
 #ifndef CICADA_SCHED_H
 #define CICADA_SCHED_H
 
@@ -12,6 +14,7 @@
 
 #include "blob/blob.h"
 #include "engine/engine.h"
+#include "notify/notify.h"
 #include "store/store.h"
 #include "text/text.h"
 
@@ -91,28 +94,43 @@ typedef struct pipeline_deps {
     bool url_allow_private;    /* Input/Url may name loopback and private addresses */
     int64_t url_timeout_ms;    /* 0 = the fetch default (10 min) */
 } pipeline_deps;
-/* Runs one claimed job end to end: looks up its hot-vocabulary table (the words become the
- * engine's hot words), reads its input object or downloads its Input/Url, recognises it, writes the output object(s) and
- * fills j's result fields (state Success) or its failure code and message (state Failed; a table
- * deleted since the submit is HotVocabularyTableNotFound). Never crashes on bad input. */
+/* Runs one claimed job: looks up its hot-vocabulary table (the words become the engine's hot
+ * words), reads its input object or downloads its Input/Url, recognises it and fills j's result
+ * fields — result, result_detail, object names, and output_body with its content type: what
+ * pipeline_publish will write (state Success) — or its failure code and message (state Failed; a
+ * table deleted since the submit is HotVocabularyTableNotFound). Writes nothing: the caller stages
+ * the result first, so that only one attempt's result is ever published. Never crashes on bad input. */
 void pipeline_run_job(const pipeline_deps *d, store_job *j);
+/* Writes a Success job's output objects from its recorded result: output_body to output_object
+ * and result_detail to "<output_object>.detail", in the output bucket (nothing when the job names
+ * no output object). Idempotent: publishing the same record twice writes the same bytes. False,
+ * with j Failed (OutputWriteFailed and a message), when the object store refuses. */
+bool pipeline_publish(const pipeline_deps *d, store_job *j);
 
 /* ---- the scheduler ---- */
 typedef struct sched sched;
-typedef void (*sched_job_ended_fn)(void *ud, const store_job *j);
 
 typedef struct sched_params {
-    int workers;               /* default: number of cores */
+    int workers;               /* default: number of cores; 0 = claim nothing (an API-only node) */
     int64_t idle_poll_ms;      /* safety poll when nothing wakes the workers; default 1000 */
+    const char *node;          /* this node's id, the owner of its leases (required, 1..63 bytes) */
+    int64_t lease_ms;          /* a job's lease; default 30000. Another node takes over a job whose
+                                * node has not renewed it for this long */
+    int64_t renew_ms;          /* how often leases are renewed; default lease_ms / 3 */
 } sched_params;
 sched_params sched_default_params(void);
 
 typedef struct sched_deps {
     store *st;
     pipeline_deps pipeline;
-    sched_job_ended_fn job_ended;   /* may be NULL */
-    void *job_ended_ud;
+    notifier *notify;          /* kicked when a job ended with a callback; may be NULL */
 } sched_deps;
+
+typedef struct sched_stats {
+    uint64_t claimed, taken_over, succeeded, failed;
+    uint64_t lost;             /* jobs dropped because their lease was lost (fenced out) */
+} sched_stats;
+sched_stats sched_get_stats(sched *s);
 
 sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t errlen);
 /* Something became runnable (a submit, a queue resumed): wake an idle worker. */
