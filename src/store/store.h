@@ -239,8 +239,9 @@ store_rc store_job_stage(store *s, store_job *j);
  * never ends without its callback. STORE_CONFLICT when the lease was lost (nothing changes). */
 store_rc store_job_finish(store *s, const store_job *j, const store_callback *cb);
 /* On start-up of a node whose id is its own (no other live process uses it): the leases of its
- * Running jobs expire at once, so they are taken over (by this node or another) without waiting.
- * *count (may be NULL) gets how many. */
+ * Running jobs expire at once, so they are taken over (by this node or another) without waiting,
+ * and so do its leases on outbox rows (they become due at once; a settle by the dead sender is
+ * refused). *count (may be NULL) gets how many jobs. */
 store_rc store_job_release(store *s, const char *node, int *count);
 /* Counts jobs of a queue in a state (tests, metrics). */
 store_rc store_job_count(store *s, const char *queue_id, job_state st, int64_t *out);

@@ -375,6 +375,7 @@ typedef enum stmt_id {
     ST_JOB_FINISH,
     ST_JOB_FENCE,
     ST_JOB_RELEASE,
+    ST_OUTBOX_RELEASE,
     ST_JOB_COUNT,
     ST_OUTBOX_INSERT,
     ST_OUTBOX_PICK,
@@ -455,6 +456,7 @@ static const char *const static_sql[ST_COUNT] = {
                       " output_body = NULL" JOB_FENCE " AND (?4 <> 2 OR staged = 1)",
     [ST_JOB_FENCE] = "SELECT state, owner, attempts, staged, bucket FROM jobs WHERE id = ?1",
     [ST_JOB_RELEASE] = "UPDATE jobs SET lease_until = 0 WHERE state = 1 AND owner = ?1",
+    [ST_OUTBOX_RELEASE] = "UPDATE outbox SET owner = '', lease_until = 0, next_ms = 0 WHERE state = 0 AND owner = ?1",
 #undef JOB_FENCE
     [ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE queue_id = ?1 AND state = ?2",
     [ST_OUTBOX_INSERT] = "INSERT INTO outbox(job_id, bucket, url, format, next_ms, create_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
@@ -1754,11 +1756,13 @@ static store_rc sq_job_finish(void *impl, const store_job *j, const store_callba
 static store_rc release_body(sq_store *sq, sq_conn *c, void *arg)
 {
     const void *const *a = arg;
-    sqlite3_stmt *st = stmt(sq, c, ST_JOB_RELEASE);
-    if (!st)
+    sqlite3_stmt *jobs = stmt(sq, c, ST_JOB_RELEASE), *outbox = stmt(sq, c, ST_OUTBOX_RELEASE);
+    if (!jobs || !outbox)
         return STORE_ERROR;
-    bind_str(st, 1, a[0]);
-    return exec_stmt(c, st, "release leases", (int *)a[1]);
+    bind_str(jobs, 1, a[0]);
+    bind_str(outbox, 1, a[0]);
+    store_rc rc = exec_stmt(c, jobs, "release leases", (int *)a[1]);
+    return rc == STORE_OK ? exec_stmt(c, outbox, "release callback leases", NULL) : rc;
 }
 
 static store_rc sq_job_release(void *impl, const char *node, int *count)
