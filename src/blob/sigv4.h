@@ -24,15 +24,21 @@ typedef struct sigv4_request {
     const char *path;               /* the request path exactly as sent on the wire, already URI-encoded
                                        ("/bucket/a%20b.wav"); NULL or "" signs as "/"; not re-encoded */
     const char *query;              /* the raw query as sent, without '?', or NULL/"": each name/value is
-                                       decoded and re-encoded per SigV4 (RFC 3986 unreserved kept,
-                                       everything else %XX upper-case), sorted by name then value;
-                                       "uploads" (no '=') is name "uploads", value "" */
+                                       decoded (%XX, and '+' as a space, as S3 servers read it) and
+                                       re-encoded per SigV4 (RFC 3986 unreserved kept, everything else
+                                       %XX upper-case), sorted by name then value; "uploads" (no '=')
+                                       is name "uploads", value ""; empty pieces ("a&&b") are skipped;
+                                       a '%' without two hex digits, a space, control byte or '#' is
+                                       an error (raw UTF-8 is taken). Send spaces as %20 */
     const char *const *headers;     /* extra headers to sign, "Name: value" (content-type, content-md5,
                                        x-amz-meta-*, range, x-amz-copy-source...); may be NULL. Must not
                                        repeat host, x-amz-date, x-amz-content-sha256 or
                                        x-amz-security-token: the signer adds those itself */
     size_t nheaders;
     const char *payload_sha256;     /* lower-hex SHA-256 of the body, or "UNSIGNED-PAYLOAD" */
+    bool omit_content_sha256;       /* false for S3 (which wants it). true only for other services
+                                       (and AWS's generic test suite): x-amz-content-sha256 is then
+                                       neither signed nor returned (content_sha256 "") */
 } sigv4_request;
 
 /* What to add to the request: each a full "Name: value" header line (no CRLF). */
@@ -43,8 +49,13 @@ typedef struct sigv4_signed {
     char security_token[2048];      /* "x-amz-security-token: ..." or "" when no session token */
 } sigv4_signed;
 
-/* Signs r at now_s (unix seconds) into out. false + err on bad input (NULL key parts or request
- * fields, a header without ':' or with CR/LF, a repeated reserved header, results too long). */
+/* Signs r at now_s (unix seconds, 1970-9999) into out. Header names are lower-cased, values trimmed
+ * with inner runs of spaces/tabs collapsed to one space, repeated names joined with ',' in the order
+ * given; host, x-amz-date, x-amz-content-sha256 (unless omitted) and x-amz-security-token (with a
+ * token) are always signed. false + err (and out all "") on bad input: NULL/empty key parts or a
+ * '/' in them, a method that is not an HTTP token, a host with spaces or '/', a path not starting
+ * with '/' or not URI-encoded, a bad payload hash or query escape, a header without "Name:", with a
+ * control character or naming one of the headers above, or an Authorization line over 1023 bytes. */
 bool sigv4_sign(const sigv4_key *k, const sigv4_request *r, int64_t now_s, sigv4_signed *out,
                 char *err, size_t errlen);
 
@@ -61,7 +72,7 @@ char *sigv4_presign(const sigv4_key *k, const char *method, const char *base, co
 void sigv4_sha256_hex(const void *data, size_t n, char out[65]);
 
 /* URI-encodes an object key for a request path: every byte except A-Z a-z 0-9 - . _ ~ and '/' as
- * %XX (upper-case). Heap string (free()), NULL only when out of memory. */
+ * %XX (upper-case). Heap string (free()); aborts on out-of-memory like every util/buf user. */
 char *sigv4_uri_encode_path(const char *s, size_t n);
 
 #endif
