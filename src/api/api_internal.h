@@ -1,11 +1,13 @@
 /* api_internal.h — shared between the files of src/api only: the api struct and helpers that the
- * resource files use to parse requests and render responses. */
+ * resource files use to parse requests. The response trees are src/render's (render.h), shared with
+ * the callbacks src/notify sends. */
 #ifndef CICADA_API_INTERNAL_H
 #define CICADA_API_INTERNAL_H
 
 #include <jansson.h>
 
 #include "api/api.h"
+#include "render/render.h"
 #include "xml/xml.h"
 
 struct api {
@@ -54,25 +56,5 @@ bool template_name_valid(const char *name, char *why, size_t whylen);
  * dropped, each printable ASCII without spaces (at most 63 bytes), at most 100 of them; joined by
  * commas into out (cap bytes) and counted. False with the reason in why. */
 bool template_ids_clean(const char *in, char *out, size_t cap, size_t *count, char *why, size_t whylen);
-
-/* ---- render.c: one description of each tree, written as XML or built as JSON ---- */
-typedef struct tree_out tree_out;
-tree_out *tree_xml(xml_writer *w);
-tree_out *tree_json(void);
-json_t *tree_json_take(tree_out *t);      /* the finished JSON object; frees t */
-void tree_free(tree_out *t);
-
-void render_job(tree_out *t, const store_job *j, const char *region);   /* <JobsDetail>...</JobsDetail> */
-void render_speech(tree_out *t, const job_params *p);   /* <SpeechRecognition> with every default filled in */
-/* A queue as a repeated <QueueList> item, or as the single <Queue> an update answers. */
-void render_queue(tree_out *t, const store_queue *q, const char *element);
-void render_bucket(tree_out *t, const store_bucket *b);                  /* <AsrBucketList>... */
-/* A hot-vocabulary table's fields (TableId ... UpdateTime): inside the current element when element
- * is NULL, else as a repeated <element> item (the list's HotVocabularyTable). */
-void render_hotvocab(tree_out *t, const store_hotvocab *h, const char *element);
-/* A template as the create/update answer's <Template> or a list's repeated <TemplateList>. */
-void render_template(tree_out *t, const store_template *tpl, const char *element);
-/* Callback body for a finished job, XML or JSON. Heap string. */
-char *render_callback(const store_job *j, const char *region, bool json, const char **content_type);
 
 #endif

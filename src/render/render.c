@@ -1,12 +1,13 @@
-/* render.c — the response trees of the API (JobsDetail, QueueList, AsrBucketList, hot-vocabulary
- * tables) described once
- * and written through a tree_out: either XML text or a JSON object (callbacks in JSON format carry
- * the same tree; repeated elements become arrays, every leaf a string, as XML-to-JSON does). */
-#include "api/api_internal.h"
+/* render.c — the response trees (see render.h) described once and written through a tree_out:
+ * either XML text or a JSON object. Used by src/api for responses and by src/notify for callback
+ * bodies. */
+#include "render/render.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/util.h"
 
 #define TREE_MAX_DEPTH 16
 
