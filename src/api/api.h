@@ -1,8 +1,9 @@
 /* api.h — the CI ASR API and the embedded object API, independent of any HTTP server library.
  * The http layer parses a request into api_request, authenticates it with api_authenticate(),
  * routes it to one handler below, and sends the api_response back. Each resource has its own file:
- * bucket.c, queue.c, job.c, hotvocab.c, template.c, object.c; render.c writes the response trees as XML or
- * JSON. */
+ * bucket.c, queue.c, job.c, hotvocab.c, template.c, object.c; src/render writes the response trees as
+ * XML or JSON. Callbacks are src/notify's: a cancel only queues one (in the cancel's transaction)
+ * and wakes the notifier. */
 #ifndef CICADA_API_H
 #define CICADA_API_H
 
@@ -40,7 +41,7 @@ typedef struct api_deps {
     blob_store *blobs;
     engine_registry *engines;
     auth_keyring *keys;
-    notifier *notify;              /* may be NULL: no callbacks */
+    notifier *notify;              /* woken after a cancel queued a callback; may be NULL (nothing is woken) */
     sched *sched;                  /* may be NULL: nothing is woken */
 } api_deps;
 
@@ -48,10 +49,8 @@ api *api_new(const api_params *p, const api_deps *d);
 /* The largest buffered (XML) body this API takes: the http layer refuses longer ones unread. */
 size_t api_max_body(const api *a);
 void api_free(api *a);
-/* Late binding: the scheduler is created after the API (it calls back into api_job_ended). */
+/* Late binding: the scheduler is created after the API. */
 void api_set_sched(api *a, sched *s);
-/* The scheduler's job_ended hook: sends the job's callback, if it has one. ud is the api. */
-void api_job_ended(void *ud, const store_job *j);
 
 typedef struct api_request {
     const char *method;            /* "GET", "PUT", ... */

@@ -27,9 +27,6 @@ bool api_take_text(api_response *r, const api_request *q, const xml_node *n, con
 /* Whether speech recognition is open on the request's bucket; false with 404 NoSuchBucket (or a 500
  * when the store fails) in r (bucket.c). Jobs, hot-vocabulary tables and templates need it. */
 bool api_asr_open(api *a, const api_request *q, api_response *r);
-/* Whether a job's end fires the queue's callback: NotifyConfig On with a URL, and its Event list
- * naming TaskFinish or TransCodingFinish (queue.c). */
-bool api_queue_notifies_job_end(const store_queue *qu);
 /* Opens <Response> with RequestId and the paging counters every list answer starts with. */
 void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_t total, int page_number,
                     int page_size);

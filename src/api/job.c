@@ -1,7 +1,7 @@
-/* job.c — submitting, describing, listing and cancelling jobs (spec sections 2-4), and sending a
- * finished job's callback. Submission validates everything a worker would trip over later (engine
- * installed, input object present, queue exists and has room), so a bad request is a 4xx that
- * creates nothing, and a job that is accepted can only fail on its audio. */
+/* job.c — submitting, describing, listing and cancelling jobs (spec sections 2-4); a cancel queues
+ * the job's callback, which src/notify renders and sends. Submission validates everything a worker
+ * would trip over later (engine installed, input object present, queue exists and has room), so a
+ * bad request is a 4xx that creates nothing, and a job that is accepted can only fail on its audio. */
 #include "api/api_internal.h"
 
 #include <stdio.h>
@@ -381,16 +381,26 @@ void api_job_list(api *a, api_request *q, api_response *r)
     free(jobs);
 }
 
+/* A cancel ends the job: its callback (notify_target: the job's own CallBack or its queue's
+ * NotifyConfig) is queued in the outbox in the cancel's own transaction, then the notifier is woken
+ * to send it. */
 void api_job_cancel(api *a, api_request *q, api_response *r, const char *id)
 {
-    store_rc rc = store_job_cancel(a->d.st, q->bucket, id, time_now_ms());
-    if (rc == STORE_NOT_FOUND) {
-        api_error(r, q, 400, "InvalidArgument", "job %s does not exist in bucket %s", id, q->bucket);
-        return;
-    }
     store_job *j = xmalloc(sizeof *j);
     store_job_init(j);
-    if (rc == STORE_CONFLICT) {
+    store_rc rc = store_job_get(a->d.st, q->bucket, id, j);
+    bool any = false;
+    if (rc == STORE_OK) {
+        store_queue qu;
+        bool have_queue = store_queue_get(a->d.st, j->queue_id, &qu) == STORE_OK;
+        store_callback cb;
+        any = notify_target(j, have_queue ? &qu : NULL, &cb);
+        rc = store_job_cancel(a->d.st, q->bucket, id, time_now_ms(), any ? &cb : NULL);
+    }
+    if (rc == STORE_NOT_FOUND) {
+        api_error(r, q, 400, "InvalidArgument", "job %s does not exist in bucket %s", id, q->bucket);
+    } else if (rc == STORE_CONFLICT) {
+        store_job_clear(j);   /* read again: the state that refused the cancel */
         const char *state = store_job_get(a->d.st, q->bucket, id, j) == STORE_OK ? job_state_name(j->state) : "?";
         api_error(r, q, 400, "InvalidRequest", "job %s is %s; only a Submitted job can be cancelled", id, state);
     } else if (rc != STORE_OK) {
@@ -398,32 +408,9 @@ void api_job_cancel(api *a, api_request *q, api_response *r, const char *id)
     } else {
         r->status = 200;
         r->content_type = NULL;
-        if (store_job_get(a->d.st, q->bucket, id, j) == STORE_OK)
-            api_job_ended(a, j);
+        if (any)
+            notify_kick(a->d.notify);
     }
     store_job_clear(j);
     free(j);
-}
-
-void api_job_ended(void *ud, const store_job *j)
-{
-    api *a = ud;
-    if (!a->d.notify || strcmp(j->callback, "no") == 0)
-        return;
-    const char *url = NULL;
-    bool json = false;
-    store_queue qu;
-    if (j->callback[0]) {
-        url = j->callback;
-        json = strcmp(j->callback_format, "JSON") == 0;
-    } else if (store_queue_get(a->d.st, j->queue_id, &qu) == STORE_OK && api_queue_notifies_job_end(&qu)) {
-        url = qu.notify_url;
-        json = strcmp(qu.notify_format, "JSON") == 0;
-    }
-    if (!url)
-        return;
-    const char *ctype;
-    char *body = render_callback(j, a->region, json, &ctype);
-    notify_post(a->d.notify, url, ctype, body);
-    free(body);
 }

@@ -4,8 +4,9 @@
  * NotifyConfig/Event is a comma list of the events CI queues name: TaskFinish (a job ended),
  * WorkflowFinish (a workflow ended) and TransCodingFinish (older clients' name for a media job
  * ending, sent by Tencent's own examples). Jobs are the only thing that ends here, so TaskFinish and
- * TransCodingFinish make the queue's callback fire; WorkflowFinish is accepted for compatibility
- * and never fires (this server runs no workflows). The list is stored and echoed as sent. */
+ * TransCodingFinish make the queue's callback fire (notify_target in src/notify decides);
+ * WorkflowFinish is accepted for compatibility and never fires (this server runs no workflows).
+ * The list is stored and echoed as sent. */
 #include "api/api_internal.h"
 
 #include <stdio.h>
@@ -20,19 +21,6 @@ static bool one_of(const char *v, const char *a, const char *b)
 
 static const char *const QUEUE_EVENTS[] = {"TaskFinish", "WorkflowFinish", "TransCodingFinish"};
 #define QUEUE_EVENTS_N (sizeof QUEUE_EVENTS / sizeof QUEUE_EVENTS[0])
-
-/* Whether the comma list events names `name` as one of its items (no spaces inside items). */
-static bool event_listed(const char *events, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = events; *p;) {
-        size_t k = strcspn(p, ",");
-        if (k == n && strncmp(p, name, n) == 0)
-            return true;
-        p += k + (p[k] == ',');
-    }
-    return false;
-}
 
 /* A comma list of known events, each once, no empty items; NULL when fine, else the message. */
 static const char *events_invalid(const char *events, char *why, size_t cap)
@@ -52,12 +40,6 @@ static const char *events_invalid(const char *events, char *why, size_t cap)
         p += k + (p[k] == ',');
     }
     return NULL;
-}
-
-bool api_queue_notifies_job_end(const store_queue *qu)
-{
-    return strcmp(qu->notify_state, "On") == 0 && qu->notify_url[0] &&
-           (event_listed(qu->notify_event, "TaskFinish") || event_listed(qu->notify_event, "TransCodingFinish"));
 }
 
 /* Resolves a comma list of queue ids: known ones of this bucket into out, the rest as
