@@ -1,8 +1,8 @@
-/* blob_fs.c — the embedded object store: one file per written version of an object under
- * root/objects/<2 hex>/<sha256 hex of bucket "\0" key>.<32 random hex>, so no key can ever name a
- * path of its own; a SQLite index (root/index.db) of buckets and objects for head and listing in
- * byte order, whose row for an object names its current file; streaming puts into root/tmp that
- * compute the MD5 ETag on the way.
+/* blob_fs.c — the embedded object store's file-system backend (see blob_internal.h): one file per
+ * written version of an object under root/objects/<2 hex>/<sha256 hex of bucket "\0" key>.<32
+ * random hex>, so no key can ever name a path of its own; a SQLite index (root/index.db) of buckets
+ * and objects for head and listing in byte order, whose row for an object names its current file;
+ * streaming puts into root/tmp (blob.c computes their MD5 ETag on the way).
  *
  * Publishing a put, in this order, so that a crash (kill -9, power loss) at any point leaves every
  * object either wholly old or wholly new, never an index row describing other bytes:
@@ -22,7 +22,7 @@
  *      place by each put (not crash-safe: the rename preceded the commit).
  *   2  objects.file names the object's file; version-1 rows keep their file (file = the bare hash),
  *      and their next put moves them to a versioned name. */
-#include "blob/blob.h"
+#include "blob/blob_internal.h"
 
 #include "util/util.h"
 
@@ -40,7 +40,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BLOB_BUCKET_MAX 63
 #define STALE_MS (3600 * 1000LL)   /* debris age that proves no live process still owns it */
 #define SHA256_HEX 64
 #define VERSION_HEX 32             /* random file version: 128 bits, never reused in practice */
@@ -66,7 +65,7 @@ static const char *const migrations[INDEX_VERSION] = {
     "CREATE UNIQUE INDEX IF NOT EXISTS objects_file ON objects(file);",
 };
 
-struct blob_store {
+typedef struct fs_store {
     char *root;
     char *tmp_dir;
     char *obj_dir;
@@ -74,10 +73,10 @@ struct blob_store {
     int lock_fd;        /* root/lock, held shared while open (see cleanup_debris) */
     sqlite3 *db;
     pthread_mutex_t mu; /* guards db; held from an index lookup to the open of the file it names */
-};
+} fs_store;
 
-struct blob_writer {
-    blob_store *bs;
+typedef struct fs_writer {
+    fs_store *bs;
     char bucket[BLOB_BUCKET_MAX + 1];
     char *key;
     size_t keylen;
@@ -85,62 +84,9 @@ struct blob_writer {
     char tmp_path[PATH_MAX]; /* empty once the file has moved to objects/ */
     char file[FILE_NAME_MAX]; /* the object file this put creates */
     int fd;
-    EVP_MD_CTX *md5;
-    int64_t size;
-    blob_rc failed; /* BLOB_OK while healthy */
-};
-
-blob_params blob_default_params(void)
-{
-    blob_params p = {.root = "objects", .max_object_size = 5LL * 1024 * 1024 * 1024};
-    return p;
-}
-
-const char *blob_rc_message(blob_rc rc)
-{
-    switch (rc) {
-    case BLOB_OK: return "ok";
-    case BLOB_NO_BUCKET: return "the bucket does not exist";
-    case BLOB_NO_KEY: return "the key does not exist";
-    case BLOB_INVALID: return "invalid bucket name or key";
-    case BLOB_TOO_LARGE: return "the object is larger than the maximum object size";
-    case BLOB_IO: return "storage failure";
-    }
-    return "unknown error";
-}
+} fs_writer;
 
 /* ---- names ---- */
-
-static bool is_lower_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* ^[a-z0-9][a-z0-9-]{0,48}-[0-9]+$, at most 63 characters. */
-static bool bucket_valid(const char *b)
-{
-    if (!b)
-        return false;
-    size_t len = strnlen(b, BLOB_BUCKET_MAX + 1);
-    const char *dash = strrchr(b, '-');
-    if (len > BLOB_BUCKET_MAX || !dash || !dash[1])
-        return false;
-    for (const char *p = dash + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    size_t name_len = (size_t)(dash - b);
-    if (name_len < 1 || name_len > 49 || !is_lower_alnum(b[0]))
-        return false;
-    for (size_t i = 1; i < name_len; i++)
-        if (!is_lower_alnum(b[i]) && b[i] != '-')
-            return false;
-    return true;
-}
-
-static bool key_valid(const char *key, size_t keylen)
-{
-    return key && keylen >= 1 && keylen <= BLOB_MAX_KEY && !memchr(key, '\0', keylen);
-}
 
 /* hex receives the SHA-256 of bucket "\0" key: the stem of every file of that object. */
 static void object_hash(const char *bucket, const char *key, size_t keylen, char hex[SHA256_HEX + 1])
@@ -178,7 +124,7 @@ static bool file_name_valid(const char *name)
 }
 
 /* root/objects/<first 2 hex of file>/<file>; dir_out (if given) receives root/objects/<2 hex>. */
-static void file_path(const blob_store *bs, const char *file, char *out, size_t outlen, char *dir_out, size_t dirlen)
+static void file_path(const fs_store *bs, const char *file, char *out, size_t outlen, char *dir_out, size_t dirlen)
 {
     snprintf(out, outlen, "%s/%.2s/%s", bs->obj_dir, file, file);
     if (dir_out)
@@ -223,7 +169,7 @@ static bool write_all(int fd, const void *data, size_t n)
 
 /* ---- index helpers (callers hold bs->mu) ---- */
 
-static bool db_exec(blob_store *bs, const char *sql)
+static bool db_exec(fs_store *bs, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(bs->db, sql, NULL, NULL, &msg) == SQLITE_OK)
@@ -233,7 +179,7 @@ static bool db_exec(blob_store *bs, const char *sql)
     return false;
 }
 
-static sqlite3_stmt *db_prepare(blob_store *bs, const char *sql)
+static sqlite3_stmt *db_prepare(fs_store *bs, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(bs->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -243,7 +189,7 @@ static sqlite3_stmt *db_prepare(blob_store *bs, const char *sql)
     return st;
 }
 
-static bool bucket_exists_locked(blob_store *bs, const char *bucket)
+static bool bucket_exists_locked(fs_store *bs, const char *bucket)
 {
     sqlite3_stmt *st = db_prepare(bs, "SELECT 1 FROM buckets WHERE name = ?1");
     if (!st)
@@ -279,7 +225,7 @@ static bool read_file_column(sqlite3_stmt *st, int col, char *file)
 
 /* Looks up one object's index row: BLOB_OK, BLOB_NO_KEY or BLOB_NO_BUCKET (BLOB_IO on a corrupt
  * row). file (if given, FILE_NAME_MAX bytes) receives the name of its current file. */
-static blob_rc lookup_locked(blob_store *bs, const char *bucket, const char *key, size_t keylen, blob_info *out,
+static blob_rc lookup_locked(fs_store *bs, const char *bucket, const char *key, size_t keylen, blob_info *out,
                              char *file)
 {
     sqlite3_stmt *st = db_prepare(
@@ -303,7 +249,7 @@ static blob_rc lookup_locked(blob_store *bs, const char *bucket, const char *key
     return rc;
 }
 
-static bool upsert_locked(blob_store *bs, const blob_writer *w, const blob_info *info)
+static bool upsert_locked(fs_store *bs, const fs_writer *w, const blob_info *info)
 {
     sqlite3_stmt *st = db_prepare(bs,
                                   "INSERT INTO objects(bucket, key, size, etag, mtime_ms, content_type, file)"
@@ -327,7 +273,7 @@ static bool upsert_locked(blob_store *bs, const blob_writer *w, const blob_info 
 }
 
 /* true if an index row names file (on an index error too: never remove what may be in use). */
-static bool file_referenced_locked(blob_store *bs, const char *file)
+static bool file_referenced_locked(fs_store *bs, const char *file)
 {
     sqlite3_stmt *st = db_prepare(bs, "SELECT 1 FROM objects WHERE file = ?1");
     if (!st)
@@ -361,7 +307,7 @@ static void legacy_file_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv
 }
 
 /* Brings the index to INDEX_VERSION in one transaction (so concurrent opens migrate once). */
-static bool migrate_index(blob_store *bs, char *err, size_t errlen)
+static bool migrate_index(fs_store *bs, char *err, size_t errlen)
 {
     if (sqlite3_create_function(bs->db, "blob_legacy_file", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 legacy_file_sql, NULL, NULL) != SQLITE_OK ||
@@ -398,7 +344,7 @@ static bool migrate_index(blob_store *bs, char *err, size_t errlen)
     return ok;
 }
 
-static bool open_index(blob_store *bs, char *err, size_t errlen)
+static bool open_index(fs_store *bs, char *err, size_t errlen)
 {
     char *path = join_path(bs->root, "index.db");
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -435,7 +381,7 @@ static bool stale(const struct stat *st, int64_t now, bool alone)
     return alone || now - ((int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000) > STALE_MS;
 }
 
-static void remove_temps(blob_store *bs, bool alone)
+static void remove_temps(fs_store *bs, bool alone)
 {
     DIR *d = opendir(bs->tmp_dir);
     if (!d)
@@ -454,7 +400,7 @@ static void remove_temps(blob_store *bs, bool alone)
 
 /* Removes unreferenced object files from one objects/<2 hex> directory. One index lookup per file:
  * O(objects × log objects) at every open, about a second per 100,000 objects. */
-static void remove_orphans_in(blob_store *bs, const char *sub, bool alone, int64_t now)
+static void remove_orphans_in(fs_store *bs, const char *sub, bool alone, int64_t now)
 {
     char *dir = join_path(bs->obj_dir, sub);
     DIR *d = opendir(dir);
@@ -477,7 +423,7 @@ static void remove_orphans_in(blob_store *bs, const char *sub, bool alone, int64
     closedir(d);
 }
 
-static void remove_orphans(blob_store *bs, bool alone)
+static void remove_orphans(fs_store *bs, bool alone)
 {
     DIR *d = opendir(bs->obj_dir);
     if (!d)
@@ -491,7 +437,7 @@ static void remove_orphans(blob_store *bs, bool alone)
 }
 
 /* Takes the root's lock, clears debris, and leaves the lock held shared. */
-static bool cleanup_debris(blob_store *bs, char *err, size_t errlen)
+static bool cleanup_debris(fs_store *bs, char *err, size_t errlen)
 {
     char *path = join_path(bs->root, "lock");
     bs->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -516,8 +462,9 @@ static bool cleanup_debris(blob_store *bs, char *err, size_t errlen)
     return true;
 }
 
-void blob_close(blob_store *bs)
+static void fs_close(void *impl)
 {
+    fs_store *bs = impl;
     if (!bs)
         return;
     sqlite3_close(bs->db);
@@ -530,29 +477,25 @@ void blob_close(blob_store *bs)
     free(bs);
 }
 
-blob_store *blob_open(const blob_params *p, char *err, size_t errlen)
+void *blob_fs_open(const blob_params *p, char *err, size_t errlen)
 {
-    blob_params def = blob_default_params();
-    if (!p)
-        p = &def;
     if (!p->root || !p->root[0] || strlen(p->root) > PATH_MAX - 200) {
         snprintf(err, errlen, "object store root is empty or too long");
         return NULL;
     }
-    blob_store *bs = xcalloc(1, sizeof *bs);
+    fs_store *bs = xcalloc(1, sizeof *bs);
     pthread_mutex_init(&bs->mu, NULL);
     bs->lock_fd = -1;
     bs->root = xstrdup(p->root);
     bs->tmp_dir = join_path(p->root, "tmp");
     bs->obj_dir = join_path(p->root, "objects");
-    bs->max_size = p->max_object_size > 0 ? p->max_object_size : def.max_object_size;
     if (!fs_mkdirs(bs->root, 0755) || !ensure_dir(bs->tmp_dir, NULL) || !ensure_dir(bs->obj_dir, NULL)) {
         snprintf(err, errlen, "cannot create the object store under %s: %s", bs->root, strerror(errno));
-        blob_close(bs);
+        fs_close(bs);
         return NULL;
     }
     if (!open_index(bs, err, errlen) || !cleanup_debris(bs, err, errlen)) {
-        blob_close(bs);
+        fs_close(bs);
         return NULL;
     }
     return bs;
@@ -560,10 +503,9 @@ blob_store *blob_open(const blob_params *p, char *err, size_t errlen)
 
 /* ---- buckets ---- */
 
-blob_rc blob_bucket_create(blob_store *bs, const char *bucket)
+static blob_rc fs_bucket_create(void *impl, const char *bucket)
 {
-    if (!bucket_valid(bucket))
-        return BLOB_INVALID;
+    fs_store *bs = impl;
     pthread_mutex_lock(&bs->mu);
     sqlite3_stmt *st = db_prepare(bs, "INSERT INTO buckets(name, create_ms) VALUES(?1, ?2) ON CONFLICT DO NOTHING");
     blob_rc rc = BLOB_IO;
@@ -580,34 +522,41 @@ blob_rc blob_bucket_create(blob_store *bs, const char *bucket)
     return rc;
 }
 
-bool blob_bucket_exists(blob_store *bs, const char *bucket)
+static blob_rc fs_bucket_exists(void *impl, const char *bucket)
 {
-    if (!bucket_valid(bucket))
-        return false;
+    fs_store *bs = impl;
     pthread_mutex_lock(&bs->mu);
     bool found = bucket_exists_locked(bs, bucket);
     pthread_mutex_unlock(&bs->mu);
-    return found;
+    return found ? BLOB_OK : BLOB_NO_BUCKET;
 }
 
 /* ---- streaming put ---- */
 
-blob_rc blob_put_begin(blob_store *bs, const char *bucket, const char *key, size_t keylen, const char *content_type,
-                       blob_writer **out)
+static void fs_put_abort(void *wp)
 {
-    *out = NULL;
-    if (!bucket_valid(bucket) || !key_valid(key, keylen))
-        return BLOB_INVALID;
-    if (!blob_bucket_exists(bs, bucket))
-        return BLOB_NO_BUCKET;
-    blob_writer *w = xcalloc(1, sizeof *w);
+    fs_writer *w = wp;
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->fd >= 0 && w->tmp_path[0])
+        unlink(w->tmp_path);
+    free(w->key);
+    free(w);
+}
+
+static blob_rc fs_put_begin(void *impl, const char *bucket, const char *key, size_t keylen, const char *content_type,
+                            void **out)
+{
+    fs_store *bs = impl;
+    fs_writer *w = xcalloc(1, sizeof *w);
     w->bs = bs;
     strlcpy_ok(w->bucket, bucket, sizeof w->bucket);
     w->key = xmalloc(keylen);
     memcpy(w->key, key, keylen);
     w->keylen = keylen;
-    strlcpy_ok(w->content_type, content_type && content_type[0] ? content_type : "application/octet-stream",
-               sizeof w->content_type);
+    strlcpy_ok(w->content_type, content_type, sizeof w->content_type);
     object_hash(bucket, key, keylen, w->file);
     w->file[SHA256_HEX] = '.';
     ids_random_hex(w->file + SHA256_HEX + 1, VERSION_HEX);
@@ -615,65 +564,42 @@ blob_rc blob_put_begin(blob_store *bs, const char *bucket, const char *key, size
     ids_random_hex(name, 32);
     snprintf(w->tmp_path, sizeof w->tmp_path, "%s/%s.part", bs->tmp_dir, name);
     w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    w->md5 = EVP_MD_CTX_new();
-    if (w->fd < 0 || !w->md5 || EVP_DigestInit_ex(w->md5, EVP_md5(), NULL) != 1) {
-        log_error("blob: cannot start %s: %s", w->tmp_path, w->fd < 0 ? strerror(errno) : "MD5 unavailable");
-        blob_put_abort(w);
+    if (w->fd < 0) {
+        log_error("blob: cannot start %s: %s", w->tmp_path, strerror(errno));
+        fs_put_abort(w);
         return BLOB_IO;
     }
     *out = w;
     return BLOB_OK;
 }
 
-blob_rc blob_put_write(blob_writer *w, const void *data, size_t n)
+static blob_rc fs_put_write(void *wp, const void *data, size_t n)
 {
-    if (w->failed != BLOB_OK)
-        return w->failed;
-    if (n > (uint64_t)(w->bs->max_size - w->size)) {
-        w->failed = BLOB_TOO_LARGE;
-        return w->failed;
-    }
-    if (!write_all(w->fd, data, n) || EVP_DigestUpdate(w->md5, data, n) != 1) {
+    fs_writer *w = wp;
+    if (!write_all(w->fd, data, n)) {
         log_error("blob: writing %s: %s", w->tmp_path, strerror(errno));
-        w->failed = BLOB_IO;
-        return w->failed;
+        return BLOB_IO;
     }
-    w->size += (int64_t)n;
     return BLOB_OK;
 }
 
-void blob_put_abort(blob_writer *w)
-{
-    if (!w)
-        return;
-    if (w->fd >= 0)
-        close(w->fd);
-    if (w->fd >= 0 && w->tmp_path[0])
-        unlink(w->tmp_path);
-    EVP_MD_CTX_free(w->md5);
-    free(w->key);
-    free(w);
-}
-
 /* Flushes the temp file to disk and fills info (size, etag, mtime, type). */
-static bool finish_temp(blob_writer *w, blob_info *info)
+static bool finish_temp(fs_writer *w, const char *md5, int64_t size, blob_info *info)
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int dlen = 0;
-    if (fsync(w->fd) != 0 || EVP_DigestFinal_ex(w->md5, digest, &dlen) != 1 || dlen != 16) {
+    if (fsync(w->fd) != 0) {
         log_error("blob: flushing %s: %s", w->tmp_path, strerror(errno));
         return false;
     }
     memset(info, 0, sizeof *info);
-    info->size = w->size;
-    hex_encode(digest, dlen, info->etag);
+    info->size = size;
+    strlcpy_ok(info->etag, md5, sizeof info->etag);
     info->mtime_ms = time_now_ms();
     strlcpy_ok(info->content_type, w->content_type, sizeof info->content_type);
     return true;
 }
 
 /* Step 1 of a publish: the temp file becomes w->file in objects/, durably, still unreferenced. */
-static bool move_into_objects(blob_writer *w, const char *path, const char *dir)
+static bool move_into_objects(fs_writer *w, const char *path, const char *dir)
 {
     if (!ensure_dir(dir, w->bs->obj_dir)) {
         log_error("blob: cannot create %s: %s", dir, strerror(errno));
@@ -691,9 +617,9 @@ static bool move_into_objects(blob_writer *w, const char *path, const char *dir)
 
 /* Step 2: the row points at w->file; old (FILE_NAME_MAX bytes) receives the file it named before,
  * or "" for a new object. The COMMIT is the publish point. */
-static blob_rc point_row(blob_writer *w, const blob_info *info, char *old)
+static blob_rc point_row(fs_writer *w, const blob_info *info, char *old)
 {
-    blob_store *bs = w->bs;
+    fs_store *bs = w->bs;
     old[0] = '\0';
     pthread_mutex_lock(&bs->mu);
     if (!db_exec(bs, "BEGIN IMMEDIATE")) {
@@ -717,7 +643,7 @@ static blob_rc point_row(blob_writer *w, const blob_info *info, char *old)
 
 /* Publishes a finished temp file (see the top of the file). Concurrent puts of one key each
  * create their own file; the last commit wins and each removes the file it replaced. */
-static blob_rc publish(blob_writer *w, const blob_info *info)
+static blob_rc publish(fs_writer *w, const blob_info *info)
 {
     char path[PATH_MAX], dir[PATH_MAX], old[FILE_NAME_MAX], old_path[PATH_MAX];
     file_path(w->bs, w->file, path, sizeof path, dir, sizeof dir);
@@ -738,60 +664,39 @@ static blob_rc publish(blob_writer *w, const blob_info *info)
     return BLOB_OK;
 }
 
-blob_rc blob_put_commit(blob_writer *w, blob_info *out)
+static blob_rc fs_put_commit(void *wp, const char *md5, int64_t size, blob_info *out)
 {
-    blob_rc rc = w->failed;
+    fs_writer *w = wp;
     blob_info info;
+    blob_rc rc = finish_temp(w, md5, size, &info) ? publish(w, &info) : BLOB_IO;
     if (rc == BLOB_OK)
-        rc = finish_temp(w, &info) ? publish(w, &info) : BLOB_IO;
-    if (rc == BLOB_OK && out)
         *out = info;
-    blob_put_abort(w); /* frees w; removes the temp file unless it was moved */
+    fs_put_abort(w); /* frees w; removes the temp file unless it was moved */
     return rc;
-}
-
-blob_rc blob_put(blob_store *bs, const char *bucket, const char *key, const void *data, size_t n,
-                 const char *content_type, blob_info *out)
-{
-    if (!key)
-        return BLOB_INVALID;
-    blob_writer *w;
-    blob_rc rc = blob_put_begin(bs, bucket, key, strlen(key), content_type, &w);
-    if (rc != BLOB_OK)
-        return rc;
-    rc = blob_put_write(w, data, n);
-    if (rc != BLOB_OK) {
-        blob_put_abort(w);
-        return rc;
-    }
-    return blob_put_commit(w, out);
 }
 
 /* ---- reads and deletes ---- */
 
-blob_rc blob_head(blob_store *bs, const char *bucket, const char *key, size_t keylen, blob_info *out)
+static blob_rc fs_head(void *impl, const char *bucket, const char *key, size_t keylen, blob_info *out)
 {
-    if (!bucket_valid(bucket) || !key_valid(key, keylen))
-        return BLOB_INVALID;
+    fs_store *bs = impl;
     pthread_mutex_lock(&bs->mu);
     blob_rc rc = lookup_locked(bs, bucket, key, keylen, out, NULL);
     pthread_mutex_unlock(&bs->mu);
     return rc;
 }
 
-blob_rc blob_open_read(blob_store *bs, const char *bucket, const char *key, size_t keylen, int *fd, blob_info *out)
+static blob_rc fs_open_read(void *impl, const char *bucket, const char *key, size_t keylen, int *fd, blob_info *out)
 {
+    fs_store *bs = impl;
     *fd = -1;
-    if (!bucket_valid(bucket) || !key_valid(key, keylen))
-        return BLOB_INVALID;
-    blob_info info;
     char file[FILE_NAME_MAX], path[PATH_MAX];
     blob_rc rc = BLOB_IO;
     /* the row and the file we open belong together: bs->mu keeps this process's puts from removing
      * the file in between; a put in another process may, and then the row has moved on: look again */
     pthread_mutex_lock(&bs->mu);
     for (int tries = 0; tries < OPEN_READ_TRIES; tries++) {
-        rc = lookup_locked(bs, bucket, key, keylen, &info, file);
+        rc = lookup_locked(bs, bucket, key, keylen, out, file);
         if (rc != BLOB_OK)
             break;
         file_path(bs, file, path, sizeof path, NULL, 0);
@@ -804,15 +709,32 @@ blob_rc blob_open_read(blob_store *bs, const char *bucket, const char *key, size
         rc = BLOB_IO;
     }
     pthread_mutex_unlock(&bs->mu);
-    if (rc == BLOB_OK && out)
-        *out = info;
     return rc;
 }
 
-blob_rc blob_delete(blob_store *bs, const char *bucket, const char *key, size_t keylen)
+/* The object's own file, with the range chosen against the size its row records. */
+static blob_rc fs_open_range(void *impl, const char *bucket, const char *key, size_t keylen, blob_range_fn choose,
+                             void *ud, blob_reader *out, blob_info *info)
 {
-    if (!bucket_valid(bucket) || !key_valid(key, keylen))
-        return BLOB_INVALID;
+    int fd;
+    blob_rc rc = fs_open_read(impl, bucket, key, keylen, &fd, info);
+    if (rc != BLOB_OK)
+        return rc;
+    int64_t off = 0, len = info->size;
+    if (!choose(ud, info, &off, &len)) {
+        close(fd);
+        return BLOB_OK;
+    }
+    out->fd = fd;
+    out->seekable = true;
+    out->offset = off;
+    out->length = len;
+    return BLOB_OK;
+}
+
+static blob_rc fs_delete(void *impl, const char *bucket, const char *key, size_t keylen)
+{
+    fs_store *bs = impl;
     char file[FILE_NAME_MAX] = "", path[PATH_MAX];
     pthread_mutex_lock(&bs->mu);
     blob_rc rc = BLOB_IO;
@@ -866,15 +788,8 @@ static bool successor(const char *s, size_t n, bytes *out)
     return true;
 }
 
-static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? c : (an > bn) - (an < bn);
-}
-
 typedef struct lister {
-    blob_list_result *out;
-    size_t entries_cap, prefixes_cap;
+    blob_list_builder b;
     const char *prefix, *marker, *delim;
     size_t plen, mlen, dlen;
     int count, max;
@@ -886,13 +801,7 @@ typedef struct lister {
 
 static void add_entry(lister *l, const char *key, size_t keylen, sqlite3_stmt *st)
 {
-    blob_list_result *r = l->out;
-    if (r->n == l->entries_cap) {
-        l->entries_cap = l->entries_cap ? 2 * l->entries_cap : 16;
-        r->entries = xrealloc(r->entries, l->entries_cap * sizeof *r->entries);
-    }
-    blob_entry *e = &r->entries[r->n++];
-    e->key = xstrndup(key, keylen);
+    blob_entry *e = blob_list_add_entry(&l->b, key, keylen);
     read_info(st, 1, &e->info);
     l->last = e->key;
     l->count++;
@@ -900,14 +809,8 @@ static void add_entry(lister *l, const char *key, size_t keylen, sqlite3_stmt *s
 
 static void add_prefix(lister *l, const char *cp, size_t cplen)
 {
-    blob_list_result *r = l->out;
-    if (r->nprefixes == l->prefixes_cap) {
-        l->prefixes_cap = l->prefixes_cap ? 2 * l->prefixes_cap : 8;
-        r->common_prefixes = xrealloc(r->common_prefixes, l->prefixes_cap * sizeof *r->common_prefixes);
-    }
-    char *p = xstrndup(cp, cplen);
-    r->common_prefixes[r->nprefixes++] = p;
-    l->last = p;
+    blob_list_add_prefix(&l->b, cp, cplen);
+    l->last = l->b.out->common_prefixes[l->b.out->nprefixes - 1];
     l->count++;
 }
 
@@ -923,7 +826,7 @@ static size_t common_prefix_len(const lister *l, const char *key, size_t keylen)
 typedef enum scan_end { SCAN_DONE, SCAN_SEEK, SCAN_TRUNCATED, SCAN_ERROR } scan_end;
 
 /* One ordered scan from l->lo; stops early to seek past a common prefix. */
-static scan_end scan(blob_store *bs, const char *bucket, lister *l)
+static scan_end scan(fs_store *bs, const char *bucket, lister *l)
 {
     sqlite3_stmt *st = db_prepare(bs,
                                   "SELECT key, size, etag, mtime_ms, content_type FROM objects"
@@ -953,7 +856,7 @@ static scan_end scan(blob_store *bs, const char *bucket, lister *l)
             continue;
         }
         /* a prefix at or before the marker was already returned by an earlier page */
-        if (bytes_cmp(key, cplen, l->marker, l->mlen) > 0)
+        if (blob_bytes_cmp(key, cplen, l->marker, l->mlen) > 0)
             add_prefix(l, key, cplen);
         end = successor(key, cplen, &l->lo) ? SCAN_SEEK : SCAN_DONE;
         break;
@@ -975,7 +878,7 @@ static void start_bounds(lister *l)
     l->lo.p[l->mlen] = '\0'; /* marker + "\0" is the smallest key > marker */
     if (!l->mlen)
         l->lo.n = 0;
-    if (bytes_cmp(l->prefix, l->plen, l->lo.p, l->lo.n) > 0) {
+    if (blob_bytes_cmp(l->prefix, l->plen, l->lo.p, l->lo.n) > 0) {
         free(l->lo.p);
         l->lo.p = xstrndup(l->prefix, l->plen);
         l->lo.n = l->plen;
@@ -983,14 +886,11 @@ static void start_bounds(lister *l)
     l->has_hi = l->plen && successor(l->prefix, l->plen, &l->hi);
 }
 
-blob_rc blob_list(blob_store *bs, const char *bucket, const char *prefix, const char *marker, const char *delimiter,
-                  int max_keys, blob_list_result *out)
+static blob_rc fs_list(void *impl, const char *bucket, const char *prefix, const char *marker, const char *delimiter,
+                       int max_keys, blob_list_result *out)
 {
-    memset(out, 0, sizeof *out);
-    if (!bucket_valid(bucket))
-        return BLOB_INVALID;
-    lister l = {.out = out, .prefix = prefix ? prefix : "", .marker = marker ? marker : "",
-                .delim = delimiter ? delimiter : "", .max = max_keys >= 1 && max_keys <= 1000 ? max_keys : 1000};
+    fs_store *bs = impl;
+    lister l = {.b = {.out = out}, .prefix = prefix, .marker = marker, .delim = delimiter, .max = max_keys};
     l.plen = strlen(l.prefix);
     l.mlen = strlen(l.marker);
     l.dlen = strlen(l.delim);
@@ -1014,19 +914,23 @@ blob_rc blob_list(blob_store *bs, const char *bucket, const char *prefix, const 
     }
     free(l.lo.p);
     free(l.hi.p);
-    if (rc != BLOB_OK)
-        blob_list_free(out);
     return rc;
 }
 
-void blob_list_free(blob_list_result *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        free(r->entries[i].key);
-    for (size_t i = 0; i < r->nprefixes; i++)
-        free(r->common_prefixes[i]);
-    free(r->entries);
-    free(r->common_prefixes);
-    free(r->next_marker);
-    memset(r, 0, sizeof *r);
-}
+const blob_backend blob_fs_backend = {
+    .version = BLOB_BACKEND_VERSION,
+    .name = "fs",
+    .close = fs_close,
+    .key_ok = NULL,
+    .bucket_create = fs_bucket_create,
+    .bucket_exists = fs_bucket_exists,
+    .put_begin = fs_put_begin,
+    .put_write = fs_put_write,
+    .put_commit = fs_put_commit,
+    .put_abort = fs_put_abort,
+    .head = fs_head,
+    .open_read = fs_open_read,
+    .open_range = fs_open_range,
+    .del = fs_delete,
+    .list = fs_list,
+};

@@ -1,7 +1,9 @@
-/* test_blob.c — the embedded object store on a real directory: bucket names, put/get/head/delete,
- * overwrite, abort, size limit, hostile keys that must stay inside the root, listing with
- * prefix/marker/delimiter/paging, concurrent puts of one key, reopen, clean-up of crash debris (temp
- * and unreferenced object files), upgrade of a version-1 data directory. */
+/* test_blob.c — the object store, one suite for both backends (blob_fixture.h): bucket names,
+ * put/get/head/delete, overwrite, abort, size limit, odd keys, listing with
+ * prefix/marker/delimiter/paging, concurrent puts of one key. The file-system backend also on its
+ * real directory: hostile keys that must stay inside the root, the file layout, reopen, clean-up of
+ * crash debris (temp and unreferenced object files), upgrade of a version-1 data directory; these
+ * are fs-only (FS_ONLY), as are keys S3 cannot name (not UTF-8, control characters). */
 #include "blob_fixture.h"
 
 #include <dirent.h>
@@ -11,6 +13,14 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
+
+/* Checks of the file-system backend's own layout, skipped on S3. */
+#define FS_ONLY(stmt)                                                                                            \
+    do {                                                                                                         \
+        if (!bfx_s3()) {                                                                                         \
+            stmt;                                                                                                \
+        }                                                                                                        \
+    } while (0)
 
 /* ---- directory inspection ---- */
 
@@ -151,9 +161,8 @@ static void test_put_head_read_delete(void **state)
     free(data);
 
     char path[512];
-    object_path_of(f, BUCKET, "dir/hello.txt", 13, path, sizeof path);
-    assert_int_equal(access(path, R_OK), 0);
-    assert_int_equal(object_files(f), 1);
+    FS_ONLY(object_path_of(f, BUCKET, "dir/hello.txt", 13, path, sizeof path); assert_int_equal(access(path, R_OK), 0);
+            assert_int_equal(object_files(f), 1));
 
     assert_int_equal(blob_delete(f->bs, BUCKET, "dir/hello.txt", 13), BLOB_OK);
     assert_int_equal(blob_head(f->bs, BUCKET, "dir/hello.txt", 13, &head), BLOB_NO_KEY);
@@ -161,7 +170,7 @@ static void test_put_head_read_delete(void **state)
     assert_int_equal(blob_open_read(f->bs, BUCKET, "dir/hello.txt", 13, &fd, &head), BLOB_NO_KEY);
     assert_int_equal(fd, -1);
     assert_int_equal(blob_delete(f->bs, BUCKET, "dir/hello.txt", 13), BLOB_NO_KEY);
-    assert_int_equal(object_files(f), 0);
+    FS_ONLY(assert_int_equal(object_files(f), 0));
 }
 
 static void test_missing_bucket_and_key(void **state)
@@ -181,7 +190,7 @@ static void test_missing_bucket_and_key(void **state)
     assert_int_equal(blob_list(f->bs, nb, NULL, NULL, NULL, 10, &r), BLOB_NO_BUCKET);
     assert_int_equal(blob_head(f->bs, BUCKET, "k", 1, &info), BLOB_NO_KEY);
     assert_int_equal(blob_head(f->bs, "Bad_Bucket", "k", 1, &info), BLOB_INVALID);
-    assert_int_equal(tmp_files(f), 0);
+    FS_ONLY(assert_int_equal(tmp_files(f), 0));
 }
 
 static void test_empty_object_and_default_type(void **state)
@@ -222,8 +231,7 @@ static void test_overwrite_replaces(void **state)
     assert_int_equal(read(old_fd, old, sizeof old), 13);
     assert_memory_equal(old, "first version", 13);
     close(old_fd);
-    assert_int_equal(object_files(f), 1);
-    assert_int_equal(tmp_files(f), 0);
+    FS_ONLY(assert_int_equal(object_files(f), 1); assert_int_equal(tmp_files(f), 0));
 }
 
 static void test_streaming_put_and_abort(void **state)
@@ -231,7 +239,7 @@ static void test_streaming_put_and_abort(void **state)
     bfixture *f = *state;
     blob_writer *w;
     assert_int_equal(blob_put_begin(f->bs, BUCKET, "stream", 6, "audio/wav", &w), BLOB_OK);
-    assert_int_equal(tmp_files(f), 1);
+    FS_ONLY(assert_int_equal(tmp_files(f), 1));
     buf all;
     buf_init(&all);
     for (int i = 0; i < 50; i++) {
@@ -249,7 +257,7 @@ static void test_streaming_put_and_abort(void **state)
     assert_string_equal(info.etag, md5);
     assert_int_equal(info.size, (int64_t)all.len);
     buf_free(&all);
-    assert_int_equal(tmp_files(f), 0);
+    FS_ONLY(assert_int_equal(tmp_files(f), 0));
 
     /* an aborted put leaves nothing, and does not touch the existing object */
     assert_int_equal(blob_put_begin(f->bs, BUCKET, "stream", 6, NULL, &w), BLOB_OK);
@@ -258,19 +266,20 @@ static void test_streaming_put_and_abort(void **state)
     assert_int_equal(blob_put_begin(f->bs, BUCKET, "never", 5, NULL, &w), BLOB_OK);
     assert_int_equal(blob_put_write(w, "xyz", 3), BLOB_OK);
     blob_put_abort(w);
-    assert_int_equal(tmp_files(f), 0);
+    FS_ONLY(assert_int_equal(tmp_files(f), 0));
     assert_int_equal(blob_head(f->bs, BUCKET, "never", 5, &info), BLOB_NO_KEY);
     blob_info head;
     assert_int_equal(blob_head(f->bs, BUCKET, "stream", 6, &head), BLOB_OK);
     assert_string_equal(head.etag, md5);
-    assert_int_equal(object_files(f), 1);
+    assert_string_equal(head.content_type, "audio/wav");
+    FS_ONLY(assert_int_equal(object_files(f), 1));
 }
 
 static void test_size_limit(void **state)
 {
     bfixture *f = *state;
     blob_close(f->bs);
-    f->bs = bfx_open(f->root, 1000);
+    bfx_reopen(f, 1000);
     char data[600];
     memset(data, 'x', sizeof data);
     blob_writer *w;
@@ -282,15 +291,154 @@ static void test_size_limit(void **state)
     blob_info info;
     assert_int_equal(blob_put_commit(w, &info), BLOB_TOO_LARGE);
     assert_int_equal(blob_head(f->bs, BUCKET, "big", 3, &info), BLOB_NO_KEY);
-    assert_int_equal(tmp_files(f), 0);
+    FS_ONLY(assert_int_equal(tmp_files(f), 0));
     char big[1001];
     memset(big, 'y', sizeof big);
     assert_int_equal(blob_put(f->bs, BUCKET, "big", big, 1001, NULL, &info), BLOB_TOO_LARGE);
     assert_int_equal(blob_put(f->bs, BUCKET, "big", big, 1000, NULL, &info), BLOB_OK);
-    assert_int_equal(tmp_files(f), 0);
+    FS_ONLY(assert_int_equal(tmp_files(f), 0));
 }
 
-/* ---- hostile keys ---- */
+/* ---- ranged reads ---- */
+
+typedef struct want_range {
+    int64_t off, len;   /* len -1: decline (an unsatisfiable range) */
+    int64_t seen_size;  /* the size choose was shown */
+} want_range;
+
+static bool choose_range(void *ud, const blob_info *info, int64_t *off, int64_t *len)
+{
+    want_range *w = ud;
+    w->seen_size = info->size;
+    if (w->len < 0)
+        return false;
+    *off = w->off;
+    *len = w->len;
+    return true;
+}
+
+/* Reads the range through blob_open_range and checks it against data. */
+static void check_range(bfixture *f, const char *key, const char *data, size_t size, int64_t off, int64_t len)
+{
+    want_range w = {.off = off, .len = len};
+    blob_reader rd;
+    blob_info info;
+    assert_int_equal(blob_open_range(f->bs, BUCKET, key, strlen(key), choose_range, &w, &rd, &info), BLOB_OK);
+    assert_int_equal(w.seen_size, (int64_t)size);
+    assert_int_equal(info.size, (int64_t)size);
+    assert_true(rd.fd >= 0);
+    assert_int_equal(rd.length, len);
+    char *got = xmalloc((size_t)len + 1);
+    int64_t n = 0;
+    if (rd.seekable) {
+        ssize_t r;
+        while (n < len && (r = pread(rd.fd, got + n, (size_t)(len - n), rd.offset + n)) > 0)
+            n += r;
+    } else {
+        ssize_t r;
+        while ((r = read(rd.fd, got + n, (size_t)(len - n) + 1)) > 0) /* + 1: EOF must follow */
+            n += r;
+    }
+    close(rd.fd);
+    assert_int_equal(n, len);
+    assert_memory_equal(got, data + off, (size_t)len);
+    free(got);
+}
+
+static void test_open_range(void **state)
+{
+    bfixture *f = *state;
+    enum { SIZE = 300000 };
+    char *data = xmalloc(SIZE);
+    for (int i = 0; i < SIZE; i++)
+        data[i] = (char)('a' + (i * 7 + i / 251) % 26);
+    blob_info info;
+    assert_int_equal(blob_put(f->bs, BUCKET, "r/obj", data, SIZE, "audio/wav", &info), BLOB_OK);
+    check_range(f, "r/obj", data, SIZE, 0, SIZE);
+    check_range(f, "r/obj", data, SIZE, 0, 1);
+    check_range(f, "r/obj", data, SIZE, 12345, 100000);
+    check_range(f, "r/obj", data, SIZE, SIZE - 1, 1);
+    check_range(f, "r/obj", data, SIZE, 100, 0);
+
+    /* declined: no descriptor, but the size was seen */
+    want_range w = {.len = -1};
+    blob_reader rd;
+    assert_int_equal(blob_open_range(f->bs, BUCKET, "r/obj", 5, choose_range, &w, &rd, &info), BLOB_OK);
+    assert_int_equal(rd.fd, -1);
+    assert_int_equal(w.seen_size, SIZE);
+    char md5[33];
+    bfx_md5_hex(data, SIZE, md5);
+    assert_string_equal(info.etag, md5);
+    assert_string_equal(info.content_type, "audio/wav");
+
+    /* an empty object, a missing key, a missing bucket, a bad key */
+    assert_int_equal(blob_put(f->bs, BUCKET, "r/empty", "", 0, NULL, &info), BLOB_OK);
+    check_range(f, "r/empty", "", 0, 0, 0);
+    w = (want_range){.off = 0, .len = 0};
+    assert_int_equal(blob_open_range(f->bs, BUCKET, "r/none", 6, choose_range, &w, &rd, &info), BLOB_NO_KEY);
+    assert_int_equal(rd.fd, -1);
+    assert_int_equal(blob_open_range(f->bs, "nobucket-1250000000", "k", 1, choose_range, &w, &rd, &info),
+                     BLOB_NO_BUCKET);
+    assert_int_equal(blob_open_range(f->bs, BUCKET, "a\0b", 3, choose_range, &w, &rd, &info), BLOB_INVALID);
+
+    /* a reader that stops early and closes: nothing hangs (blob_close waits for S3 readers) */
+    w = (want_range){.off = 0, .len = SIZE};
+    assert_int_equal(blob_open_range(f->bs, BUCKET, "r/obj", 5, choose_range, &w, &rd, &info), BLOB_OK);
+    char few[10];
+    assert_int_equal(read(rd.fd, few, sizeof few), (ssize_t)sizeof few);
+    close(rd.fd);
+    free(data);
+}
+
+/* ---- odd and hostile keys ---- */
+
+/* Keys either backend must store as opaque text: path-like, URL-like, blanks, unicode, long. */
+static void test_odd_keys_round_trip(void **state)
+{
+    bfixture *f = *state;
+    char long_key[BLOB_MAX_KEY + 1];
+    for (int i = 0; i < BLOB_MAX_KEY; i++)
+        long_key[i] = "../"[i % 3];
+    long_key[BLOB_MAX_KEY] = '\0';
+    const char *keys[] = {"../../etc/passwd", "/abs", "/", "a//b", "..", ".", "../x", "a/../../b", "~root",
+                          "C:\\windows\\x", "%2e%2e/x", "a b", " lead and trail ", "a+b=c&d", "100%", "what?x=1",
+                          "#frag", "semi;colon,comma", "\xe4\xb8\xad\xe6\x96\x87/\xf0\x9f\x8e\xa4.wav", "index.db",
+                          "quote\"'<&>", long_key};
+    size_t nkeys = sizeof keys / sizeof keys[0];
+    for (size_t i = 0; i < nkeys; i++) {
+        blob_info info;
+        assert_int_equal(blob_put(f->bs, BUCKET, keys[i], keys[i], strlen(keys[i]), "text/plain", &info), BLOB_OK);
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        size_t klen = strlen(keys[i]), n;
+        blob_info info;
+        assert_int_equal(blob_head(f->bs, BUCKET, keys[i], klen, &info), BLOB_OK);
+        assert_int_equal(info.size, (int64_t)klen);
+        char *data = bfx_read(f->bs, BUCKET, keys[i], klen, &n, &info);
+        assert_int_equal(n, klen);
+        assert_memory_equal(data, keys[i], klen);
+        free(data);
+    }
+    /* the listing gives every key back exactly, in byte order */
+    blob_list_result r;
+    assert_int_equal(blob_list(f->bs, BUCKET, NULL, NULL, NULL, 1000, &r), BLOB_OK);
+    assert_int_equal(r.n, nkeys);
+    for (size_t i = 0; i < r.n; i++) {
+        bool found = false;
+        for (size_t k = 0; k < nkeys && !found; k++)
+            found = strcmp(r.entries[i].key, keys[k]) == 0;
+        assert_true(found);
+        if (i)
+            assert_true(strcmp(r.entries[i - 1].key, r.entries[i].key) < 0);
+        assert_int_equal(r.entries[i].info.size, (int64_t)strlen(r.entries[i].key));
+    }
+    blob_list_free(&r);
+    for (size_t i = 0; i < nkeys; i++)
+        assert_int_equal(blob_delete(f->bs, BUCKET, keys[i], strlen(keys[i])), BLOB_OK);
+    assert_int_equal(blob_list(f->bs, BUCKET, NULL, NULL, NULL, 1000, &r), BLOB_OK);
+    assert_int_equal(r.n, 0);
+    blob_list_free(&r);
+}
 
 static void test_hostile_keys_stay_inside_root(void **state)
 {
@@ -423,7 +571,11 @@ static void test_list_paging_sees_every_key_once(void **state)
     char *keys[N];
     for (int i = 0; i < N; i++) {
         keys[i] = xmalloc(32);
-        snprintf(keys[i], 32, "k/%03d/%c", (i * 37) % N, "xy\xff"[i % 3]);
+        /* a high last character: \xff on disk; S3 keys are UTF-8, so U+00FF there */
+        if (i % 3 == 2 && bfx_s3())
+            snprintf(keys[i], 32, "k/%03d/\xc3\xbf", (i * 37) % N);
+        else
+            snprintf(keys[i], 32, "k/%03d/%c", (i * 37) % N, "xy\xff"[i % 3]);
     }
     put_keys(f, (const char *const *)keys, N);
     int seen = 0;
@@ -529,7 +681,11 @@ static void test_concurrent_puts_of_one_key(void **state)
     putter p[PUTTERS];
     pthread_t t[PUTTERS], rt;
     reader_ctx rc = {.bs = f->bs};
-    pthread_create(&rt, NULL, read_shared, &rc);
+    /* s3rver rewrites an object's file in place, so a read racing a write there can be torn; S3
+     * replaces objects atomically, but s3rver cannot show it: no concurrent reader on S3 */
+    bool reader = !bfx_s3();
+    if (reader)
+        pthread_create(&rt, NULL, read_shared, &rc);
     for (int i = 0; i < PUTTERS; i++) {
         p[i] = (putter){.bs = f->bs, .id = i};
         pthread_create(&t[i], NULL, put_same_key, &p[i]);
@@ -539,7 +695,8 @@ static void test_concurrent_puts_of_one_key(void **state)
         assert_int_equal(p[i].failures, 0);
     }
     rc.stop = 1;
-    pthread_join(rt, NULL);
+    if (reader)
+        pthread_join(rt, NULL);
     assert_int_equal(rc.bad, 0);
 
     size_t n;
@@ -553,8 +710,7 @@ static void test_concurrent_puts_of_one_key(void **state)
     for (size_t i = 1; i < n; i++)
         assert_int_equal(data[i], data[0]);
     free(data);
-    assert_int_equal(tmp_files(f), 0);
-    assert_int_equal(object_files(f), 1);
+    FS_ONLY(assert_int_equal(tmp_files(f), 0); assert_int_equal(object_files(f), 1));
 }
 
 /* ---- persistence and crash debris ---- */
@@ -711,7 +867,9 @@ static void test_rc_messages(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    if (!bfx_backend_available())
+        return 77;
+    const struct CMUnitTest both[] = {
         cmocka_unit_test_setup_teardown(test_bucket_names, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_put_head_read_delete, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_missing_bucket_and_key, bfx_setup, bfx_teardown),
@@ -719,14 +877,22 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overwrite_replaces, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_streaming_put_and_abort, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_size_limit, bfx_setup, bfx_teardown),
-        cmocka_unit_test_setup_teardown(test_hostile_keys_stay_inside_root, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_open_range, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_odd_keys_round_trip, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_list_prefix_marker_delimiter, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_list_paging_sees_every_key_once, bfx_setup, bfx_teardown),
-        cmocka_unit_test_setup_teardown(test_list_high_byte_prefix, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts_of_one_key, bfx_setup, bfx_teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_objects_and_clears_debris, bfx_setup, bfx_teardown),
-        cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, bfx_setup, bfx_teardown),
         cmocka_unit_test(test_rc_messages),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* the file-system backend's own promises, and keys only it can hold */
+    const struct CMUnitTest fs_only[] = {
+        cmocka_unit_test_setup_teardown(test_hostile_keys_stay_inside_root, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_list_high_byte_prefix, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_objects_and_clears_debris, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, bfx_setup, bfx_teardown),
+    };
+    int failed = cmocka_run_group_tests_name(bfx_s3() ? "both backends (s3)" : "both backends (fs)", both, NULL, NULL);
+    if (!bfx_s3())
+        failed += cmocka_run_group_tests_name("fs only", fs_only, NULL, NULL);
+    return failed;
 }
