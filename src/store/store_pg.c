@@ -2357,7 +2357,15 @@ static store_rc insert_hotwords(pg_store *pg, pg_conn *c, const store_hotvocab *
     a_take(&x, buf_steal(&weights));
     store_rc rc = q_exec(pg, c, ST_HV_WORDS_INSERT, &x, NULL);
     if (rc == STORE_ERROR && unique_violation(c)) {
-        store_set_error("a hot word appears more than once in table %.40s", h->id);
+        /* name the word, as the caller's message does; O(n^2) on at most 1000 words, only here */
+        const char *dup = "?";
+        for (size_t i = 1; i < h->nwords && dup[0] == '?'; i++)
+            for (size_t k = 0; k < i; k++)
+                if (strncmp(h->words[i].word, h->words[k].word, sizeof h->words[i].word) == 0) {
+                    dup = h->words[i].word;
+                    break;
+                }
+        store_set_error("hot word \"%.127s\" appears more than once in table %.40s", dup, h->id);
         return STORE_CONFLICT;
     }
     return rc;
