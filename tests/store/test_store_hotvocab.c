@@ -1,4 +1,4 @@
-/* test_store_hotvocab.c — hot-vocabulary tables in the store against a real SQLite file: round trip
+/* test_store_hotvocab.c — hot-vocabulary tables in the store against a real database: round trip
  * with word order and UTF-8, bucket isolation, duplicate refusals that change nothing, partial
  * updates, delete with its words, offset/limit listing, surviving a restart, and the schema
  * migration that adds the tables to a version-1 database. */
@@ -29,8 +29,8 @@ static void assert_same_words(const store_hotvocab *a, const store_hotvocab *b)
     }
 }
 
-/* Rows of a table in the database file, counted by a connection of our own. */
-static int64_t count_rows_in(const char *path, const char *sql)
+/* Rows of a table in the SQLite file, counted by a connection of our own. */
+static int64_t sqlite_count(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -41,6 +41,12 @@ static int64_t count_rows_in(const char *path, const char *sql)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return n;
+}
+
+/* The same on either backend: a connection beside the store's. */
+static int64_t count_rows_in(const fixture *f, const char *sql)
+{
+    return f->pg ? fx_pg_value(f, sql) : sqlite_count(f->path, sql);
 }
 
 static void test_round_trip_keeps_order_weights_and_utf8(void **state)
@@ -122,8 +128,8 @@ static void test_duplicates_are_conflicts_that_store_nothing(void **state)
     assert_int_equal(store_hotvocab_insert(f->st, &h), STORE_CONFLICT);
     assert_non_null(strstr(store_last_error(), "w1"));
     assert_int_equal(store_hotvocab_get(f->st, BUCKET_A, h.id, &got), STORE_NOT_FOUND);
-    assert_int_equal(count_rows_in(f->path, "SELECT count(*) FROM hotvocab_words"), 0);
-    assert_int_equal(count_rows_in(f->path, "SELECT count(*) FROM hotvocab"), 0);
+    assert_int_equal(count_rows_in(f, "SELECT count(*) FROM hotvocab_words"), 0);
+    assert_int_equal(count_rows_in(f, "SELECT count(*) FROM hotvocab"), 0);
 
     h.nwords = 3; /* without the duplicate it goes in */
     assert_int_equal(store_hotvocab_insert(f->st, &h), STORE_OK);
@@ -131,7 +137,7 @@ static void test_duplicates_are_conflicts_that_store_nothing(void **state)
     strlcpy_ok(h.bucket, BUCKET_B, sizeof h.bucket);
     assert_int_equal(store_hotvocab_insert(f->st, &h), STORE_CONFLICT);
     assert_int_equal(store_hotvocab_get(f->st, BUCKET_B, h.id, &got), STORE_NOT_FOUND);
-    assert_int_equal(count_rows_in(f->path, "SELECT count(*) FROM hotvocab_words"), 3);
+    assert_int_equal(count_rows_in(f, "SELECT count(*) FROM hotvocab_words"), 3);
     store_hotvocab_clear(&h);
 }
 
@@ -190,7 +196,7 @@ static void test_update_replaces_only_the_named_fields(void **state)
     strlcpy_ok(bad.bucket, BUCKET_A, sizeof bad.bucket);
     ids_new(bad.id, "h");
     assert_int_equal(store_hotvocab_update(f->st, &bad, STORE_HOTVOCAB_WORDS), STORE_NOT_FOUND);
-    assert_int_equal(count_rows_in(f->path, "SELECT count(*) FROM hotvocab_words"), 2);
+    assert_int_equal(count_rows_in(f, "SELECT count(*) FROM hotvocab_words"), 2);
     store_hotvocab_clear(&bad);
     store_hotvocab_clear(&u);
     store_hotvocab_clear(&h);
@@ -208,7 +214,7 @@ static void test_delete_removes_the_table_and_its_words(void **state)
     assert_int_equal(store_hotvocab_delete(f->st, BUCKET_A, a.id), STORE_OK);
     assert_int_equal(store_hotvocab_get(f->st, BUCKET_A, a.id, &got), STORE_NOT_FOUND);
     assert_int_equal(store_hotvocab_delete(f->st, BUCKET_A, a.id), STORE_NOT_FOUND);
-    assert_int_equal(count_rows_in(f->path, "SELECT count(*) FROM hotvocab_words"), 3);
+    assert_int_equal(count_rows_in(f, "SELECT count(*) FROM hotvocab_words"), 3);
     assert_int_equal(store_hotvocab_get(f->st, BUCKET_A, b.id, &got), STORE_OK);
     assert_same_words(&got, &b);
     store_hotvocab_clear(&got);
@@ -270,14 +276,15 @@ static void test_list_pages_by_offset_and_limit_per_bucket(void **state)
  * the tables, and keeps its jobs; one whose version says 1 while the tables exist opens too. */
 static void test_version_1_database_gains_the_tables(void **state)
 {
+    FX_SQLITE_ONLY();
     fixture *f = *state;
     char job_id[40];
     fx_insert(f->st, &f->qa, 0, 0, job_id);
     store_close(f->st);
     f->st = NULL;
     fx_exec_on(f->path, "DROP TABLE hotvocab_words; DROP TABLE hotvocab; PRAGMA user_version = 1;");
-    f->st = fx_open_store(f->path);
-    assert_int_equal(count_rows_in(f->path, "PRAGMA user_version"), FX_SCHEMA_VERSION); /* and on to the current one */
+    f->st = fx_open(f);
+    assert_int_equal(sqlite_count(f->path, "PRAGMA user_version"), FX_SCHEMA_VERSION); /* and on to the current one */
     assert_int_equal(fx_state_of(f->st, BUCKET_A, job_id), JOB_SUBMITTED);
     store_hotvocab h;
     hv_make(&h, BUCKET_A, "after-migration", 2);
@@ -286,7 +293,7 @@ static void test_version_1_database_gains_the_tables(void **state)
     store_close(f->st);
     f->st = NULL;
     fx_exec_on(f->path, "PRAGMA user_version = 1;");
-    f->st = fx_open_store(f->path);
+    f->st = fx_open(f);
     store_hotvocab got;
     assert_int_equal(store_hotvocab_get(f->st, BUCKET_A, h.id, &got), STORE_OK);
     assert_same_words(&got, &h);
@@ -296,6 +303,7 @@ static void test_version_1_database_gains_the_tables(void **state)
 
 int main(void)
 {
+    FX_MAIN_CHECK();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_word_refuses_what_does_not_fit),
         cmocka_unit_test_setup_teardown(test_round_trip_keeps_order_weights_and_utf8, fx_setup, fx_teardown),

@@ -1,8 +1,8 @@
-/* test_store_sched.c — the scheduler's side of the store on a real SQLite file: claim order (JobLevel
- * then FIFO within a queue, turns between queues, kept across restarts), Paused queues,
- * MaxConcurrent, many workers claiming at once, requeue after a restart, MaxSize -> STORE_FULL,
- * group-committed inserts from many threads that survive a reopen, and the schema upgrade that added
- * the turns. */
+/* test_store_sched.c — the scheduler's side of the store on a real database (either backend): claim
+ * order (JobLevel then FIFO within a queue, turns between queues, kept across restarts), Paused
+ * queues, MaxConcurrent, many workers of one handle claiming at once, MaxSize -> STORE_FULL,
+ * group-committed inserts from many threads that survive a reopen, and (SQLite) the schema upgrade
+ * that added the turns. Leases are in test_store_lease.c, several nodes in test_store_nodes.c. */
 #include "store_fixture.h"
 
 #include <pthread.h>
@@ -16,9 +16,7 @@ static void set_queue_state(fixture *f, store_queue *q, const char *state)
 
 static void finish_ok(store *st, store_job *j)
 {
-    j->state = JOB_SUCCESS;
-    j->end_ms = time_now_ms();
-    assert_int_equal(store_job_finish(st, j), STORE_OK);
+    fx_succeed(st, j);
     store_job_clear(j);
 }
 
@@ -32,7 +30,7 @@ static void test_claim_priority_then_fifo(void **state)
     int expect[] = {1, 3, 2, 5, 0, 4, 6};
     for (int i = 0; i < 7; i++) {
         store_job j;
-        assert_int_equal(store_job_claim(f->st, 1000 + i, &j), STORE_OK);
+        assert_int_equal(fx_claim(f->st, 1000 + i, &j), STORE_OK);
         assert_string_equal(j.id, ids[expect[i]]);
         assert_int_equal(j.state, JOB_RUNNING);
         assert_int_equal(j.start_ms, 1000 + i);
@@ -40,14 +38,14 @@ static void test_claim_priority_then_fifo(void **state)
         store_job_clear(&j);
     }
     store_job j;
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_NOT_FOUND);
 }
 
 /* Claims one job and returns which of the given queues it came from (-1: none of them). */
 static int claim_queue_of(store *st, const store_queue *const *qs, int nq, char id_out[40])
 {
     store_job j;
-    assert_int_equal(store_job_claim(st, time_now_ms(), &j), STORE_OK);
+    assert_int_equal(fx_claim(st, time_now_ms(), &j), STORE_OK);
     int which = -1;
     for (int i = 0; i < nq; i++)
         if (strcmp(j.queue_id, qs[i]->id) == 0)
@@ -90,7 +88,7 @@ static void test_claims_take_turns_between_queues(void **state)
     assert_int_equal(na, 5);
     assert_int_equal(nb, 3);
     store_job j;
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_NOT_FOUND);
 }
 
 /* A Paused queue and a queue at its MaxConcurrent lose their turn without holding up the others,
@@ -106,7 +104,7 @@ static void test_turns_skip_paused_and_full_queues(void **state)
     for (int i = 0; i < 11; i++)
         fx_insert(f->st, &f->qb, 2, 0, NULL);
     for (int i = 0; i < 10; i++)
-        assert_int_equal(store_job_claim(f->st, 1, &running[i]), STORE_OK);
+        assert_int_equal(fx_claim(f->st, 1, &running[i]), STORE_OK);
     for (int i = 0; i < 4; i++) {
         fx_insert(f->st, &f->qa, 2, 0, NULL);
         fx_insert(f->st, &qc, 0, 0, NULL);
@@ -153,15 +151,15 @@ static void test_paused_queue_starts_nothing(void **state)
     fx_insert(f->st, &f->qa, 2, 0, a);
     set_queue_state(f, &f->qa, "Paused");
     store_job j;
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_NOT_FOUND);
     /* another bucket's queue still runs, even with lower priority */
     fx_insert(f->st, &f->qb, 0, 0, b);
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_OK);
     assert_string_equal(j.id, b);
     store_job_clear(&j);
     assert_int_equal(fx_state_of(f->st, BUCKET_A, a), JOB_SUBMITTED);
     set_queue_state(f, &f->qa, "Active");
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_OK);
     assert_string_equal(j.id, a);
     store_job_clear(&j);
 }
@@ -173,13 +171,13 @@ static void test_max_concurrent_per_queue(void **state)
         fx_insert(f->st, &f->qa, 0, 0, NULL);
     store_job running[10];
     for (int i = 0; i < 10; i++)
-        assert_int_equal(store_job_claim(f->st, 1, &running[i]), STORE_OK);
+        assert_int_equal(fx_claim(f->st, 1, &running[i]), STORE_OK);
     store_job j;
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_NOT_FOUND);
     /* the other queue is not held back by A's limit */
     char b[40];
     fx_insert(f->st, &f->qb, 0, 0, b);
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_OK);
     assert_string_equal(j.id, b);
     store_job_clear(&j);
 
@@ -187,12 +185,12 @@ static void test_max_concurrent_per_queue(void **state)
     assert_int_equal(store_job_count(f->st, f->qa.id, JOB_RUNNING, &n), STORE_OK);
     assert_int_equal(n, 10);
     finish_ok(f->st, &running[0]);
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_OK);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_OK);
     store_job_clear(&j);
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_NOT_FOUND);
     /* the limit holds across a restart (the per-queue counters are rebuilt) */
     fx_restart(f);
-    assert_int_equal(store_job_claim(f->st, 1, &j), STORE_NOT_FOUND);
+    assert_int_equal(fx_claim(f->st, 1, &j), STORE_NOT_FOUND);
     for (int i = 1; i < 10; i++)
         store_job_clear(&running[i]);
 }
@@ -216,7 +214,7 @@ static void *claim_worker(void *arg)
     int idle = 0;
     while (idle < 20) {
         store_job j;
-        store_rc rc = store_job_claim(c->st, time_now_ms(), &j);
+        store_rc rc = fx_claim(c->st, time_now_ms(), &j);
         if (rc == STORE_NOT_FOUND) {
             idle++;
             nanosleep(&(struct timespec){0, 2000000}, NULL);
@@ -240,7 +238,7 @@ static void *claim_worker(void *arg)
         pthread_mutex_unlock(&c->mu);
         nanosleep(&(struct timespec){0, 300000}, NULL); /* "work" */
         j.state = JOB_SUCCESS;
-        if (store_job_finish(c->st, &j) != STORE_OK)
+        if (store_job_stage(c->st, &j) != STORE_OK || store_job_finish(c->st, &j, NULL) != STORE_OK)
             __atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
         store_job_clear(&j);
     }
@@ -276,42 +274,6 @@ static void test_concurrent_claims_each_job_once(void **state)
     }
     pthread_mutex_destroy(&c->mu);
     free(c);
-}
-
-/* ---- restart ---- */
-
-static void test_requeue_running_after_restart(void **state)
-{
-    fixture *f = *state;
-    char ids[4][40];
-    for (int i = 0; i < 4; i++)
-        fx_insert(f->st, &f->qa, 0, 0, ids[i]);
-    store_job j;
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(store_job_claim(f->st, 50, &j), STORE_OK);
-        store_job_clear(&j);
-    }
-    assert_int_equal(store_job_get(f->st, BUCKET_A, ids[0], &j), STORE_OK);
-    finish_ok(f->st, &j);
-
-    fx_restart(f);
-    int count = -1;
-    assert_int_equal(store_job_requeue_running(f->st, &count), STORE_OK);
-    assert_int_equal(count, 2);
-    assert_int_equal(fx_state_of(f->st, BUCKET_A, ids[0]), JOB_SUCCESS);
-    assert_int_equal(fx_state_of(f->st, BUCKET_A, ids[1]), JOB_SUBMITTED);
-    assert_int_equal(fx_state_of(f->st, BUCKET_A, ids[2]), JOB_SUBMITTED);
-    assert_int_equal(store_job_requeue_running(f->st, &count), STORE_OK);
-    assert_int_equal(count, 0);
-
-    /* they run again, in their original order, with attempts counted */
-    const int expect_attempts[] = {2, 2, 1};
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(store_job_claim(f->st, 60, &j), STORE_OK);
-        assert_string_equal(j.id, ids[i + 1]);
-        assert_int_equal(j.attempts, expect_attempts[i]);
-        store_job_clear(&j);
-    }
 }
 
 /* ---- inserts from many threads ---- */
@@ -453,7 +415,7 @@ static void test_max_size_gives_store_full(void **state)
     fx_insert(f->st, &f->qb, 0, 0, NULL);
     /* a claimed job no longer waits: room for exactly one more */
     store_job c;
-    assert_int_equal(store_job_claim(f->st, 1, &c), STORE_OK);
+    assert_int_equal(fx_claim(f->st, 1, &c), STORE_OK);
     store_job_clear(&c);
     fx_job(&j, &f->qa, 0, 0);
     assert_int_equal(store_job_insert(f->st, &j), STORE_OK);
@@ -471,6 +433,7 @@ static void test_max_size_gives_store_full(void **state)
  * was set back to 2 while the column exists opens too. */
 static void test_version_2_database_gains_turns(void **state)
 {
+    FX_SQLITE_ONLY();
     fixture *f = *state;
     char a[3][40], b[40];
     for (int i = 0; i < 3; i++)
@@ -480,7 +443,7 @@ static void test_version_2_database_gains_turns(void **state)
     f->st = NULL;
     fx_exec_on(f->path, "DROP INDEX queues_turn; DROP INDEX queues_last_turn;"
                      " ALTER TABLE queues DROP COLUMN last_turn; PRAGMA user_version = 2;");
-    f->st = fx_open_store(f->path);
+    f->st = fx_open(f);
     assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     const store_queue *qs[] = {&f->qa, &f->qb};
     char id[40];
@@ -492,7 +455,7 @@ static void test_version_2_database_gains_turns(void **state)
     store_close(f->st);
     f->st = NULL;
     fx_exec_on(f->path, "PRAGMA user_version = 2;");
-    f->st = fx_open_store(f->path);
+    f->st = fx_open(f);
     assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     assert_int_equal(claim_queue_of(f->st, qs, 2, id), 0);
     assert_string_equal(id, a[1]);
@@ -500,6 +463,7 @@ static void test_version_2_database_gains_turns(void **state)
 
 int main(void)
 {
+    FX_MAIN_CHECK();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_claim_priority_then_fifo, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_claims_take_turns_between_queues, fx_setup, fx_teardown),
@@ -508,7 +472,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_paused_queue_starts_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_max_concurrent_per_queue, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_claims_each_job_once, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_requeue_running_after_restart, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_inserts_durable_after_reopen, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mixed_batch_refusals_do_not_spoil_others, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_max_size_gives_store_full, fx_setup, fx_teardown),

@@ -1,8 +1,8 @@
-/* test_store_template.c — templates in the store against a real SQLite file: every parameter round
+/* test_store_template.c — templates in the store against a real database (either backend): every parameter round
  * trips, bucket isolation, duplicate names refused without a change, update as a full replace that
  * keeps id and creation time, delete, listing (newest first, ids and name-prefix filters, total
  * before paging), surviving a restart, and the schema migration that adds the table to a version-3
- * database. */
+ * database (SQLite). */
 #include "store_fixture.h"
 
 
@@ -286,6 +286,7 @@ static void test_templates_survive_a_restart(void **state)
  * exists opens too and keeps its templates. */
 static void test_version_3_database_gains_templates(void **state)
 {
+    FX_SQLITE_ONLY();
     fixture *f = *state;
     char job_id[40];
     fx_insert(f->st, &f->qa, 1, 0, job_id);
@@ -301,7 +302,7 @@ static void test_version_3_database_gains_templates(void **state)
     fx_exec_on(f->path, "DROP TABLE templates; PRAGMA user_version = 3;");
     assert_int_equal(fx_user_version(f->path), 3);
 
-    f->st = fx_open_store(f->path);
+    f->st = fx_open(f);
     assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     assert_int_equal(fx_state_of(f->st, BUCKET_A, job_id), JOB_SUBMITTED);
     store_hotvocab hv;
@@ -316,7 +317,7 @@ static void test_version_3_database_gains_templates(void **state)
     store_close(f->st);
     f->st = NULL;
     fx_exec_on(f->path, "PRAGMA user_version = 3;");
-    f->st = fx_open_store(f->path);
+    f->st = fx_open(f);
     assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
     assert_int_equal(store_template_get(f->st, BUCKET_A, t.id, &got), STORE_OK);
     assert_string_equal(got.name, "after-migration");
@@ -344,6 +345,7 @@ static void test_job_keeps_a_long_template_name(void **state)
 
 int main(void)
 {
+    FX_MAIN_CHECK();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_keeps_every_parameter, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_names_are_conflicts_that_store_nothing, fx_setup, fx_teardown),
