@@ -77,6 +77,7 @@ typedef struct api_response {
     const char *content_type;      /* static string; NULL = none */
     int fd;                        /* >= 0: send [fd_offset, fd_offset+fd_length) of this file */
     int64_t fd_offset, fd_length;
+    bool fd_stream;                /* fd is a pipe carrying fd_length bytes (read in order, no offset) */
     size_t nextra;
     char extra_name[API_MAX_EXTRA_HEADERS][40];
     char extra_value[API_MAX_EXTRA_HEADERS][160];

@@ -1,8 +1,10 @@
 /* object.c — the embedded object store's COS calls on the same port and signature (spec section
- * 8): PUT (streamed to disk, never held in memory), GET with Range, HEAD, DELETE, list, and bucket
- * create/head. Keys go to blob as opaque bytes; blob guarantees they never become paths. */
+ * 8): PUT (streamed to the store, never held in memory), GET with Range (streamed from the store:
+ * a file, or a pipe from S3), HEAD, DELETE, list, and bucket create/head. Keys go to blob as opaque
+ * bytes; blob guarantees they never become paths. */
 #include "api/api_internal.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,38 +60,76 @@ static void object_headers(api_response *r, const blob_info *info)
     api_response_header(r, "Accept-Ranges", "bytes");
 }
 
+/* The Range header against the object's size once the store knows it (blob_open_range). */
+typedef struct range_choice {
+    const char *header;
+    range_result result;
+    int64_t off, len;   /* the bytes chosen */
+} range_choice;
+
+static bool choose_range(void *ud, const blob_info *info, int64_t *off, int64_t *len)
+{
+    range_choice *c = ud;
+    c->result = range_parse(c->header, info->size, &c->off, &c->len);
+    if (c->result == RANGE_NONE) {
+        c->off = 0;
+        c->len = info->size;
+    }
+    *off = c->off;
+    *len = c->len;
+    return c->result != RANGE_UNSATISFIABLE;
+}
+
+/* GET and HEAD. The body is never copied first: a file-system object is sent from its file at the
+ * range's offset, an S3 object streams from a ranged GET through a pipe (blob_open_range). HEAD
+ * only looks the object up; its (empty) pipe carries the length for Content-Length. */
 void api_object_get(api *a, api_request *q, api_response *r, const char *key)
 {
+    bool head = strcmp(q->method, "HEAD") == 0;
+    range_choice rc = {.header = api_header(q, "Range")};
     blob_info info;
-    int fd = -1;
-    blob_rc rc = blob_open_read(a->d.blobs, q->bucket, key, strlen(key), &fd, &info);
-    if (rc != BLOB_OK) {
-        blob_error(r, q, rc, key);
+    blob_reader rd = {.fd = -1};
+    blob_rc brc;
+    if (head) {
+        brc = blob_head(a->d.blobs, q->bucket, key, strlen(key), &info);
+        if (brc == BLOB_OK && choose_range(&rc, &info, &rd.offset, &rd.length)) {
+            int fds[2];
+            if (pipe2(fds, O_CLOEXEC) != 0) {
+                brc = BLOB_IO;
+            } else {
+                close(fds[1]);
+                rd.fd = fds[0];
+                rd.seekable = false;
+            }
+        }
+    } else {
+        brc = blob_open_range(a->d.blobs, q->bucket, key, strlen(key), choose_range, &rc, &rd, &info);
+    }
+    if (brc != BLOB_OK) {
+        blob_error(r, q, brc, key);
         return;
     }
     r->status = 200;
     r->content_type = NULL;
     object_headers(r, &info);
     api_response_header(r, "Content-Type", info.content_type[0] ? info.content_type : "application/octet-stream");
-    int64_t off = 0, len = info.size;
-    range_result ranged = range_parse(api_header(q, "Range"), info.size, &off, &len);
-    if (ranged == RANGE_UNSATISFIABLE) {
-        close(fd);
+    if (rc.result == RANGE_UNSATISFIABLE) {
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%" PRId64, info.size);
         api_error(r, q, 416, "InvalidRange", "the requested range is not satisfiable for %" PRId64 " bytes", info.size);
         api_response_header(r, "Content-Range", cr);
         return;
     }
-    if (ranged == RANGE_OK) {
+    if (rc.result == RANGE_OK) {
         char cr[96];
-        snprintf(cr, sizeof cr, "bytes %" PRId64 "-%" PRId64 "/%" PRId64, off, off + len - 1, info.size);
+        snprintf(cr, sizeof cr, "bytes %" PRId64 "-%" PRId64 "/%" PRId64, rc.off, rc.off + rc.len - 1, info.size);
         api_response_header(r, "Content-Range", cr);
         r->status = 206;
     }
-    r->fd = fd;
-    r->fd_offset = off;
-    r->fd_length = len;
+    r->fd = rd.fd;
+    r->fd_stream = !rd.seekable;
+    r->fd_offset = rd.seekable ? rd.offset : 0;
+    r->fd_length = rd.length;
 }
 
 void api_object_delete(api *a, api_request *q, api_response *r, const char *key)

@@ -27,8 +27,10 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,11 +127,39 @@ static void add_to_buf(void *ud, const char *name, const char *value)
     buf_printf(ud, "%s: %s\r\n", name, value);
 }
 
+/* A streamed body (api_response.fd_stream: an object read from S3 through a pipe), read as MHD
+ * asks for it. The read blocks this MHD thread while the store is slow (the store's idle timeout
+ * bounds it). A pipe that ends before fd_length bytes (the store failed midway) ends the response
+ * with an error: the client sees a cut connection, never a short body that looks complete. */
+static ssize_t read_stream(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    int fd = (int)(intptr_t)cls;
+    for (;;) {
+        ssize_t n = read(fd, out, max);
+        if (n > 0)
+            return n;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+}
+
+static void close_stream(void *cls)
+{
+    close((int)(intptr_t)cls);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, req_ctx *c)
 {
     api_response *r = &c->r;
     struct MHD_Response *resp;
-    if (r->fd >= 0) {
+    if (r->fd >= 0 && r->fd_stream) {
+        resp = MHD_create_response_from_callback((uint64_t)r->fd_length, 64 * 1024, read_stream,
+                                                 (void *)(intptr_t)r->fd, close_stream);
+        if (resp)
+            r->fd = -1;   /* close_stream closes it now */
+    } else if (r->fd >= 0) {
         resp = MHD_create_response_from_fd_at_offset64((uint64_t)r->fd_length, r->fd, (uint64_t)r->fd_offset);
         r->fd = -1;   /* MHD owns and closes it now */
     } else {
