@@ -27,7 +27,7 @@ typedef struct cluster {
 
 typedef struct node_arg {
     cluster *c;
-    char name[16];
+    char name[24];
 } node_arg;
 
 static void *node_worker(void *arg)
@@ -150,7 +150,7 @@ typedef struct crash_ctx {
 
 typedef struct crash_arg {
     crash_ctx *c;
-    char name[16];
+    char name[24];
     unsigned seed;
 } crash_arg;
 
