@@ -431,7 +431,7 @@ store_rc store_job_insert(store *s, store_job *j)
             pthread_cond_wait(&s->gc_cv, &s->gc_mu);
     }
     pthread_mutex_unlock(&s->gc_mu);
-    if (w.item.rc == STORE_ERROR)
+    if (w.item.rc != STORE_OK && w.item.err[0])   /* the leader's thread kept its own error: pass ours on */
         store_set_error("%s", w.item.err);
     return w.item.rc;
 }

@@ -416,6 +416,7 @@ typedef enum stmt_id {
     ST_JOB_FINISH,
     ST_JOB_FENCE,
     ST_JOB_RELEASE,
+    ST_OUTBOX_RELEASE,
     ST_JOB_COUNT,
     ST_NOTIFY,
     ST_OUTBOX_INSERT,
@@ -487,6 +488,9 @@ static const char *const static_sql[ST_COUNT] = {
     /* rows locked in seq order, so two releases never deadlock */
     [ST_JOB_RELEASE] = "UPDATE jobs SET lease_until = 0 WHERE seq IN (SELECT seq FROM jobs WHERE state = " S_RUNNING
                        " AND owner = $1 ORDER BY seq FOR UPDATE)",
+    /* the node's callback deliveries: due at once, the dead sender's settle refused (owner changed) */
+    [ST_OUTBOX_RELEASE] = "UPDATE outbox SET owner = '', lease_until = 0, next_ms = 0 WHERE id IN (SELECT id FROM outbox"
+                          " WHERE state = " OB_PENDING " AND owner = $1 ORDER BY id FOR UPDATE)",
     [ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE queue_id = $1 AND state = $2::int",
     [ST_NOTIFY] = "SELECT pg_notify('" PG_CHANNEL "', '')",
     [ST_OUTBOX_INSERT] = "INSERT INTO outbox(job_id, bucket, url, format, next_ms, create_ms)"
@@ -2065,6 +2069,11 @@ static store_rc release_body(pg_store *pg, pg_conn *c, void *arg)
     pq_args x = {0};
     a_str(&x, a->node);
     store_rc rc = q_exec(pg, c, ST_JOB_RELEASE, &x, a->count);
+    if (rc == STORE_OK) {
+        pq_args y = {0};
+        a_str(&y, a->node);
+        rc = q_exec(pg, c, ST_OUTBOX_RELEASE, &y, NULL);
+    }
     return rc == STORE_OK && *a->count > 0 ? notify_work(pg, c) : rc;
 }
 

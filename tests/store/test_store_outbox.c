@@ -157,6 +157,32 @@ static void test_settle_is_fenced_and_leases_are_taken_over(void **state)
     assert_int_equal(store_outbox_settle(f->st, &s2, STORE_OUTBOX_DELIVERED, 0, NULL), STORE_CONFLICT);
 }
 
+/* A node that restarts releases its callback deliveries with its jobs: the row is due at once
+ * (not after the dead sender's lease) and the dead sender's settle is refused. Other nodes' leases
+ * stay. */
+static void test_release_hands_deliveries_over(void **state)
+{
+    fixture *f = *state;
+    char a[40], b[40];
+    fx_insert(f->st, &f->qa, 0, 0, a);
+    run_and_end(f, a, JOB_FAILED, &CB);
+    fx_insert(f->st, &f->qa, 0, 0, b);
+    run_and_end(f, b, JOB_FAILED, &CB);
+    store_outbox s1, s2, again;
+    assert_int_equal(ob_claim(f->st, "dead", 10000, 60000, &s1), STORE_OK);
+    assert_int_equal(ob_claim(f->st, "alive", 10000, 60000, &s2), STORE_OK);
+    assert_int_equal(ob_claim(f->st, "n3", 10001, 60000, &again), STORE_NOT_FOUND);
+    if (store_job_release(f->st, "dead", NULL) != STORE_OK)
+        fail_msg("release: %s", store_last_error());
+    assert_int_equal(ob_claim(f->st, "dead", 10002, 60000, &again), STORE_OK);   /* the restarted node, at once */
+    assert_int_equal(again.id, s1.id);
+    assert_int_equal(again.attempts, 2);
+    assert_int_equal(store_outbox_settle(f->st, &s1, STORE_OUTBOX_DELIVERED, 0, NULL), STORE_CONFLICT);
+    assert_int_equal(ob_claim(f->st, "n3", 10003, 60000, &again), STORE_NOT_FOUND);   /* alive's lease holds */
+    assert_int_equal(store_outbox_settle(f->st, &s2, STORE_OUTBOX_DELIVERED, 0, NULL), STORE_OK);
+    counts(f->st, 1, 0);
+}
+
 int main(void)
 {
     FX_MAIN_CHECK();
@@ -164,6 +190,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_finish_and_cancel_queue_callbacks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_claim_deliver_retry_give_up, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_settle_is_fenced_and_leases_are_taken_over, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_release_hands_deliveries_over, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
