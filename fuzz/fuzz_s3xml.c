@@ -3,7 +3,7 @@
  * (ListBucketResult, Error, InitiateMultipartUploadResult, CopyObjectResult and
  * CompleteMultipartUploadResult, ListMultipartUploadsResult) and the ISO time and ETag helpers.
  * Besides crashes, leaks and UB it checks each parser's promises: a failure has a one-line reason and
- * leaves nothing allocated; a listing's keys and prefixes are non-empty, NUL-free and well inside
+ * leaves nothing allocated; an error's code and message hold no control characters; a listing's keys and prefixes are non-empty, NUL-free and well inside
  * the input's size, its sizes non-negative, its times whole seconds, its ETags clean (letters,
  * digits, '-', no quotes) — and cleaning an ETag again changes nothing; an upload id fits its
  * buffer. Built with a replay main() (fuzz_replay.c) it is an ordinary test over the seed corpus
@@ -79,8 +79,13 @@ static void list(const char *doc, size_t size)
 static void others(const char *doc, size_t size)
 {
     char code[64], msg[256], err[256] = "";
-    if (s3_xml_error(doc, size, code, sizeof code, msg, sizeof msg))
+    if (s3_xml_error(doc, size, code, sizeof code, msg, sizeof msg)) {
         check(strlen(code) < sizeof code && strlen(msg) < sizeof msg, "an error's code or message overflows");
+        for (const char *p = code; *p; p++)
+            check((unsigned char)*p >= 0x20 && *p != 0x7f, "a control character in an error's code");
+        for (const char *p = msg; *p; p++)
+            check((unsigned char)*p >= 0x20 && *p != 0x7f, "a control character in an error's message");
+    }
 
     char id[S3_UPLOAD_ID_MAX];
     if (s3_xml_upload_id(doc, size, id, sizeof id, err, sizeof err))

@@ -18,6 +18,15 @@
 #define S3_XML_MAX_NODES 16384
 #define S3_XML_MAX_DEPTH 8
 
+/* Control characters (a server's Message or a listed key may hold newlines) become blanks: the
+ * text goes into one-line messages and logs. */
+static void one_line(char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
 static xml_node *parse_root(const char *body, size_t len, const char *root, char *err, size_t errlen)
 {
     xml_parse_params p = xml_parse_default_params();
@@ -34,6 +43,8 @@ static xml_node *parse_root(const char *body, size_t len, const char *root, char
         if (strcmp(xml_name(doc), "Error") == 0) {
             snprintf(code, sizeof code, "%s", xml_path_text(doc, "Code") ? xml_path_text(doc, "Code") : "");
             snprintf(msg, sizeof msg, "%s", xml_path_text(doc, "Message") ? xml_path_text(doc, "Message") : "");
+            one_line(code);
+            one_line(msg);
             err_printf(err, errlen, "S3 error %s: %s", code[0] ? code : "(no code)", msg);
         } else {
             err_printf(err, errlen, "S3 answered <%.60s> where <%s> was expected", xml_name(doc), root);
@@ -191,8 +202,10 @@ bool s3_xml_list(const char *body, size_t len, s3_list_page *out, char *err, siz
     if (ok && next && *next)
         out->next_marker = xstrdup(next);
     xml_free(doc);
-    if (!ok)
+    if (!ok) {
         s3_list_page_free(out);
+        one_line(err);
+    }
     return ok;
 }
 
@@ -219,10 +232,14 @@ bool s3_xml_error(const char *body, size_t len, char *code, size_t codelen, char
     if (!doc)
         return false;
     const char *c = xml_path_text(doc, "Code"), *m = xml_path_text(doc, "Message");
-    if (codelen)
+    if (codelen) {
         snprintf(code, codelen, "%s", c ? c : "");
-    if (msglen)
+        one_line(code);
+    }
+    if (msglen) {
         snprintf(msg, msglen, "%s", m ? m : "");
+        one_line(msg);
+    }
     xml_free(doc);
     return true;
 }
@@ -284,6 +301,7 @@ bool s3_xml_uploads(const char *body, size_t len, s3_upload **out, size_t *n, bo
     }
     xml_free(doc);
     if (!ok) {
+        one_line(err);
         s3_uploads_free(*out, *n);
         *out = NULL;
         *n = 0;

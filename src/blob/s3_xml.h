@@ -34,8 +34,9 @@ typedef struct s3_list_page {
 bool s3_xml_list(const char *body, size_t len, s3_list_page *out, char *err, size_t errlen);
 void s3_list_page_free(s3_list_page *p);
 
-/* An <Error> document: true with its Code and Message (either may be ""), false when the body is
- * not an Error document. */
+/* An <Error> document: true with its Code and Message (either may be ""; control characters
+ * turned into blanks, so they fit on one log line), false when the body is not an Error document.
+ * Every parser's err is one line too. */
 bool s3_xml_error(const char *body, size_t len, char *code, size_t codelen, char *msg, size_t msglen);
 
 /* InitiateMultipartUploadResult/UploadId. */
