@@ -92,7 +92,7 @@ s3_client *s3_client_new(const blob_params *p, char *err, size_t errlen)
     c->idle_timeout_s = p->s3_idle_timeout_ms > 0 ? (p->s3_idle_timeout_ms + 999) / 1000 : 30;
     c->retries = p->s3_retries >= 0 ? p->s3_retries : 3;
     pthread_mutex_init(&c->mu, NULL);
-    curl_global_init(CURL_GLOBAL_DEFAULT); /* thread-safe and reference-counted in libcurl >= 7.84 */
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* thread-safe in libcurl >= 7.84; see s3_client_free */
     return c;
 }
 
@@ -112,7 +112,8 @@ void s3_client_free(s3_client *c)
     free(c->secret_key);
     free(c->session_token);
     free(c);
-    curl_global_cleanup();
+    /* no curl_global_cleanup: other modules (fetch, notify) may be using libcurl in other threads;
+     * the global state lives as long as the process */
 }
 
 const char *s3_client_endpoint(const s3_client *c)
