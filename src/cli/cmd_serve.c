@@ -97,21 +97,45 @@ static bool load_keys(service *sv, char *err, size_t errlen)
     return auth_keyring_add(sv->keys, id, key, c->appid);
 }
 
-/* The page-token key: read from <data dir>/token.key (64 hex digits), or drawn and written there. */
+/* 64 hex digits into the key; false if they are not. */
+static bool token_key_from_hex(seal_key *k, const char *text, size_t len)
+{
+    bool ok = len >= 2 * sizeof k->bytes;
+    for (size_t i = 0; ok && i < sizeof k->bytes; i++) {
+        int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0;
+        if (ok)
+            k->bytes[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return ok;
+}
+
+/* The page-token key. On a database shared by several nodes it lives in the database (the first
+ * node draws it), so a NextToken from one node works on every other; on the embedded default it is
+ * read from <data dir>/token.key (64 hex digits), or drawn and written there. */
 static bool load_token_key(service *sv, char *err, size_t errlen)
 {
+    if (sv->cfg.database_url[0]) {
+        seal_key drawn;
+        seal_key_random(&drawn);
+        char hex[2 * sizeof drawn.bytes + 1], stored[2 * sizeof drawn.bytes + 8];
+        hex_encode(drawn.bytes, sizeof drawn.bytes, hex);
+        if (store_setting_init(sv->st, "token_key", hex, stored, sizeof stored) != STORE_OK) {
+            snprintf(err, errlen, "cannot read the shared page-token key: %s", store_last_error());
+            return false;
+        }
+        if (!token_key_from_hex(&sv->token_key, stored, strlen(stored))) {
+            snprintf(err, errlen, "the database's token_key setting is not 64 hex digits");
+            return false;
+        }
+        return true;
+    }
     char path[1100];
     snprintf(path, sizeof path, "%s/token.key", sv->cfg.data_dir);
     char *text = NULL;
     size_t len = 0;
     if (fs_read_file(path, &text, &len, 256)) {
-        bool ok = len >= 2 * sizeof sv->token_key.bytes;
-        for (size_t i = 0; ok && i < sizeof sv->token_key.bytes; i++) {
-            int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-            ok = hi >= 0 && lo >= 0;
-            if (ok)
-                sv->token_key.bytes[i] = (unsigned char)(hi << 4 | lo);
-        }
+        bool ok = token_key_from_hex(&sv->token_key, text, len);
         free(text);
         if (!ok)
             snprintf(err, errlen, "%.900s is not 64 hex digits (delete it to draw a new key)", path);

@@ -282,6 +282,17 @@ store_rc store_outbox_of_job(store *s, const char *job_id, store_outbox *out, si
     return s->be->outbox_of_job(s->impl, job_id, out, max, n);
 }
 
+/* ---- settings ---- */
+
+store_rc store_setting_init(store *s, const char *name, const char *value_if_absent, char *out, size_t outlen)
+{
+    if (!name || !name[0] || strlen(name) > 63 || !value_if_absent || outlen == 0) {
+        store_set_error("a setting needs a name of 1..63 bytes and a value");
+        return STORE_ERROR;
+    }
+    return s->be->setting_init(s->impl, name, value_if_absent, out, outlen);
+}
+
 /* ---- wake-ups ---- */
 
 const char *store_backend_name(const store *s)

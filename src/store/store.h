@@ -46,6 +46,12 @@ void store_close(store *s);
 /* "sqlite" or "postgresql". */
 const char *store_backend_name(const store *s);
 
+/* ---- settings shared by every node ---- */
+/* The value stored under name (at most 63 bytes), storing value_if_absent first when there is none:
+ * the first node's choice wins and every node reads the same (e.g. the key that seals page tokens,
+ * so a NextToken from one node works on any other). out gets up to outlen - 1 bytes. */
+store_rc store_setting_init(store *s, const char *name, const char *value_if_absent, char *out, size_t outlen);
+
 /* ---- wake-ups between nodes ---- */
 /* Whether other processes' submits, resumed queues and finished jobs can wake this one
  * (PostgreSQL LISTEN/NOTIFY); SQLite has no such channel and callers poll. */

@@ -46,6 +46,7 @@ typedef struct store_backend {
                               const char *error);
     store_rc (*outbox_count)(void *impl, int64_t *pending, int64_t *given_up);
     store_rc (*outbox_of_job)(void *impl, const char *job_id, store_outbox *out, size_t max, size_t *n);
+    store_rc (*setting_init)(void *impl, const char *name, const char *value_if_absent, char *out, size_t outlen);
     /* NULL when the backend has no cross-process wake-ups (store_wait_wakeup then sleeps) */
     store_rc (*wait_wakeup)(void *impl, int64_t timeout_ms, bool *woken);
     store_rc (*hotvocab_insert)(void *impl, const store_hotvocab *h);

@@ -253,7 +253,9 @@ static const char schema_v1[] =
     "  create_ms bigint NOT NULL,"
     "  last_error text NOT NULL DEFAULT '');"
     "CREATE INDEX outbox_due ON outbox(next_ms, id) WHERE state = " OB_PENDING ";"
-    "CREATE INDEX outbox_job ON outbox(job_id, id);";
+    "CREATE INDEX outbox_job ON outbox(job_id, id);"
+    /* values every node shares (store_setting_init) */
+    "CREATE TABLE settings(name text PRIMARY KEY, value text NOT NULL);";
 
 static const char *const migrations[] = {schema_v1};
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -417,6 +419,8 @@ typedef enum stmt_id {
     ST_JOB_FENCE,
     ST_JOB_RELEASE,
     ST_OUTBOX_RELEASE,
+    ST_SETTING_INSERT,
+    ST_SETTING_GET,
     ST_JOB_COUNT,
     ST_NOTIFY,
     ST_OUTBOX_INSERT,
@@ -492,6 +496,8 @@ static const char *const static_sql[ST_COUNT] = {
     [ST_OUTBOX_RELEASE] = "UPDATE outbox SET owner = '', lease_until = 0, next_ms = 0 WHERE id IN (SELECT id FROM outbox"
                           " WHERE state = " OB_PENDING " AND owner = $1 ORDER BY id FOR UPDATE)",
     [ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE queue_id = $1 AND state = $2::int",
+    [ST_SETTING_INSERT] = "INSERT INTO settings(name, value) VALUES($1, $2) ON CONFLICT (name) DO NOTHING",
+    [ST_SETTING_GET] = "SELECT value FROM settings WHERE name = $1",
     [ST_NOTIFY] = "SELECT pg_notify('" PG_CHANNEL "', '')",
     [ST_OUTBOX_INSERT] = "INSERT INTO outbox(job_id, bucket, url, format, next_ms, create_ms)"
                          " VALUES($1, $2, $3, $4, $5, $5)",
@@ -2087,6 +2093,43 @@ static store_rc pg_job_release(void *impl, const char *node, int *count)
     return rc;
 }
 
+/* ---- settings ---- */
+
+typedef struct setting_args {
+    const char *name, *value;
+    char *out;
+    size_t outlen;
+} setting_args;
+
+/* Insert-if-absent then read, in one READ COMMITTED transaction: a concurrent first insert by
+ * another node makes ours do nothing (ON CONFLICT waits for it), and the read then sees its row. */
+static store_rc setting_body(pg_store *pg, pg_conn *c, void *arg)
+{
+    setting_args *a = arg;
+    pq_args x = {0}, y = {0};
+    a_str(&x, a->name);
+    a_str(&x, a->value);
+    if (q_exec(pg, c, ST_SETTING_INSERT, &x, NULL) != STORE_OK)
+        return STORE_ERROR;
+    a_str(&y, a->name);
+    PGresult *r = NULL;
+    if (q_run(pg, c, ST_SETTING_GET, &y, &r) != STORE_OK)
+        return STORE_ERROR;
+    store_rc rc = PQntuples(r) == 1 ? STORE_OK : STORE_ERROR;
+    if (rc == STORE_OK)
+        g_text(r, 0, 0, a->out, a->outlen);
+    else
+        store_set_error("setting %s vanished", a->name);
+    PQclear(r);
+    return rc;
+}
+
+static store_rc pg_setting_init(void *impl, const char *name, const char *value_if_absent, char *out, size_t outlen)
+{
+    setting_args a = {name, value_if_absent, out, outlen};
+    return run_op(impl, TX_WRITE, setting_body, &a);
+}
+
 /* ---- the callback outbox ---- */
 
 typedef struct outbox_claim_args {
@@ -2707,6 +2750,7 @@ const store_backend store_pg_backend = {
     .job_stage = pg_job_stage,
     .job_finish = pg_job_finish,
     .job_release = pg_job_release,
+    .setting_init = pg_setting_init,
     .job_count = pg_job_count,
     .outbox_claim = pg_outbox_claim,
     .outbox_settle = pg_outbox_settle,

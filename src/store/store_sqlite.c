@@ -194,7 +194,9 @@ static const char schema_v5[] =
     "  create_ms INTEGER NOT NULL,"
     "  last_error TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_ms) WHERE state = 0;"
-    "CREATE INDEX IF NOT EXISTS outbox_job ON outbox(job_id);";
+    "CREATE INDEX IF NOT EXISTS outbox_job ON outbox(job_id);"
+    /* values every node shares (store_setting_init) */
+    "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
 /* One step of the schema: first add_column (table, column, declaration; up to MIGRATION_MAX_ADD,
  * unused entries NULL) unless the table already has that column, then sql, which must be safe to
@@ -386,6 +388,8 @@ typedef enum stmt_id {
     ST_OUTBOX_GIVE_UP,
     ST_OUTBOX_COUNT,
     ST_OUTBOX_OF_JOB,
+    ST_SETTING_INSERT,
+    ST_SETTING_GET,
     ST_HV_INSERT,
     ST_HV_WORD_INSERT,
     ST_HV_GET,
@@ -473,6 +477,8 @@ static const char *const static_sql[ST_COUNT] = {
 #undef OUTBOX_FENCE
     [ST_OUTBOX_COUNT] = "SELECT coalesce(sum(state = 0), 0), coalesce(sum(state = 2), 0) FROM outbox",
     [ST_OUTBOX_OF_JOB] = "SELECT " OUTBOX_COLS " FROM outbox WHERE job_id = ?1 ORDER BY id LIMIT ?2",
+    [ST_SETTING_INSERT] = "INSERT INTO settings(name, value) VALUES(?1, ?2) ON CONFLICT(name) DO NOTHING",
+    [ST_SETTING_GET] = "SELECT value FROM settings WHERE name = ?1",
     [ST_HV_INSERT] = "INSERT INTO hotvocab(" HOTVOCAB_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_HV_WORD_INSERT] = "INSERT INTO hotvocab_words(table_id, pos, word, weight) VALUES(?1, ?2, ?3, ?4)",
     [ST_HV_GET] = "SELECT " HOTVOCAB_COLS " FROM hotvocab WHERE id = ?1 AND bucket = ?2",
@@ -1920,6 +1926,38 @@ static store_rc sq_outbox_of_job(void *impl, const char *job_id, store_outbox *o
     return run_read(impl, false, outbox_of_job_body, &a);
 }
 
+/* ---- settings ---- */
+
+typedef struct setting_args {
+    const char *name, *value;
+    char *out;
+    size_t outlen;
+} setting_args;
+
+static store_rc setting_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    setting_args *a = arg;
+    sqlite3_stmt *ins = stmt(sq, c, ST_SETTING_INSERT), *get = stmt(sq, c, ST_SETTING_GET);
+    if (!ins || !get)
+        return STORE_ERROR;
+    bind_str(ins, 1, a->name);
+    bind_str(ins, 2, a->value);
+    if (exec_stmt(c, ins, "store setting", NULL) != STORE_OK)
+        return STORE_ERROR;
+    bind_str(get, 1, a->name);
+    if (first_row(c, get, "read setting") != STORE_OK)
+        return STORE_ERROR;
+    col_text(get, 0, a->out, a->outlen);
+    stmt_done(get);
+    return STORE_OK;
+}
+
+static store_rc sq_setting_init(void *impl, const char *name, const char *value_if_absent, char *out, size_t outlen)
+{
+    setting_args a = {name, value_if_absent, out, outlen};
+    return run_write(impl, setting_body, &a);
+}
+
 /* ---- hot-vocabulary tables ---- */
 
 static void read_hotvocab(sqlite3_stmt *st, store_hotvocab *h)
@@ -2356,6 +2394,7 @@ const store_backend store_sqlite_backend = {
     .outbox_settle = sq_outbox_settle,
     .outbox_count = sq_outbox_count,
     .outbox_of_job = sq_outbox_of_job,
+    .setting_init = sq_setting_init,
     .wait_wakeup = NULL,
     .hotvocab_insert = sq_hotvocab_insert,
     .hotvocab_get = sq_hotvocab_get,

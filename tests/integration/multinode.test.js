@@ -231,8 +231,11 @@ test('three nodes on PostgreSQL + S3: kill -9, SIGSTOP past the lease, nothing l
       }
     })();
     let token;
+    let page = 0;
     do {
-      const d = await L.ci(cosA, a.port, 'GET', '/asr_jobs', { query: { size: '17', orderByTime: 'Asc', ...(token ? { nextToken: token } : {}) } });
+      // the pages alternate between the API nodes: a NextToken of one node pages on the other
+      const [cos, port] = page++ % 2 ? [cosB, b.port] : [cosA, a.port];
+      const d = await L.ci(cos, port, 'GET', '/asr_jobs', { query: { size: '17', orderByTime: 'Asc', ...(token ? { nextToken: token } : {}) } });
       for (const j of [].concat(d.Response.JobsDetail || [])) {
         assert.ok(!listed.has(j.JobId), `job ${j.JobId} listed twice`);
         listed.add(j.JobId);

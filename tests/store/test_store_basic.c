@@ -718,10 +718,29 @@ static void test_finish_rules(void **state)
     store_job_clear(&got);
 }
 
+/* A shared setting: the first value stored wins, every later caller (another node, a restart)
+ * reads it back instead of its own. */
+static void test_setting_first_value_wins(void **state)
+{
+    fixture *f = *state;
+    char out[80] = "";
+    assert_int_equal(store_setting_init(f->st, "token_key", "first", out, sizeof out), STORE_OK);
+    assert_string_equal(out, "first");
+    assert_int_equal(store_setting_init(f->st, "token_key", "second", out, sizeof out), STORE_OK);
+    assert_string_equal(out, "first");
+    fx_restart(f);
+    assert_int_equal(store_setting_init(f->st, "token_key", "third", out, sizeof out), STORE_OK);
+    assert_string_equal(out, "first");
+    assert_int_equal(store_setting_init(f->st, "other", "x", out, sizeof out), STORE_OK);
+    assert_string_equal(out, "x");
+    assert_int_equal(store_setting_init(f->st, "", "x", out, sizeof out), STORE_ERROR);
+}
+
 int main(void)
 {
     FX_MAIN_CHECK();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_setting_first_value_wins, fx_setup, fx_teardown),
         cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_job_init_defaults),
         cmocka_unit_test_setup_teardown(test_bucket_open_is_idempotent_with_default_queue, fx_setup, fx_teardown),
