@@ -9,6 +9,7 @@
 #include "util/util.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,95 @@ void store_default_queue(store_queue *q, const char *bucket, int64_t now_ms)
     q->create_ms = now_ms;
     q->update_ms = now_ms;
 }
+
+/* ---- the job row <-> store_job mapping, one entry per column, shared by every backend so that
+ * their schemas cannot drift (a column added here is read and written by both) ---- */
+
+
+#define FSIZE(f) sizeof(((store_job *)0)->f)
+#define CT(n, f) {n, STORE_COL_TEXT, offsetof(store_job, f), FSIZE(f), true}
+#define CI(n, f) {n, STORE_COL_INT, offsetof(store_job, f), 0, true}
+#define CL(n, f) {n, STORE_COL_I64, offsetof(store_job, f), 0, true}
+#define CR(n, f) {n, STORE_COL_REAL, offsetof(store_job, f), 0, true}
+#define CH(n, f) {n, STORE_COL_HEAP, offsetof(store_job, f), 0, true}
+
+const store_col store_job_cols[] = {
+    CT("id", id),
+    CT("tag", tag),
+    CT("bucket", bucket),
+    CT("region", region),
+    CT("queue_id", queue_id),
+    {"state", STORE_COL_STATE, offsetof(store_job, state), 0, true},
+    CT("code", code),
+    CT("message", message),
+    CL("create_ms", create_ms),
+    CL("start_ms", start_ms),
+    CL("end_ms", end_ms),
+    CI("job_level", job_level),
+    CT("input_object", input_object),
+    CT("input_url", input_url),
+    CT("template_id", template_id),
+    CT("template_name", template_name),
+    CT("p_engine_model_type", params.engine_model_type),
+    CI("p_channel_num", params.channel_num),
+    CI("p_res_text_format", params.res_text_format),
+    CI("p_filter_dirty", params.filter_dirty),
+    CI("p_filter_modal", params.filter_modal),
+    CI("p_filter_punc", params.filter_punc),
+    CI("p_convert_num_mode", params.convert_num_mode),
+    CI("p_speaker_diarization", params.speaker_diarization),
+    CI("p_speaker_number", params.speaker_number),
+    CI("p_sentence_max_length", params.sentence_max_length),
+    CT("p_output_file_type", params.output_file_type),
+    CT("p_hot_vocabulary_table_id", params.hot_vocabulary_table_id),
+    CT("p_flash_asr", params.flash_asr),
+    CT("p_format", params.format),
+    CT("p_first_channel_only", params.first_channel_only),
+    CT("p_word_info", params.word_info),
+    CT("output_region", output_region),
+    CT("output_bucket", output_bucket),
+    CT("output_object", output_object),
+    CT("user_data", user_data),
+    CT("callback", callback),
+    CT("callback_format", callback_format),
+    CT("callback_type", callback_type),
+    CI("attempts", attempts),
+    CR("audio_time", audio_time),
+    CH("result", result),
+    CH("result_detail", result_detail),
+    CT("object_name", object_name),
+    CT("detail_object_name", detail_object_name),
+    {"owner", STORE_COL_TEXT, offsetof(store_job, owner), FSIZE(owner), false},
+    {"lease_until", STORE_COL_I64, offsetof(store_job, lease_until_ms), 0, false},
+    {"staged", STORE_COL_BOOL, offsetof(store_job, staged), 0, false},
+    {"output_body", STORE_COL_HEAP, offsetof(store_job, output_body), 0, false},
+    {"output_content_type", STORE_COL_TEXT, offsetof(store_job, output_content_type), FSIZE(output_content_type), false},
+};
+const size_t store_job_ncols = sizeof store_job_cols / sizeof store_job_cols[0];
+
+/* A template's parameters: the same p_ columns as a job's, with offsets into job_params. */
+#define PSIZE(f) sizeof(((job_params *)0)->f)
+#define PT(n, f) {n, STORE_COL_TEXT, offsetof(job_params, f), PSIZE(f), true}
+#define PI(n, f) {n, STORE_COL_INT, offsetof(job_params, f), 0, true}
+const store_col store_param_cols[] = {
+    PT("p_engine_model_type", engine_model_type),
+    PI("p_channel_num", channel_num),
+    PI("p_res_text_format", res_text_format),
+    PI("p_filter_dirty", filter_dirty),
+    PI("p_filter_modal", filter_modal),
+    PI("p_filter_punc", filter_punc),
+    PI("p_convert_num_mode", convert_num_mode),
+    PI("p_speaker_diarization", speaker_diarization),
+    PI("p_speaker_number", speaker_number),
+    PI("p_sentence_max_length", sentence_max_length),
+    PT("p_output_file_type", output_file_type),
+    PT("p_hot_vocabulary_table_id", hot_vocabulary_table_id),
+    PT("p_flash_asr", flash_asr),
+    PT("p_format", format),
+    PT("p_first_channel_only", first_channel_only),
+    PT("p_word_info", word_info),
+};
+const size_t store_param_ncols = sizeof store_param_cols / sizeof store_param_cols[0];
 
 /* ---- the handle and dispatch ---- */
 

@@ -70,6 +70,24 @@ extern const store_backend store_sqlite_backend;
 void *store_pg_open(const store_params *p, char *err, size_t errlen);
 extern const store_backend store_pg_backend;
 
+/* The job row <-> store_job mapping (store.c), one entry per column, which both backends build
+ * their statements from and read and bind rows with. store_param_cols are the SpeechRecognition
+ * columns (p_...), offsets into job_params: a template's row carries the same ones. */
+typedef enum store_col_kind {
+    STORE_COL_TEXT, STORE_COL_INT, STORE_COL_I64, STORE_COL_REAL, STORE_COL_STATE, STORE_COL_HEAP, STORE_COL_BOOL
+} store_col_kind;
+typedef struct store_col {
+    const char *name;
+    store_col_kind kind;
+    size_t off;
+    size_t size;   /* STORE_COL_TEXT: the char array's size */
+    bool insert;   /* written by an insert (the lease columns start empty) */
+} store_col;
+extern const store_col store_job_cols[];
+extern const size_t store_job_ncols;
+extern const store_col store_param_cols[];
+extern const size_t store_param_ncols;
+
 /* Sets this thread's last-error message (what store_last_error() returns). */
 void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

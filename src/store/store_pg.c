@@ -260,101 +260,8 @@ static const char schema_v1[] =
 static const char *const migrations[] = {schema_v1};
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* ---- the job row <-> store_job mapping, one entry per column ---- */
+/* ---- the job row <-> store_job mapping: store_job_cols and store_param_cols (store.c) ---- */
 
-typedef enum col_kind { COL_TEXT, COL_INT, COL_I64, COL_REAL, COL_STATE, COL_HEAP, COL_BOOL } col_kind;
-typedef struct job_col {
-    const char *name;
-    col_kind kind;
-    size_t off;
-    size_t size; /* COL_TEXT: the char array's size */
-    bool insert; /* written by an insert (the lease columns start empty) */
-} job_col;
-
-#define FSIZE(f) sizeof(((store_job *)0)->f)
-#define CT(n, f) {n, COL_TEXT, offsetof(store_job, f), FSIZE(f), true}
-#define CI(n, f) {n, COL_INT, offsetof(store_job, f), 0, true}
-#define CL(n, f) {n, COL_I64, offsetof(store_job, f), 0, true}
-#define CR(n, f) {n, COL_REAL, offsetof(store_job, f), 0, true}
-#define CH(n, f) {n, COL_HEAP, offsetof(store_job, f), 0, true}
-
-static const job_col job_cols[] = {
-    CT("id", id),
-    CT("tag", tag),
-    CT("bucket", bucket),
-    CT("region", region),
-    CT("queue_id", queue_id),
-    {"state", COL_STATE, offsetof(store_job, state), 0, true},
-    CT("code", code),
-    CT("message", message),
-    CL("create_ms", create_ms),
-    CL("start_ms", start_ms),
-    CL("end_ms", end_ms),
-    CI("job_level", job_level),
-    CT("input_object", input_object),
-    CT("input_url", input_url),
-    CT("template_id", template_id),
-    CT("template_name", template_name),
-    CT("p_engine_model_type", params.engine_model_type),
-    CI("p_channel_num", params.channel_num),
-    CI("p_res_text_format", params.res_text_format),
-    CI("p_filter_dirty", params.filter_dirty),
-    CI("p_filter_modal", params.filter_modal),
-    CI("p_filter_punc", params.filter_punc),
-    CI("p_convert_num_mode", params.convert_num_mode),
-    CI("p_speaker_diarization", params.speaker_diarization),
-    CI("p_speaker_number", params.speaker_number),
-    CI("p_sentence_max_length", params.sentence_max_length),
-    CT("p_output_file_type", params.output_file_type),
-    CT("p_hot_vocabulary_table_id", params.hot_vocabulary_table_id),
-    CT("p_flash_asr", params.flash_asr),
-    CT("p_format", params.format),
-    CT("p_first_channel_only", params.first_channel_only),
-    CT("p_word_info", params.word_info),
-    CT("output_region", output_region),
-    CT("output_bucket", output_bucket),
-    CT("output_object", output_object),
-    CT("user_data", user_data),
-    CT("callback", callback),
-    CT("callback_format", callback_format),
-    CT("callback_type", callback_type),
-    CI("attempts", attempts),
-    CR("audio_time", audio_time),
-    CH("result", result),
-    CH("result_detail", result_detail),
-    CT("object_name", object_name),
-    CT("detail_object_name", detail_object_name),
-    {"owner", COL_TEXT, offsetof(store_job, owner), FSIZE(owner), false},
-    {"lease_until", COL_I64, offsetof(store_job, lease_until_ms), 0, false},
-    {"staged", COL_BOOL, offsetof(store_job, staged), 0, false},
-    {"output_body", COL_HEAP, offsetof(store_job, output_body), 0, false},
-    {"output_content_type", COL_TEXT, offsetof(store_job, output_content_type), FSIZE(output_content_type), false},
-};
-#define JOB_NCOLS (sizeof job_cols / sizeof job_cols[0])
-
-/* A template's parameters: the same p_ columns as a job's, with offsets into job_params. */
-#define PSIZE(f) sizeof(((job_params *)0)->f)
-#define PT(n, f) {n, COL_TEXT, offsetof(job_params, f), PSIZE(f), true}
-#define PI(n, f) {n, COL_INT, offsetof(job_params, f), 0, true}
-static const job_col param_cols[] = {
-    PT("p_engine_model_type", engine_model_type),
-    PI("p_channel_num", channel_num),
-    PI("p_res_text_format", res_text_format),
-    PI("p_filter_dirty", filter_dirty),
-    PI("p_filter_modal", filter_modal),
-    PI("p_filter_punc", filter_punc),
-    PI("p_convert_num_mode", convert_num_mode),
-    PI("p_speaker_diarization", speaker_diarization),
-    PI("p_speaker_number", speaker_number),
-    PI("p_sentence_max_length", sentence_max_length),
-    PT("p_output_file_type", output_file_type),
-    PT("p_hot_vocabulary_table_id", hot_vocabulary_table_id),
-    PT("p_flash_asr", flash_asr),
-    PT("p_format", format),
-    PT("p_first_channel_only", first_channel_only),
-    PT("p_word_info", word_info),
-};
-#define PARAM_NCOLS (sizeof param_cols / sizeof param_cols[0])
 
 /* ---- statements ---- */
 
@@ -401,7 +308,7 @@ typedef enum stmt_id {
     ST_QUEUE_PAGE,
     ST_INSERT_LOCK_BUCKETS,
     ST_INSERT_LOCK_QUEUES,
-    ST_JOB_INSERT,   /* built from job_cols */
+    ST_JOB_INSERT,   /* built from store_job_cols */
     ST_JOB_GET,      /* built */
     ST_JOB_LIST_ASC, /* built */
     ST_JOB_LIST_DESC,
@@ -439,7 +346,7 @@ typedef enum stmt_id {
     ST_HV_DELETE,
     ST_HV_COUNT,
     ST_HV_PAGE,
-    ST_TPL_INSERT, /* built from param_cols */
+    ST_TPL_INSERT, /* built from store_param_cols */
     ST_TPL_GET,    /* built */
     ST_TPL_UPDATE, /* built */
     ST_TPL_PAGE,   /* built */
@@ -998,49 +905,49 @@ static void args_queue(pq_args *a, const store_queue *q)
     a_i64(a, q->update_ms);
 }
 
-/* The inserted job columns, in job_cols order. */
+/* The inserted job columns, in store_job_cols order. */
 static void args_job(pq_args *a, const store_job *j)
 {
     const char *base = (const char *)j;
-    for (size_t i = 0; i < JOB_NCOLS; i++) {
-        const job_col *c = &job_cols[i];
+    for (size_t i = 0; i < store_job_ncols; i++) {
+        const store_col *c = &store_job_cols[i];
         if (!c->insert)
             continue;
         const void *p = base + c->off;
         switch (c->kind) {
-        case COL_TEXT: a_fixed(a, p, c->size); break;
-        case COL_INT: a_i64(a, *(const int *)p); break;
-        case COL_I64: a_i64(a, *(const int64_t *)p); break;
-        case COL_REAL: a_real(a, *(const double *)p); break;
-        case COL_STATE: a_i64(a, (int)*(const job_state *)p); break;
-        case COL_HEAP: a_str(a, *(char *const *)p); break;
-        case COL_BOOL: a_bool(a, *(const bool *)p); break;
+        case STORE_COL_TEXT: a_fixed(a, p, c->size); break;
+        case STORE_COL_INT: a_i64(a, *(const int *)p); break;
+        case STORE_COL_I64: a_i64(a, *(const int64_t *)p); break;
+        case STORE_COL_REAL: a_real(a, *(const double *)p); break;
+        case STORE_COL_STATE: a_i64(a, (int)*(const job_state *)p); break;
+        case STORE_COL_HEAP: a_str(a, *(char *const *)p); break;
+        case STORE_COL_BOOL: a_bool(a, *(const bool *)p); break;
         }
     }
 }
 
-/* Reads "seq, <job_cols>" of a row into a freshly initialised job. */
+/* Reads "seq, <store_job_cols>" of a row into a freshly initialised job. */
 static void read_job(PGresult *r, int row, store_job *j)
 {
     store_job_init(j);
     j->seq = g_i64(r, row, 0);
     char *base = (char *)j;
-    for (size_t i = 0; i < JOB_NCOLS; i++) {
-        const job_col *c = &job_cols[i];
+    for (size_t i = 0; i < store_job_ncols; i++) {
+        const store_col *c = &store_job_cols[i];
         void *p = base + c->off;
         int at = (int)i + 1;
         switch (c->kind) {
-        case COL_TEXT: g_text(r, row, at, p, c->size); break;
-        case COL_INT: *(int *)p = g_int(r, row, at); break;
-        case COL_I64: *(int64_t *)p = g_i64(r, row, at); break;
-        case COL_REAL: {
+        case STORE_COL_TEXT: g_text(r, row, at, p, c->size); break;
+        case STORE_COL_INT: *(int *)p = g_int(r, row, at); break;
+        case STORE_COL_I64: *(int64_t *)p = g_i64(r, row, at); break;
+        case STORE_COL_REAL: {
             const char *v = g_val(r, row, at);
             *(double *)p = v ? strtod(v, NULL) : 0;
             break;
         }
-        case COL_STATE: *(job_state *)p = (job_state)g_int(r, row, at); break;
-        case COL_HEAP: *(char **)p = g_heap(r, row, at); break;
-        case COL_BOOL: *(bool *)p = g_bool(r, row, at); break;
+        case STORE_COL_STATE: *(job_state *)p = (job_state)g_int(r, row, at); break;
+        case STORE_COL_HEAP: *(char **)p = g_heap(r, row, at); break;
+        case STORE_COL_BOOL: *(bool *)p = g_bool(r, row, at); break;
         }
     }
 }
@@ -1071,10 +978,10 @@ static void build_sql(pg_store *pg)
     buf_init(&ins_cols);
     buf_init(&marks);
     int at = 0;
-    for (size_t i = 0; i < JOB_NCOLS; i++) {
-        buf_printf(&cols, ", %s", job_cols[i].name);
-        if (job_cols[i].insert) {
-            buf_printf(&ins_cols, "%s%s", at ? ", " : "", job_cols[i].name);
+    for (size_t i = 0; i < store_job_ncols; i++) {
+        buf_printf(&cols, ", %s", store_job_cols[i].name);
+        if (store_job_cols[i].insert) {
+            buf_printf(&ins_cols, "%s%s", at ? ", " : "", store_job_cols[i].name);
             buf_printf(&marks, "%s$%d", at ? ", " : "", at + 1);
             at++;
         }
@@ -1115,10 +1022,10 @@ static void build_sql(pg_store *pg)
     buf_init(&pcols);
     buf_init(&pins);
     buf_init(&pset);
-    for (size_t i = 0; i < PARAM_NCOLS; i++) {
-        buf_printf(&pcols, ", %s", param_cols[i].name);
+    for (size_t i = 0; i < store_param_ncols; i++) {
+        buf_printf(&pcols, ", %s", store_param_cols[i].name);
         buf_printf(&pins, ", $%d", 6 + (int)i);
-        buf_printf(&pset, ", %s = $%d", param_cols[i].name, 5 + (int)i);
+        buf_printf(&pset, ", %s = $%d", store_param_cols[i].name, 5 + (int)i);
     }
     buf_printf(&b, "INSERT INTO templates(" TEMPLATE_COLS "%s) VALUES($1, $2, $3, $4, $5%s) RETURNING seq",
                pcols.data, pins.data);
@@ -2593,16 +2500,16 @@ static store_rc pg_hotvocab_list(void *impl, const char *bucket, int64_t offset,
 static void args_params(pq_args *a, const job_params *p)
 {
     const char *base = (const char *)p;
-    for (size_t i = 0; i < PARAM_NCOLS; i++) {
-        const job_col *c = &param_cols[i];
-        if (c->kind == COL_TEXT)
+    for (size_t i = 0; i < store_param_ncols; i++) {
+        const store_col *c = &store_param_cols[i];
+        if (c->kind == STORE_COL_TEXT)
             a_fixed(a, base + c->off, c->size);
         else
             a_i64(a, *(const int *)(base + c->off));
     }
 }
 
-/* Reads "seq, TEMPLATE_COLS, <param_cols>" of a row. */
+/* Reads "seq, TEMPLATE_COLS, <store_param_cols>" of a row. */
 static void read_template(PGresult *r, int row, store_template *t)
 {
     memset(t, 0, sizeof *t);
@@ -2613,9 +2520,9 @@ static void read_template(PGresult *r, int row, store_template *t)
     t->create_ms = g_i64(r, row, 4);
     t->update_ms = g_i64(r, row, 5);
     char *base = (char *)&t->params;
-    for (size_t i = 0; i < PARAM_NCOLS; i++) {
-        const job_col *c = &param_cols[i];
-        if (c->kind == COL_TEXT)
+    for (size_t i = 0; i < store_param_ncols; i++) {
+        const store_col *c = &store_param_cols[i];
+        if (c->kind == STORE_COL_TEXT)
             g_text(r, row, 6 + (int)i, base + c->off, c->size);
         else
             *(int *)(base + c->off) = g_int(r, row, 6 + (int)i);

@@ -221,100 +221,8 @@ static const migration migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* ---- the job row <-> store_job mapping, one entry per column ---- */
+/* ---- the job row <-> store_job mapping: store_job_cols and store_param_cols (store.c) ---- */
 
-typedef enum col_kind { COL_TEXT, COL_INT, COL_I64, COL_REAL, COL_STATE, COL_HEAP, COL_BOOL } col_kind;
-typedef struct job_col {
-    const char *name;
-    col_kind kind;
-    size_t off;
-    size_t size; /* COL_TEXT: the char array's size */
-} job_col;
-
-#define FSIZE(f) sizeof(((store_job *)0)->f)
-#define CT(n, f) {n, COL_TEXT, offsetof(store_job, f), FSIZE(f)}
-#define CI(n, f) {n, COL_INT, offsetof(store_job, f), 0}
-#define CL(n, f) {n, COL_I64, offsetof(store_job, f), 0}
-#define CR(n, f) {n, COL_REAL, offsetof(store_job, f), 0}
-#define CH(n, f) {n, COL_HEAP, offsetof(store_job, f), 0}
-
-static const job_col job_cols[] = {
-    CT("id", id),
-    CT("tag", tag),
-    CT("bucket", bucket),
-    CT("region", region),
-    CT("queue_id", queue_id),
-    {"state", COL_STATE, offsetof(store_job, state), 0},
-    CT("code", code),
-    CT("message", message),
-    CL("create_ms", create_ms),
-    CL("start_ms", start_ms),
-    CL("end_ms", end_ms),
-    CI("job_level", job_level),
-    CT("input_object", input_object),
-    CT("input_url", input_url),
-    CT("template_id", template_id),
-    CT("template_name", template_name),
-    CT("p_engine_model_type", params.engine_model_type),
-    CI("p_channel_num", params.channel_num),
-    CI("p_res_text_format", params.res_text_format),
-    CI("p_filter_dirty", params.filter_dirty),
-    CI("p_filter_modal", params.filter_modal),
-    CI("p_filter_punc", params.filter_punc),
-    CI("p_convert_num_mode", params.convert_num_mode),
-    CI("p_speaker_diarization", params.speaker_diarization),
-    CI("p_speaker_number", params.speaker_number),
-    CI("p_sentence_max_length", params.sentence_max_length),
-    CT("p_output_file_type", params.output_file_type),
-    CT("p_hot_vocabulary_table_id", params.hot_vocabulary_table_id),
-    CT("p_flash_asr", params.flash_asr),
-    CT("p_format", params.format),
-    CT("p_first_channel_only", params.first_channel_only),
-    CT("p_word_info", params.word_info),
-    CT("output_region", output_region),
-    CT("output_bucket", output_bucket),
-    CT("output_object", output_object),
-    CT("user_data", user_data),
-    CT("callback", callback),
-    CT("callback_format", callback_format),
-    CT("callback_type", callback_type),
-    CI("attempts", attempts),
-    CR("audio_time", audio_time),
-    CH("result", result),
-    CH("result_detail", result_detail),
-    CT("object_name", object_name),
-    CT("detail_object_name", detail_object_name),
-    CT("owner", owner),
-    CL("lease_until", lease_until_ms),
-    {"staged", COL_BOOL, offsetof(store_job, staged), 0},
-    CH("output_body", output_body),
-    CT("output_content_type", output_content_type),
-};
-#define JOB_NCOLS (sizeof job_cols / sizeof job_cols[0])
-
-/* A template's parameters: the same p_ columns as a job's, with offsets into job_params. */
-#define PSIZE(f) sizeof(((job_params *)0)->f)
-#define PT(n, f) {n, COL_TEXT, offsetof(job_params, f), PSIZE(f)}
-#define PI(n, f) {n, COL_INT, offsetof(job_params, f), 0}
-static const job_col param_cols[] = {
-    PT("p_engine_model_type", engine_model_type),
-    PI("p_channel_num", channel_num),
-    PI("p_res_text_format", res_text_format),
-    PI("p_filter_dirty", filter_dirty),
-    PI("p_filter_modal", filter_modal),
-    PI("p_filter_punc", filter_punc),
-    PI("p_convert_num_mode", convert_num_mode),
-    PI("p_speaker_diarization", speaker_diarization),
-    PI("p_speaker_number", speaker_number),
-    PI("p_sentence_max_length", sentence_max_length),
-    PT("p_output_file_type", output_file_type),
-    PT("p_hot_vocabulary_table_id", hot_vocabulary_table_id),
-    PT("p_flash_asr", flash_asr),
-    PT("p_format", format),
-    PT("p_first_channel_only", first_channel_only),
-    PT("p_word_info", word_info),
-};
-#define PARAM_NCOLS (sizeof param_cols / sizeof param_cols[0])
 
 /* ---- statements ---- */
 
@@ -360,7 +268,7 @@ typedef enum stmt_id {
     ST_QUEUE_COUNT,
     ST_QUEUE_PAGE,
     ST_QUEUE_ADMIT,
-    ST_JOB_INSERT,   /* built from job_cols */
+    ST_JOB_INSERT,   /* built from store_job_cols */
     ST_JOB_GET,      /* built */
     ST_JOB_BY_SEQ,   /* built */
     ST_JOB_LIST_ASC, /* built */
@@ -399,7 +307,7 @@ typedef enum stmt_id {
     ST_HV_DELETE,
     ST_HV_COUNT,
     ST_HV_PAGE,
-    ST_TPL_INSERT,   /* built from param_cols */
+    ST_TPL_INSERT,   /* built from store_param_cols */
     ST_TPL_GET,      /* built */
     ST_TPL_UPDATE,   /* built */
     ST_TPL_PAGE,     /* built */
@@ -802,48 +710,48 @@ static void bind_queue(sqlite3_stmt *st, const store_queue *q)
     sqlite3_bind_int64(st, 13, q->update_ms);
 }
 
-/* Binds every job column, in job_cols order, from parameter 1. */
+/* Binds every job column, in store_job_cols order, from parameter 1. */
 static void bind_job(sqlite3_stmt *st, const store_job *j)
 {
     const char *base = (const char *)j;
-    for (size_t i = 0; i < JOB_NCOLS; i++) {
-        const job_col *c = &job_cols[i];
+    for (size_t i = 0; i < store_job_ncols; i++) {
+        const store_col *c = &store_job_cols[i];
         const void *p = base + c->off;
         int at = (int)i + 1;
         switch (c->kind) {
-        case COL_TEXT: bind_fixed(st, at, p, c->size); break;
-        case COL_INT: sqlite3_bind_int(st, at, *(const int *)p); break;
-        case COL_I64: sqlite3_bind_int64(st, at, *(const int64_t *)p); break;
-        case COL_REAL: sqlite3_bind_double(st, at, *(const double *)p); break;
-        case COL_STATE: sqlite3_bind_int(st, at, (int)*(const job_state *)p); break;
-        case COL_HEAP: bind_str(st, at, *(char *const *)p); break;
-        case COL_BOOL: sqlite3_bind_int(st, at, *(const bool *)p ? 1 : 0); break;
+        case STORE_COL_TEXT: bind_fixed(st, at, p, c->size); break;
+        case STORE_COL_INT: sqlite3_bind_int(st, at, *(const int *)p); break;
+        case STORE_COL_I64: sqlite3_bind_int64(st, at, *(const int64_t *)p); break;
+        case STORE_COL_REAL: sqlite3_bind_double(st, at, *(const double *)p); break;
+        case STORE_COL_STATE: sqlite3_bind_int(st, at, (int)*(const job_state *)p); break;
+        case STORE_COL_HEAP: bind_str(st, at, *(char *const *)p); break;
+        case STORE_COL_BOOL: sqlite3_bind_int(st, at, *(const bool *)p ? 1 : 0); break;
         }
     }
 }
 
-/* Reads "seq, <job_cols>" from the current row into a freshly initialised job. */
+/* Reads "seq, <store_job_cols>" from the current row into a freshly initialised job. */
 static void read_job(sqlite3_stmt *st, store_job *j)
 {
     store_job_init(j);
     j->seq = sqlite3_column_int64(st, 0);
     char *base = (char *)j;
-    for (size_t i = 0; i < JOB_NCOLS; i++) {
-        const job_col *c = &job_cols[i];
+    for (size_t i = 0; i < store_job_ncols; i++) {
+        const store_col *c = &store_job_cols[i];
         void *p = base + c->off;
         int at = (int)i + 1;
         switch (c->kind) {
-        case COL_TEXT: col_text(st, at, p, c->size); break;
-        case COL_INT: *(int *)p = sqlite3_column_int(st, at); break;
-        case COL_I64: *(int64_t *)p = sqlite3_column_int64(st, at); break;
-        case COL_REAL: *(double *)p = sqlite3_column_double(st, at); break;
-        case COL_STATE: *(job_state *)p = (job_state)sqlite3_column_int(st, at); break;
-        case COL_HEAP: {
+        case STORE_COL_TEXT: col_text(st, at, p, c->size); break;
+        case STORE_COL_INT: *(int *)p = sqlite3_column_int(st, at); break;
+        case STORE_COL_I64: *(int64_t *)p = sqlite3_column_int64(st, at); break;
+        case STORE_COL_REAL: *(double *)p = sqlite3_column_double(st, at); break;
+        case STORE_COL_STATE: *(job_state *)p = (job_state)sqlite3_column_int(st, at); break;
+        case STORE_COL_HEAP: {
             const unsigned char *t = sqlite3_column_text(st, at);
             *(char **)p = t ? xstrdup((const char *)t) : NULL;
             break;
         }
-        case COL_BOOL: *(bool *)p = sqlite3_column_int(st, at) != 0; break;
+        case STORE_COL_BOOL: *(bool *)p = sqlite3_column_int(st, at) != 0; break;
         }
     }
 }
@@ -854,13 +762,13 @@ static void build_job_sql(sq_store *sq)
 {
     buf cols;
     buf_init(&cols);
-    for (size_t i = 0; i < JOB_NCOLS; i++)
-        buf_printf(&cols, "%s%s", i ? ", " : "", job_cols[i].name);
+    for (size_t i = 0; i < store_job_ncols; i++)
+        buf_printf(&cols, "%s%s", i ? ", " : "", store_job_cols[i].name);
 
     buf b;
     buf_init(&b);
     buf_printf(&b, "INSERT INTO jobs(%s) VALUES(", cols.data);
-    for (size_t i = 0; i < JOB_NCOLS; i++)
+    for (size_t i = 0; i < store_job_ncols; i++)
         buf_puts(&b, i ? ", ?" : "?");
     buf_puts(&b, ")");
     sq->built_sql[ST_JOB_INSERT] = buf_steal(&b);
@@ -879,7 +787,7 @@ static void build_job_sql(sq_store *sq)
         sq->sql[i] = sq->built_sql[i] ? sq->built_sql[i] : static_sql[i];
 }
 
-/* The template statements that name every parameter column, built from param_cols. Must run before
+/* The template statements that name every parameter column, built from store_param_cols. Must run before
  * build_job_sql, which settles sq->sql. */
 static void build_template_sql(sq_store *sq)
 {
@@ -887,10 +795,10 @@ static void build_template_sql(sq_store *sq)
     buf_init(&cols);
     buf_init(&sets);
     buf_init(&marks);
-    for (size_t i = 0; i < PARAM_NCOLS; i++) {
+    for (size_t i = 0; i < store_param_ncols; i++) {
         int at = TEMPLATE_FIRST_PARAM + (int)i;
-        buf_printf(&cols, ", %s", param_cols[i].name);
-        buf_printf(&sets, ", %s = ?%d", param_cols[i].name, at);
+        buf_printf(&cols, ", %s", store_param_cols[i].name);
+        buf_printf(&sets, ", %s = ?%d", store_param_cols[i].name, at);
         buf_printf(&marks, ", ?%d", at);
     }
     buf b;
@@ -2195,21 +2103,21 @@ static store_rc sq_hotvocab_list(void *impl, const char *bucket, int64_t offset,
 
 /* ---- templates ---- */
 
-/* Binds a template's parameters, in param_cols order, from TEMPLATE_FIRST_PARAM. */
+/* Binds a template's parameters, in store_param_cols order, from TEMPLATE_FIRST_PARAM. */
 static void bind_params(sqlite3_stmt *st, const job_params *p)
 {
     const char *base = (const char *)p;
-    for (size_t i = 0; i < PARAM_NCOLS; i++) {
-        const job_col *c = &param_cols[i];
+    for (size_t i = 0; i < store_param_ncols; i++) {
+        const store_col *c = &store_param_cols[i];
         int at = TEMPLATE_FIRST_PARAM + (int)i;
-        if (c->kind == COL_TEXT)
+        if (c->kind == STORE_COL_TEXT)
             bind_fixed(st, at, base + c->off, c->size);
         else
             sqlite3_bind_int(st, at, *(const int *)(base + c->off));
     }
 }
 
-/* Reads "seq, TEMPLATE_COLS, <param_cols>" from the current row. */
+/* Reads "seq, TEMPLATE_COLS, <store_param_cols>" from the current row. */
 static void read_template(sqlite3_stmt *st, store_template *t)
 {
     memset(t, 0, sizeof *t);
@@ -2220,10 +2128,10 @@ static void read_template(sqlite3_stmt *st, store_template *t)
     t->create_ms = sqlite3_column_int64(st, 4);
     t->update_ms = sqlite3_column_int64(st, 5);
     char *base = (char *)&t->params;
-    for (size_t i = 0; i < PARAM_NCOLS; i++) {
-        const job_col *c = &param_cols[i];
+    for (size_t i = 0; i < store_param_ncols; i++) {
+        const store_col *c = &store_param_cols[i];
         int at = TEMPLATE_FIRST_PARAM + (int)i;
-        if (c->kind == COL_TEXT)
+        if (c->kind == STORE_COL_TEXT)
             col_text(st, at, base + c->off, c->size);
         else
             *(int *)(base + c->off) = sqlite3_column_int(st, at);
