@@ -31,6 +31,7 @@ api *api_new(const api_params *p, const api_deps *d)
     else
         seal_key_random(&a->token_key);
     a->p.token_key = NULL;   /* the copy above is the one used */
+    pthread_mutex_init(&a->queue_cache_mu, NULL);
     return a;
 }
 
@@ -41,6 +42,9 @@ size_t api_max_body(const api *a)
 
 void api_free(api *a)
 {
+    if (!a)
+        return;
+    pthread_mutex_destroy(&a->queue_cache_mu);
     free(a);
 }
 

@@ -5,10 +5,19 @@
 #define CICADA_API_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "api/api.h"
 #include "render/render.h"
 #include "xml/xml.h"
+
+/* A bucket's default queue never changes once created (queues outlive a closed bucket), so the
+ * submit path remembers it instead of asking the store each time. Slots by hash, overwritten. */
+#define API_QUEUE_CACHE_SLOTS 1024
+typedef struct api_queue_slot {
+    char bucket[64];
+    char queue_id[40];
+} api_queue_slot;
 
 struct api {
     api_params p;
@@ -16,6 +25,8 @@ struct api {
     char region[32];
     char default_bucket[64];
     seal_key token_key;            /* seals list page tokens (p.token_key, or drawn at start) */
+    pthread_mutex_t queue_cache_mu;
+    api_queue_slot queue_cache[API_QUEUE_CACHE_SLOTS];
 };
 
 void api_xml_begin(api_response *r, xml_writer *w);

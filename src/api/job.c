@@ -165,7 +165,36 @@ static bool parse_callback(const api *a, api_response *r, const api_request *q, 
     return true;
 }
 
-/* The job's queue: the one named, or the bucket's default. */
+static size_t queue_slot_of(const char *bucket)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)bucket; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % API_QUEUE_CACHE_SLOTS;
+}
+
+static bool default_queue_cached(api *a, const char *bucket, char queue_id[40])
+{
+    api_queue_slot *slot = &a->queue_cache[queue_slot_of(bucket)];
+    pthread_mutex_lock(&a->queue_cache_mu);
+    bool hit = slot->queue_id[0] && strcmp(slot->bucket, bucket) == 0;
+    if (hit)
+        memcpy(queue_id, slot->queue_id, sizeof slot->queue_id);
+    pthread_mutex_unlock(&a->queue_cache_mu);
+    return hit;
+}
+
+static void remember_default_queue(api *a, const char *bucket, const char *queue_id)
+{
+    api_queue_slot *slot = &a->queue_cache[queue_slot_of(bucket)];
+    pthread_mutex_lock(&a->queue_cache_mu);
+    snprintf(slot->bucket, sizeof slot->bucket, "%s", bucket);
+    snprintf(slot->queue_id, sizeof slot->queue_id, "%s", queue_id);
+    pthread_mutex_unlock(&a->queue_cache_mu);
+}
+
+/* The job's queue: the one named, or the bucket's default (the first one created for it: it never
+ * changes, so it is remembered). */
 static bool resolve_queue(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
     const char *qid = xml_path_text(root, "QueueId");
@@ -176,6 +205,8 @@ static bool resolve_queue(api *a, api_response *r, const api_request *q, const x
             return false;
         }
     } else {
+        if (default_queue_cached(a, q->bucket, j->queue_id))
+            return true;
         store_queue_filter f = {.bucket = q->bucket, .page_number = 1, .page_size = 1};
         size_t n = 0;
         int64_t total;
@@ -183,6 +214,7 @@ static bool resolve_queue(api *a, api_response *r, const api_request *q, const x
             api_error(r, q, 500, "InternalError", "bucket %s has no ASR queue", q->bucket);
             return false;
         }
+        remember_default_queue(a, q->bucket, qu.id);
     }
     snprintf(j->queue_id, sizeof j->queue_id, "%s", qu.id);
     return true;

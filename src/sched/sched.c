@@ -12,8 +12,9 @@
  * that staged, or one that took a staged job over) writes the same bytes.
  *
  * Wake-ups: idle workers sleep on a condition variable that local submits, queue updates and
- * finished jobs signal; with a store that carries wake-ups between nodes (PostgreSQL LISTEN/NOTIFY)
- * a listener thread turns those into the same signal; a slow poll is the safety net. */
+ * finished jobs signal (one worker at a time; a worker that gets a job passes the signal on); with a
+ * store that carries wake-ups between nodes (PostgreSQL LISTEN/NOTIFY) a listener thread turns
+ * those into the same signal; a slow poll is the safety net. */
 #include "sched/sched.h"
 
 #include <pthread.h>
@@ -40,7 +41,8 @@ struct sched {
     bool keeper_started, listener_started;
     lease_slot *slots;         /* one per worker */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;         /* idle workers wait here (sched_wake signals one) */
+    pthread_cond_t stop_cv;    /* the keeper and the listener pause here (stopping broadcasts) */
     unsigned long wakeups;     /* bumped by sched_wake; lets a worker notice a wake it slept through */
     bool stopping;             /* workers and the listener stop */
     bool keeper_stopping;      /* set once the workers are gone: their leases are kept to the end */
@@ -57,13 +59,16 @@ sched_params sched_default_params(void)
     return (sched_params){.workers = fs_cpu_count(), .idle_poll_ms = 1000, .node = NULL, .lease_ms = 30000};
 }
 
+/* Wakes ONE idle worker: it claims, and when it gets a job it wakes the next one (see worker_main),
+ * so a burst of work spreads over the idle workers while a wake-up that finds nothing costs one
+ * claim, not one per worker (on PostgreSQL every node hears every submit). */
 void sched_wake(sched *s)
 {
     if (!s)
         return;
     pthread_mutex_lock(&s->mu);
     s->wakeups++;
-    pthread_cond_broadcast(&s->cv);
+    pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -205,6 +210,7 @@ static void *worker_main(void *arg)
         store_claim c = {.node = s->node, .now_ms = time_now_ms(), .lease_ms = s->p.lease_ms};
         store_rc rc = store_job_claim(s->d.st, &c, j);
         if (rc == STORE_OK) {
+            sched_wake(s);   /* there may be more: let the next idle worker look */
             count(s, &s->stats.claimed);
             if (j->attempts > 1 && j->start_ms < c.now_ms)
                 count(s, &s->stats.taken_over);
@@ -235,7 +241,7 @@ static bool pause_unless(sched *s, const bool *flag, int64_t ms)
         int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
         ts.tv_sec += ms / 1000 + ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        pthread_cond_timedwait(&s->stop_cv, &s->mu, &ts);
     }
     bool go_on = !*flag;
     pthread_mutex_unlock(&s->mu);
@@ -327,6 +333,7 @@ sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t
         s->d.pipeline.st = d->st;   /* jobs' hot-vocabulary tables live in the same store */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->stop_cv, NULL);
     s->threads = xcalloc((size_t)s->p.workers + 1, sizeof *s->threads);
     s->slots = xcalloc((size_t)s->p.workers + 1, sizeof *s->slots);
     for (int i = 0; i < s->p.workers; i++) {
@@ -360,12 +367,13 @@ void sched_stop(sched *s)
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_broadcast(&s->cv);
+    pthread_cond_broadcast(&s->stop_cv);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->nthreads; i++)
         pthread_join(s->threads[i], NULL);
     pthread_mutex_lock(&s->mu);
     s->keeper_stopping = true;
-    pthread_cond_broadcast(&s->cv);
+    pthread_cond_broadcast(&s->stop_cv);
     pthread_mutex_unlock(&s->mu);
     if (s->keeper_started)
         pthread_join(s->keeper, NULL);
@@ -374,6 +382,7 @@ void sched_stop(sched *s)
     free(s->threads);
     free(s->slots);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->stop_cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
