@@ -1578,12 +1578,14 @@ static void bind_fence(sqlite3_stmt *st, const store_job *j)
     sqlite3_bind_int(st, 3, j->attempts);
 }
 
-/* Runs a fenced statement (already bound); CONFLICT & co. via why_fenced when it matched nothing. */
-static store_rc run_fenced(sq_store *sq, sq_conn *c, sqlite3_stmt *st, const store_job *j, const char *what)
+/* Runs a fenced statement (already bound); CONFLICT & co. via why_fenced when it matched nothing.
+ * success: the statement ends the job as Success (which needs a staged result). */
+static store_rc run_fenced(sq_store *sq, sq_conn *c, sqlite3_stmt *st, const store_job *j, bool success,
+                           const char *what)
 {
     int changes = 0;
     store_rc rc = exec_stmt(c, st, what, &changes);
-    return rc == STORE_OK && changes == 0 ? why_fenced(sq, c, j, j->state == JOB_SUCCESS) : rc;
+    return rc == STORE_OK && changes == 0 ? why_fenced(sq, c, j, success) : rc;
 }
 
 typedef struct job_renew_args {
@@ -1599,9 +1601,7 @@ static store_rc job_renew_body(sq_store *sq, sq_conn *c, void *arg)
         return STORE_ERROR;
     bind_fence(st, a->j);
     sqlite3_bind_int64(st, 4, a->lease_until);
-    store_job probe = *a->j;
-    probe.state = JOB_RUNNING; /* a renew is never a Success */
-    return run_fenced(sq, c, st, &probe, "renew lease");
+    return run_fenced(sq, c, st, a->j, false, "renew lease");
 }
 
 static store_rc sq_job_renew(void *impl, store_job *j, int64_t now_ms, int64_t lease_ms)
@@ -1627,9 +1627,7 @@ static store_rc job_stage_body(sq_store *sq, sq_conn *c, void *arg)
     bind_fixed(st, 8, j->detail_object_name, sizeof j->detail_object_name);
     bind_str(st, 9, j->output_body);
     bind_fixed(st, 10, j->output_content_type, sizeof j->output_content_type);
-    store_job probe = *j;
-    probe.state = JOB_RUNNING;
-    return run_fenced(sq, c, st, &probe, "stage result");
+    return run_fenced(sq, c, st, j, false, "stage result");
 }
 
 static store_rc sq_job_stage(void *impl, store_job *j)
@@ -1657,7 +1655,7 @@ static store_rc job_finish_body(sq_store *sq, sq_conn *c, void *arg)
     bind_fixed(st, 5, j->code, sizeof j->code);
     bind_fixed(st, 6, j->message, sizeof j->message);
     sqlite3_bind_int64(st, 7, j->end_ms);
-    store_rc rc = run_fenced(sq, c, st, j, "finish job");
+    store_rc rc = run_fenced(sq, c, st, j, j->state == JOB_SUCCESS, "finish job");
     return rc == STORE_OK ? outbox_add(sq, c, j->id, j->bucket, a->cb, j->end_ms ? j->end_ms : time_now_ms()) : rc;
 }
 
