@@ -222,15 +222,27 @@ static bool resolve_queue(api *a, api_response *r, const api_request *q, const x
 
 static bool parse_submit(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
-    if (!api_asr_open(a, q, r))
+    /* The bucket must be open, and a closed bucket's 404 comes before any complaint about the body.
+     * A bucket whose default queue is remembered was open: whether it still is, the insert checks in
+     * its own transaction (a query less per submit; see api_job_submit), or, when the body is refused
+     * first, a late look at the bucket. */
+    const char *qid = xml_path_text(root, "QueueId");
+    char known[40];
+    bool checked = !((!qid || !qid[0]) && default_queue_cached(a, q->bucket, known));
+    if (checked && !api_asr_open(a, q, r))
         return false;
     const char *tag = xml_path_text(root, "Tag");
+    bool ok;
     if (tag && tag[0] && strcmp(tag, "SpeechRecognition") != 0) {
         api_error(r, q, 400, "InvalidArgument", "Tag must be SpeechRecognition (got \"%s\")", tag);
-        return false;
+        ok = false;
+    } else {
+        ok = parse_input(a, r, q, root, j) && parse_operation(a, r, q, root, j) &&
+             parse_callback(a, r, q, root, j) && resolve_queue(a, r, q, root, j);
     }
-    return parse_input(a, r, q, root, j) && parse_operation(a, r, q, root, j) && parse_callback(a, r, q, root, j) &&
-           resolve_queue(a, r, q, root, j);
+    if (!ok && !checked)
+        api_asr_open(a, q, r); /* replaces the answer with a 404 if the bucket was closed */
+    return ok;
 }
 
 static void write_jobs_response(api_response *r, const store_job *jobs, size_t n, const char *region)
@@ -270,7 +282,8 @@ void api_job_submit(api *a, api_request *q, api_response *r)
             api_error(r, q, 503, "ServiceUnavailable", "queue %s already holds its MaxSize of waiting jobs; retry later",
                       j->queue_id);
         } else if (rc == STORE_NOT_FOUND) {
-            api_error(r, q, 400, "InvalidArgument", "queue %s does not exist", j->queue_id);
+            if (api_asr_open(a, q, r)) /* else ASR was closed on the bucket meanwhile: a 404 */
+                api_error(r, q, 400, "InvalidArgument", "queue %s does not exist", j->queue_id);
         } else {
             api_error(r, q, 500, "InternalError", "cannot store the job: %s", store_last_error());
         }

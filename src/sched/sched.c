@@ -44,6 +44,7 @@ struct sched {
     pthread_cond_t cv;         /* idle workers wait here (sched_wake signals one) */
     pthread_cond_t stop_cv;    /* the keeper and the listener pause here (stopping broadcasts) */
     unsigned long wakeups;     /* bumped by sched_wake; lets a worker notice a wake it slept through */
+    int claiming;              /* workers inside a claim (each will look again if woken meanwhile) */
     bool stopping;             /* workers and the listener stop */
     bool keeper_stopping;      /* set once the workers are gone: their leases are kept to the end */
     sched_stats stats;
@@ -61,14 +62,17 @@ sched_params sched_default_params(void)
 
 /* Wakes ONE idle worker: it claims, and when it gets a job it wakes the next one (see worker_main),
  * so a burst of work spreads over the idle workers while a wake-up that finds nothing costs one
- * claim, not one per worker (on PostgreSQL every node hears every submit). */
+ * claim, not one per worker (on PostgreSQL every node hears every submit). While a worker is inside
+ * a claim nobody else is woken: that worker sees the wake-up when its claim ends and claims again,
+ * so a stream of submits costs at most one claim at a time, however fast they come. */
 void sched_wake(sched *s)
 {
     if (!s)
         return;
     pthread_mutex_lock(&s->mu);
     s->wakeups++;
-    pthread_cond_signal(&s->cv);
+    if (s->claiming == 0)
+        pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -203,12 +207,17 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&s->mu);
         unsigned long seen = s->wakeups;
         bool stop = s->stopping;
+        if (!stop)
+            s->claiming++;
         pthread_mutex_unlock(&s->mu);
         if (stop)
             break;
         store_job *j = xmalloc(sizeof *j);
         store_claim c = {.node = s->node, .now_ms = time_now_ms(), .lease_ms = s->p.lease_ms};
         store_rc rc = store_job_claim(s->d.st, &c, j);
+        pthread_mutex_lock(&s->mu);
+        s->claiming--;
+        pthread_mutex_unlock(&s->mu);
         if (rc == STORE_OK) {
             sched_wake(s);   /* there may be more: let the next idle worker look */
             count(s, &s->stats.claimed);

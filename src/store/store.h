@@ -182,7 +182,8 @@ void store_job_init(store_job *j);   /* zero + defaults (channel_num 1, "txt", c
 void store_job_clear(store_job *j);  /* frees result strings and output_body, keeps the rest */
 
 /* Inserts a Submitted job. Refuses with STORE_FULL when its queue already has MaxSize jobs waiting
- * and STORE_NOT_FOUND when the queue does not exist. Durable when it returns (fsync'd; concurrent
+ * and STORE_NOT_FOUND when the queue does not exist or its bucket is not open (checked in the
+ * insert's own transaction, so a submit needs no separate look at the bucket). Durable when it returns (fsync'd; concurrent
  * callers share one commit). Sets j->seq. */
 store_rc store_job_insert(store *s, store_job *j);
 /* Reads a job of this bucket (other buckets' jobs are STORE_NOT_FOUND). Caller clears. */

@@ -10,8 +10,8 @@
  * tables can run Cicada once an owner has created them.
  *
  * Counters. queues.waiting and queues.running count the queue's Submitted and Running jobs. They are
- * kept by row triggers on jobs (insert, change of state, delete), i.e. in the very transaction that
- * changes a job's state, by an UPDATE of the queue row. An UPDATE takes the row's lock and, under READ
+ * kept by triggers on jobs (per statement for inserts, per row for a change of state or a delete),
+ * i.e. in the very transaction that changes a job's state, by an UPDATE of the queue row. An UPDATE takes the row's lock and, under READ
  * COMMITTED, recomputes "running + 1" from the newest committed version once it holds the lock, so
  * concurrent changes serialise on the queue row and none is lost: at every commit, the counters equal
  * the committed jobs. (Nothing recounts them at start-up, as SQLite does: a recount by a count(*)
@@ -74,7 +74,7 @@
 #include <time.h>
 
 #define PG_MAX_CONNECTIONS 16       /* pooled connections per handle (the LISTEN one not counted) */
-#define PG_MAX_PARAMS 64            /* most parameters of one statement (a job insert has 50) */
+#define PG_MAX_PARAMS 64            /* most parameters of one statement (a job insert has 45 arrays) */
 #define PG_TX_ATTEMPTS 3            /* a transaction hit by a deadlock or a dead connection runs again */
 #define PG_PICK_TRIES 8             /* queues a claim passes over when their Submitted jobs are all locked */
 #define PG_CHANNEL "cicada_work"    /* the NOTIFY channel of new work */
@@ -257,7 +257,23 @@ static const char schema_v1[] =
     /* values every node shares (store_setting_init) */
     "CREATE TABLE settings(name text PRIMARY KEY, value text NOT NULL);";
 
-static const char *const migrations[] = {schema_v1};
+/* v2: a statement inserting jobs moves each queue's counters once, from its transition table,
+ * instead of once per row (a group commit inserts up to hundreds of jobs in one statement). */
+static const char schema_v2[] =
+    "DROP TRIGGER jobs_count_insert ON jobs;"
+    "CREATE FUNCTION cicada_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  UPDATE queues q SET waiting = q.waiting + d.w, running = q.running + d.r\n"
+    "    FROM (SELECT queue_id, count(*) FILTER (WHERE state = " S_SUBMITTED ") AS w,\n"
+    "                 count(*) FILTER (WHERE state = " S_RUNNING ") AS r\n"
+    "            FROM inserted GROUP BY queue_id) d\n"
+    "   WHERE q.id = d.queue_id;\n"
+    "  RETURN NULL;\n"
+    "END $$;"
+    "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs REFERENCING NEW TABLE AS inserted"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION cicada_count_inserted();";
+
+static const char *const migrations[] = {schema_v1, schema_v2};
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- the job row <-> store_job mapping: store_job_cols and store_param_cols (store.c) ---- */
@@ -329,7 +345,6 @@ typedef enum stmt_id {
     ST_SETTING_INSERT,
     ST_SETTING_GET,
     ST_JOB_COUNT,
-    ST_NOTIFY,
     ST_OUTBOX_INSERT,
     ST_OUTBOX_CLAIM,
     ST_OUTBOX_DELIVERED,
@@ -377,8 +392,8 @@ static const char *const static_sql[ST_COUNT] = {
      * against MaxSize sees the real waiting count), each set in sorted order. */
     [ST_INSERT_LOCK_BUCKETS] = "SELECT pg_advisory_xact_lock(" PG_LOCK_BUCKET_CLASS ", k) FROM"
                                " (SELECT DISTINCT hashtext(b) AS k FROM unnest($1::text[]) AS b ORDER BY 1) AS s",
-    [ST_INSERT_LOCK_QUEUES] = "SELECT id, bucket, max_size, waiting FROM queues WHERE id = ANY($1::text[])"
-                              " ORDER BY id FOR UPDATE",
+    [ST_INSERT_LOCK_QUEUES] = "SELECT id, bucket, max_size, waiting FROM queues q WHERE id = ANY($1::text[])"
+                              " AND EXISTS (SELECT 1 FROM buckets b WHERE b.name = q.bucket) ORDER BY id FOR UPDATE OF q",
     [ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = $1 AND bucket = $2",
     [ST_JOB_CANCEL] = "UPDATE jobs SET state = " S_CANCEL ", end_ms = $3 WHERE id = $1 AND bucket = $2"
                       " AND state IN (" S_SUBMITTED ", " S_PAUSE ")",
@@ -405,7 +420,6 @@ static const char *const static_sql[ST_COUNT] = {
     [ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE queue_id = $1 AND state = $2::int",
     [ST_SETTING_INSERT] = "INSERT INTO settings(name, value) VALUES($1, $2) ON CONFLICT (name) DO NOTHING",
     [ST_SETTING_GET] = "SELECT value FROM settings WHERE name = $1",
-    [ST_NOTIFY] = "SELECT pg_notify('" PG_CHANNEL "', '')",
     [ST_OUTBOX_INSERT] = "INSERT INTO outbox(job_id, bucket, url, format, next_ms, create_ms)"
                          " VALUES($1, $2, $3, $4, $5, $5)",
     /* due: pending and next_ms passed (a leased row's next_ms is its lease's expiry) */
@@ -447,6 +461,9 @@ typedef struct pg_conn {
     bool prepared[ST_COUNT];
     char sqlstate[6];      /* of the last failed statement, "" if none */
     char constraint[64];   /* the constraint a 23505 (unique violation) names */
+    const char *begin;     /* a BEGIN not sent yet: it goes with the transaction's first statement */
+    bool notify;           /* NOTIFY the work channel with the COMMIT */
+    bool dead_at_start;    /* the connection was found dead by the transaction's first statement */
     struct pg_conn *next;
 } pg_conn;
 
@@ -577,6 +594,50 @@ static bool simple(pg_store *pg, pg_conn *c, const char *sql)
     return ok;
 }
 
+/* Sends the pending BEGIN, the statement's PREPARE if needed and the statement in one round trip
+ * (libpq pipeline mode), and returns the first failure's result or else the statement's. A BEGIN
+ * costs a round trip of its own otherwise, and most transactions here are two or three statements. */
+static PGresult *exec_with_begin(pg_store *pg, pg_conn *c, stmt_id id, const char *name, pq_args *a)
+{
+    const char *begin = c->begin;
+    c->begin = NULL;
+    bool prepare = !c->prepared[id];
+    if (PQenterPipelineMode(c->db) != 1)
+        return PQexec(c->db, begin); /* cannot happen on an idle connection; reported as a failure */
+    bool sent = PQsendQueryParams(c->db, begin, 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+                (!prepare || PQsendPrepare(c->db, name, pg->sql[id], 0, NULL) == 1) &&
+                PQsendQueryPrepared(c->db, name, a ? a->n : 0, a ? a->val : NULL, NULL, NULL, 0) == 1 &&
+                PQpipelineSync(c->db) == 1;
+    PGresult *keep = NULL; /* the first failure, else the statement's result */
+    int step = 0, steps = prepare ? 3 : 2;
+    while (sent) {
+        PGresult *r = PQgetResult(c->db);
+        if (!r) {
+            step++; /* the end of one query's results */
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (prepare && step == 1 && ok)
+            c->prepared[id] = true;
+        if (!keep && (!ok || step == steps - 1))
+            keep = r;
+        else
+            PQclear(r);
+        if (!conn_ok(c))
+            break;
+    }
+    if (PQpipelineStatus(c->db) != PQ_PIPELINE_OFF)
+        PQexitPipelineMode(c->db);
+    if (!conn_ok(c))
+        c->dead_at_start = true;
+    return keep;
+}
+
 /* Runs statement id with a's parameters (freed here). On success *out (if given) gets the result
  * for the caller to PQclear; on failure STORE_ERROR with the message set and c->sqlstate filled. */
 static store_rc q_run(pg_store *pg, pg_conn *c, stmt_id id, pq_args *a, PGresult **out)
@@ -586,16 +647,20 @@ static store_rc q_run(pg_store *pg, pg_conn *c, stmt_id id, pq_args *a, PGresult
     c->sqlstate[0] = '\0';
     c->constraint[0] = '\0';
     PGresult *r = NULL;
-    if (!c->prepared[id]) {
-        r = PQprepare(c->db, name, pg->sql[id], 0, NULL);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-            c->prepared[id] = true;
-            PQclear(r);
-            r = NULL;
+    if (c->begin) {
+        r = exec_with_begin(pg, c, id, name, a);
+    } else {
+        if (!c->prepared[id]) {
+            r = PQprepare(c->db, name, pg->sql[id], 0, NULL);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+                c->prepared[id] = true;
+                PQclear(r);
+                r = NULL;
+            }
         }
+        if (!r)
+            r = PQexecPrepared(c->db, name, a ? a->n : 0, a ? a->val : NULL, NULL, NULL, 0);
     }
-    if (!r)
-        r = PQexecPrepared(c->db, name, a ? a->n : 0, a ? a->val : NULL, NULL, NULL, 0);
     if (a)
         a_free(a);
     ExecStatusType s = PQresultStatus(r);
@@ -817,7 +882,9 @@ typedef store_rc (*op_body)(pg_store *pg, pg_conn *c, void *arg);
 
 /* Runs body in a transaction of the given kind: STORE_ERROR rolls back, any other result commits
  * (NOT_FOUND / CONFLICT / FULL changed nothing, or nothing wrong) unless a statement failed, which
- * PostgreSQL makes roll back too. */
+ * PostgreSQL makes roll back too. The BEGIN travels with the body's first statement and a NOTIFY
+ * with the COMMIT (see exec_with_begin, notify_work): a claim or a group of submits costs two round
+ * trips fewer. */
 static store_rc run_op(pg_store *pg, tx_kind kind, op_body body, void *arg)
 {
     for (int attempt = 1;; attempt++) {
@@ -825,38 +892,41 @@ static store_rc run_op(pg_store *pg, tx_kind kind, op_body body, void *arg)
         if (!c)
             return STORE_ERROR;
         c->sqlstate[0] = '\0';
-        const char *begin = kind == TX_WRITE      ? "BEGIN"
-                            : kind == TX_SNAPSHOT ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-                                                  : NULL;
-        bool began = !begin || simple(pg, c, begin);
-        store_rc rc = STORE_ERROR;
-        if (began) {
-            rc = body(pg, c, arg);
-            if (begin) {
-                bool commit = rc != STORE_ERROR && PQtransactionStatus(c->db) == PQTRANS_INTRANS;
-                if (commit && !simple(pg, c, "COMMIT"))
-                    rc = STORE_ERROR;
-                else if (!commit && conn_ok(c) && PQtransactionStatus(c->db) != PQTRANS_IDLE) {
-                    PGresult *r = PQexec(c->db, "ROLLBACK");
-                    PQclear(r);
-                }
+        c->begin = kind == TX_WRITE      ? "BEGIN"
+                   : kind == TX_SNAPSHOT ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                         : NULL;
+        c->notify = false;
+        c->dead_at_start = false;
+        store_rc rc = body(pg, c, arg);
+        bool in_tx = conn_ok(c) && PQtransactionStatus(c->db) != PQTRANS_IDLE;
+        if (in_tx) {
+            bool commit = rc != STORE_ERROR && PQtransactionStatus(c->db) == PQTRANS_INTRANS;
+            if (commit && !simple(pg, c, c->notify ? "NOTIFY " PG_CHANNEL "; COMMIT" : "COMMIT"))
+                rc = STORE_ERROR;
+            else if (!commit && conn_ok(c) && PQtransactionStatus(c->db) != PQTRANS_IDLE) {
+                PGresult *r = PQexec(c->db, "ROLLBACK");
+                PQclear(r);
             }
+        } else if (c->notify && rc != STORE_ERROR && !simple(pg, c, "NOTIFY " PG_CHANNEL)) {
+            rc = STORE_ERROR; /* outside a transaction (TX_NONE) */
         }
+        c->begin = NULL;
         /* again: a deadlock or serialization failure (rolled back whole), or a connection that was
-         * dead before the body began (a server restart leaves the pool full of them) */
+         * dead before the body's first statement (a server restart leaves the pool full of them) */
         bool again = rc == STORE_ERROR && attempt < PG_TX_ATTEMPTS &&
-                     ((!began && !conn_ok(c)) || strcmp(c->sqlstate, "40P01") == 0 ||
-                      strcmp(c->sqlstate, "40001") == 0);
+                     (c->dead_at_start || strcmp(c->sqlstate, "40P01") == 0 || strcmp(c->sqlstate, "40001") == 0);
         conn_release(pg, c);
         if (!again)
             return rc;
     }
 }
 
-/* NOTIFY the other nodes (and this one) of new work, at commit. */
+/* NOTIFY the other nodes (and this one) of new work, at commit (sent with the COMMIT). */
 static store_rc notify_work(pg_store *pg, pg_conn *c)
 {
-    return q_exec(pg, c, ST_NOTIFY, NULL, NULL);
+    (void)pg;
+    c->notify = true;
+    return STORE_OK;
 }
 
 /* ---- binding and reading records ---- */
@@ -905,27 +975,6 @@ static void args_queue(pq_args *a, const store_queue *q)
     a_i64(a, q->update_ms);
 }
 
-/* The inserted job columns, in store_job_cols order. */
-static void args_job(pq_args *a, const store_job *j)
-{
-    const char *base = (const char *)j;
-    for (size_t i = 0; i < store_job_ncols; i++) {
-        const store_col *c = &store_job_cols[i];
-        if (!c->insert)
-            continue;
-        const void *p = base + c->off;
-        switch (c->kind) {
-        case STORE_COL_TEXT: a_fixed(a, p, c->size); break;
-        case STORE_COL_INT: a_i64(a, *(const int *)p); break;
-        case STORE_COL_I64: a_i64(a, *(const int64_t *)p); break;
-        case STORE_COL_REAL: a_real(a, *(const double *)p); break;
-        case STORE_COL_STATE: a_i64(a, (int)*(const job_state *)p); break;
-        case STORE_COL_HEAP: a_str(a, *(char *const *)p); break;
-        case STORE_COL_BOOL: a_bool(a, *(const bool *)p); break;
-        }
-    }
-}
-
 /* Reads "seq, <store_job_cols>" of a row into a freshly initialised job. */
 static void read_job(PGresult *r, int row, store_job *j)
 {
@@ -970,6 +1019,21 @@ static void read_outbox(PGresult *r, int row, store_outbox *o)
 
 /* ---- open / close ---- */
 
+/* The SQL type of a column kind, as the job insert's arrays are typed. */
+static const char *sql_type_of(store_col_kind k)
+{
+    switch (k) {
+    case STORE_COL_INT:
+    case STORE_COL_STATE: return "integer";
+    case STORE_COL_I64: return "bigint";
+    case STORE_COL_REAL: return "double precision";
+    case STORE_COL_BOOL: return "boolean";
+    case STORE_COL_TEXT:
+    case STORE_COL_HEAP: break;
+    }
+    return "text";
+}
+
 /* The statements that name every job or parameter column, built from the column tables. */
 static void build_sql(pg_store *pg)
 {
@@ -982,14 +1046,17 @@ static void build_sql(pg_store *pg)
         buf_printf(&cols, ", %s", store_job_cols[i].name);
         if (store_job_cols[i].insert) {
             buf_printf(&ins_cols, "%s%s", at ? ", " : "", store_job_cols[i].name);
-            buf_printf(&marks, "%s$%d", at ? ", " : "", at + 1);
+            buf_printf(&marks, "%s$%d::%s[]", at ? ", " : "", at + 1, sql_type_of(store_job_cols[i].kind));
             at++;
         }
     }
     buf b;
     buf_init(&b);
-    buf_printf(&b, "INSERT INTO jobs(%s) VALUES(%s) ON CONFLICT (id) DO NOTHING RETURNING seq", ins_cols.data,
-               marks.data);
+    /* a whole group in one statement: one array per column, rows taken in the arrays' order (so seq
+     * follows it); a duplicate id is skipped and missing from the RETURNING rows */
+    buf_printf(&b, "INSERT INTO jobs(%s) SELECT %s FROM unnest(%s) WITH ORDINALITY AS u(%s, ord) ORDER BY ord"
+               " ON CONFLICT (id) DO NOTHING RETURNING id, seq",
+               ins_cols.data, ins_cols.data, marks.data, ins_cols.data);
     pg->built_sql[ST_JOB_INSERT] = buf_steal(&b);
     buf_printf(&b, "SELECT seq%s FROM jobs WHERE id = $1 AND bucket = $2", cols.data);
     pg->built_sql[ST_JOB_GET] = buf_steal(&b);
@@ -1449,7 +1516,8 @@ typedef struct batch_args {
     size_t nqueues;
 } batch_args;
 
-/* Locks the batch's buckets (advisory) and queue rows; fills a->queues with the queues that exist. */
+/* Locks the batch's buckets (advisory) and queue rows; fills a->queues with the queues that exist in
+ * open buckets. */
 static store_rc lock_batch(pg_store *pg, pg_conn *c, batch_args *a)
 {
     buf buckets, queues;
@@ -1507,7 +1575,8 @@ static bool admit_one(batch_args *a, store_insert_item *it)
     batch_queue *q = batch_queue_of(a, j);
     char msg[200];
     if (!q) {
-        snprintf(msg, sizeof msg, "queue %.40s of bucket %.64s does not exist", j->queue_id, j->bucket);
+        snprintf(msg, sizeof msg, "queue %.40s of bucket %.64s does not exist, or the bucket is not open", j->queue_id,
+                 j->bucket);
         item_fail(it, STORE_NOT_FOUND, msg);
         return false;
     }
@@ -1520,97 +1589,106 @@ static bool admit_one(batch_args *a, store_insert_item *it)
     return true;
 }
 
-/* Reads one pipelined INSERT's answer into its item: its seq, or a duplicate id (STORE_CONFLICT,
- * the room it took given back). False when the statement failed (the transaction is lost). */
-static bool read_insert_result(pg_conn *c, batch_args *a, store_insert_item *it)
+/* Appends one value of a job to the array literal of its column ("{" ... "}" added by the caller). */
+static void array_value(buf *b, const store_col *c, const store_job *j)
 {
-    PGresult *r = PQgetResult(c->db);
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok) {
-        char msg[400];
-        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        strlcpy_ok(c->sqlstate, st ? st : "", sizeof c->sqlstate);
-        item_fail(it, STORE_ERROR, trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(c->db), msg, sizeof msg));
-    } else if (PQntuples(r) == 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "job %.40s already exists", it->job->id);
-        item_fail(it, STORE_CONFLICT, msg);
-        batch_queue_of(a, it->job)->waiting--;
-    } else {
-        it->rc = STORE_OK;
-        it->err[0] = '\0';
-        it->job->seq = g_i64(r, 0, 0);
+    const char *p = (const char *)j + c->off;
+    char num[32];
+    switch (c->kind) {
+    case STORE_COL_TEXT: {
+        char *s = xstrndup(p, strnlen(p, c->size));
+        array_item(b, s);
+        free(s);
+        return;
     }
-    PQclear(r);
-    while ((r = PQgetResult(c->db)) != NULL)   /* the NULL that ends each query's results */
-        PQclear(r);
-    return ok;
+    case STORE_COL_HEAP:
+        if (*(char *const *)p)
+            array_item(b, *(char *const *)p);
+        else
+            buf_puts(b, b->len > 1 ? ",NULL" : "NULL");
+        return;
+    case STORE_COL_INT: snprintf(num, sizeof num, "%d", *(const int *)p); break;
+    case STORE_COL_STATE: snprintf(num, sizeof num, "%d", (int)*(const job_state *)p); break;
+    case STORE_COL_I64: snprintf(num, sizeof num, "%" PRId64, *(const int64_t *)p); break;
+    case STORE_COL_REAL: snprintf(num, sizeof num, "%.17g", *(const double *)p); break;
+    case STORE_COL_BOOL: snprintf(num, sizeof num, "%s", *(const bool *)p ? "t" : "f"); break;
+    }
+    if (b->len > 1)
+        buf_putc(b, ',');
+    buf_puts(b, num);
 }
 
-/* Inserts the admitted jobs of the batch in one round trip: libpq's pipeline mode sends every
- * INSERT before reading any answer (a group of 256 jobs sends ~256 KB and gets a few KB back, well
- * within the socket buffers, so blocking mode cannot deadlock). Before, each job waited for its own
- * answer: the round trips, not the INSERTs, were most of the group's time. */
-static store_rc insert_pipelined(pg_store *pg, pg_conn *c, batch_args *a)
+/* Whether row k of the insert's answer (id, seq) is job id's, and not yet given to another job. */
+static bool answer_is(PGresult *r, int k, const bool *taken, const char *id)
 {
-    char name[16];
-    snprintf(name, sizeof name, "c%d", (int)ST_JOB_INSERT);
-    if (!c->prepared[ST_JOB_INSERT]) {
-        PGresult *r = PQprepare(c->db, name, pg->sql[ST_JOB_INSERT], 0, NULL);
-        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        if (!ok) {
-            store_set_error("PostgreSQL %s: cannot prepare the job insert: %s", pg->where, PQerrorMessage(c->db));
-            return STORE_ERROR;
-        }
-        c->prepared[ST_JOB_INSERT] = true;
-    }
-    bool *send = xcalloc(a->n ? a->n : 1, sizeof *send);
+    return !taken[k] && strcmp(PQgetvalue(r, k, 0), id) == 0;
+}
+
+/* Inserts the admitted jobs of the batch in one statement (one array per column; see build_sql).
+ * Each job gets its seq from the RETURNING rows; a job missing from them had a duplicate id
+ * (STORE_CONFLICT, the room it took given back). Before, each job was an INSERT of its own whose row
+ * trigger moved its queue's counter: the per-statement and per-row work, not the rows, was most of
+ * the group's time in the server. */
+static store_rc insert_rows(pg_store *pg, pg_conn *c, batch_args *a)
+{
+    bool *sent = xcalloc(a->n ? a->n : 1, sizeof *sent);
     size_t nsend = 0;
     for (size_t i = 0; i < a->n; i++)
-        if ((send[i] = admit_one(a, a->items[i])))
+        if ((sent[i] = admit_one(a, a->items[i])))
             nsend++;
-    store_rc rc = STORE_OK;
-    if (nsend > 0 && PQenterPipelineMode(c->db) != 1) {
-        store_set_error("PostgreSQL %s: cannot enter pipeline mode: %s", pg->where, PQerrorMessage(c->db));
-        rc = STORE_ERROR;
+    if (nsend == 0) {
+        free(sent);
+        return STORE_OK;
     }
-    for (size_t i = 0; rc == STORE_OK && nsend > 0 && i < a->n; i++) {
-        if (!send[i])
+    pq_args x = {0};
+    for (size_t k = 0; k < store_job_ncols; k++) {
+        const store_col *col = &store_job_cols[k];
+        if (!col->insert)
             continue;
-        pq_args x = {0};
-        args_job(&x, a->items[i]->job);
-        if (PQsendQueryPrepared(c->db, name, x.n, x.val, NULL, NULL, 0) != 1) {
-            store_set_error("PostgreSQL %s: cannot send a job insert: %s", pg->where, PQerrorMessage(c->db));
-            rc = STORE_ERROR;
-        }
-        a_free(&x);
+        buf arr;
+        buf_init(&arr);
+        buf_putc(&arr, '{');
+        for (size_t i = 0; i < a->n; i++)
+            if (sent[i])
+                array_value(&arr, col, a->items[i]->job);
+        buf_putc(&arr, '}');
+        a_take(&x, buf_steal(&arr));
     }
-    if (nsend > 0 && PQpipelineStatus(c->db) == PQ_PIPELINE_ON) {
-        if (rc == STORE_OK && PQpipelineSync(c->db) != 1) {
-            store_set_error("PostgreSQL %s: cannot send the pipeline: %s", pg->where, PQerrorMessage(c->db));
-            rc = STORE_ERROR;
-        }
-        for (size_t i = 0; rc == STORE_OK && i < a->n; i++)
-            if (send[i] && !read_insert_result(c, a, a->items[i]))
-                rc = STORE_ERROR;
-        /* drain to the sync point whatever happened, so the connection leaves pipeline mode clean */
-        PGresult *r;
-        while ((r = PQgetResult(c->db)) != NULL) {
-            bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-            PQclear(r);
-            if (sync)
-                break;
-        }
-        if (PQexitPipelineMode(c->db) != 1 && rc == STORE_OK) {
-            store_set_error("PostgreSQL %s: cannot leave pipeline mode: %s", pg->where, PQerrorMessage(c->db));
-            rc = STORE_ERROR;
+    PGresult *r = NULL;
+    if (q_run(pg, c, ST_JOB_INSERT, &x, &r) != STORE_OK) {
+        free(sent);
+        return STORE_ERROR;
+    }
+    int rows = PQntuples(r);
+    bool *taken = xcalloc(rows ? (size_t)rows : 1, sizeof *taken);
+    int next = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        store_insert_item *it = a->items[i];
+        if (!sent[i])
+            continue;
+        /* the first unclaimed answer for this id (an id twice in one group has one row); answers come
+         * in the arrays' order, so it is nearly always the one after the previous job's */
+        int row = next < rows && answer_is(r, next, taken, it->job->id) ? next : -1;
+        for (int k = 0; k < rows && row < 0; k++)
+            if (answer_is(r, k, taken, it->job->id))
+                row = k;
+        if (row >= 0) {
+            next = row + 1;
+            it->rc = STORE_OK;
+            it->err[0] = '\0';
+            it->job->seq = g_i64(r, row, 1);
+            taken[row] = true;
+        } else {
+            char msg[200];
+            snprintf(msg, sizeof msg, "job %.40s already exists", it->job->id);
+            item_fail(it, STORE_CONFLICT, msg);
+            batch_queue_of(a, it->job)->waiting--;
         }
     }
-    if (rc == STORE_ERROR && !store_last_error()[0])
-        store_set_error("PostgreSQL %s: a job insert failed", pg->where);
-    free(send);
-    return rc;
+    PQclear(r);
+    free(taken);
+    free(sent);
+    return STORE_OK;
 }
 
 static store_rc insert_batch_body(pg_store *pg, pg_conn *c, void *arg)
@@ -1619,7 +1697,7 @@ static store_rc insert_batch_body(pg_store *pg, pg_conn *c, void *arg)
     free(a->queues);
     a->queues = NULL;
     a->nqueues = 0;
-    if (lock_batch(pg, c, a) != STORE_OK || insert_pipelined(pg, c, a) != STORE_OK)
+    if (lock_batch(pg, c, a) != STORE_OK || insert_rows(pg, c, a) != STORE_OK)
         return STORE_ERROR;
     bool any = false;
     for (size_t i = 0; i < a->n; i++)

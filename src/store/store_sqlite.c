@@ -335,7 +335,8 @@ static const char *const static_sql[ST_COUNT] = {
                         " notify_state = ?8, notify_format = ?9, update_ms = ?10 WHERE id = ?1 AND bucket = ?2",
     [ST_QUEUE_COUNT] = "SELECT count(*) FROM queues" QUEUE_WHERE,
     [ST_QUEUE_PAGE] = "SELECT " QUEUE_COLS " FROM queues" QUEUE_WHERE " ORDER BY create_ms, rowid LIMIT ?3 OFFSET ?4",
-    [ST_QUEUE_ADMIT] = "SELECT max_size, waiting FROM queues WHERE id = ?1 AND bucket = ?2",
+    [ST_QUEUE_ADMIT] = "SELECT max_size, waiting FROM queues WHERE id = ?1 AND bucket = ?2"
+                       " AND EXISTS (SELECT 1 FROM buckets WHERE name = ?2)",
     [ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = ?1 AND bucket = ?2",
     [ST_JOB_CANCEL] = "UPDATE jobs SET state = 5, end_ms = ?3 WHERE id = ?1 AND bucket = ?2 AND state IN (0, 4)",
     /* Of the queues that may start a job, the one whose last claim is oldest (ties: the older
@@ -1213,7 +1214,7 @@ static store_rc admit_job(sq_store *sq, sq_conn *c, const store_job *j)
     bind_fixed(st, 2, j->bucket, sizeof j->bucket);
     store_rc rc = first_row(c, st, "admit job");
     if (rc == STORE_NOT_FOUND)
-        store_set_error("queue %s of bucket %s does not exist", j->queue_id, j->bucket);
+        store_set_error("queue %s of bucket %s does not exist, or the bucket is not open", j->queue_id, j->bucket);
     if (rc != STORE_OK)
         return rc;
     int64_t max_size = sqlite3_column_int64(st, 0), waiting = sqlite3_column_int64(st, 1);

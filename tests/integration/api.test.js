@@ -59,6 +59,10 @@ test('open ASR on a bucket creates its default queue; list and close buckets', a
   assert.equal(L.tag(r.body, 'BucketId'), other);
   const both = await L.ci(cos, srv.port, 'GET', '/asrbucket', { query: { pageSize: '10' } });
   assert.equal(both.Response.TotalCount, '2');
+  // a submit first, so the server knows the bucket's queue when ASR is closed below
+  assert.equal((await L.raw(srv.port, { method: 'PUT', pathname: '/in/jfk.wav', host, body: 'RIFF' })).status, 200);
+  const first = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', host, body: L.submitXml() });
+  assert.equal(first.status, 200, first.body);
   const del = await L.raw(srv.port, { method: 'DELETE', pathname: '/asrbucket', host });
   assert.equal(del.status, 200, del.body);
   const after = await L.ci(cos, srv.port, 'GET', '/asrbucket', { query: { pageSize: '10' } });
@@ -67,6 +71,15 @@ test('open ASR on a bucket creates its default queue; list and close buckets', a
   const closed = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', host, body: L.submitXml() });
   assert.equal(closed.status, 404, closed.body);
   assert.equal(L.tag(closed.body, 'Code'), 'NoSuchBucket');
+  // ... whatever else is wrong with the request: the closed bucket is named first
+  const noInput = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', host,
+    body: L.submitXml().replace('in/jfk.wav', 'in/missing.wav') });
+  assert.equal(L.tag(noInput.body, 'Code'), 'NoSuchBucket', noInput.body);
+  // reopened, it takes them again, on the same queue
+  assert.equal((await L.raw(srv.port, { method: 'POST', pathname: '/asrbucket', host })).status, 200);
+  const again = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', host, body: L.submitXml() });
+  assert.equal(again.status, 200, again.body);
+  assert.equal(L.tag(again.body, 'QueueId'), L.tag(first.body, 'QueueId'));
 });
 
 // GET /asrbucket as the CI API defines it: bucketName a prefix search, bucketNames a comma list of

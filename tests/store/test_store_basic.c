@@ -242,7 +242,7 @@ static void fill_every_field(store_job *j, const store_queue *q)
     strlcpy_ok(j->output_region, "ap-beijing", sizeof j->output_region);
     strlcpy_ok(j->output_bucket, BUCKET_B, sizeof j->output_bucket);
     strlcpy_ok(j->output_object, "out/\xe4\xbd\xa0\xe5\xa5\xbd.txt", sizeof j->output_object);
-    strlcpy_ok(j->user_data, "user 'data' \"quoted\" <x>", sizeof j->user_data);
+    strlcpy_ok(j->user_data, "user 'data' \"quoted\" <x> \\ {a,\"b\"} NULL , ", sizeof j->user_data);
     strlcpy_ok(j->callback, "http://cb.example/x?y=1", sizeof j->callback);
     strlcpy_ok(j->callback_format, "JSON", sizeof j->callback_format);
 }

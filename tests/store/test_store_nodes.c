@@ -336,6 +336,66 @@ static void test_group_commit_shares_commits(void **state)
     }
 }
 
+typedef struct dup_submitter {
+    store *st;
+    const store_queue *q;
+    int ok, conflict;
+} dup_submitter;
+
+enum { DUP_IDS = 40 };
+
+static void *dup_submit_worker(void *arg)
+{
+    dup_submitter *s = arg;
+    for (int i = 0; i < DUP_IDS; i++) {
+        store_job j;
+        fx_job(&j, s->q, 0, 0);
+        snprintf(j.id, sizeof j.id, "sdup%02d", i);
+        store_rc rc = store_job_insert(s->st, &j);
+        if (rc == STORE_OK)
+            s->ok++;
+        else if (rc == STORE_CONFLICT)
+            s->conflict++;
+    }
+    return NULL;
+}
+
+/* The same ids submitted by many threads at once (so often twice in one group): each id is stored
+ * once, every other attempt is a conflict, and the queue counts each stored job once. */
+static void test_group_commit_duplicate_ids(void **state)
+{
+    fixture *f = *state;
+    enum { THREADS = 8 };
+    dup_submitter s[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        s[i] = (dup_submitter){.st = f->st, .q = &f->qa};
+        pthread_create(&t[i], NULL, dup_submit_worker, &s[i]);
+    }
+    int ok = 0, conflict = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ok += s[i].ok;
+        conflict += s[i].conflict;
+    }
+    assert_int_equal(ok, DUP_IDS);
+    assert_int_equal(conflict, (THREADS - 1) * DUP_IDS);
+    int64_t n = 0;
+    assert_int_equal(store_job_count(f->st, f->qa.id, JOB_SUBMITTED, &n), STORE_OK);
+    assert_int_equal(n, DUP_IDS);
+    if (f->pg)
+        assert_int_equal(fx_pg_value(f, "SELECT sum(waiting) FROM queues"), DUP_IDS);
+    store_job j; /* and they run: as many as the queue's MaxConcurrent, in submit order */
+    for (int i = 0; i < f->qa.max_concurrent; i++) {
+        assert_int_equal(fx_claim(f->st, time_now_ms(), &j), STORE_OK);
+        char want[40];
+        snprintf(want, sizeof want, "sdup%02d", i);
+        assert_string_equal(j.id, want);
+        store_job_clear(&j);
+    }
+    assert_int_equal(fx_claim(f->st, time_now_ms(), &j), STORE_NOT_FOUND);
+}
+
 /* ---- wake-ups ---- */
 
 typedef struct waiter {
@@ -458,6 +518,34 @@ static void test_pg_wakeups_survive_a_dropped_connection(void **state)
     store_close(other);
 }
 
+/* Every pooled connection dies (a server restart): the next transactions (a group of submits, a
+ * claim) run on fresh connections without an error, as the first statement finds the old one dead
+ * before anything was done. */
+static void test_pg_transactions_survive_dead_connections(void **state)
+{
+    FX_PG_ONLY();
+    fixture *f = *state;
+    char id[40];
+    fx_insert(f->st, &f->qa, 0, 0, id); /* the pool holds a connection */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '%s'"
+             " AND pid <> pg_backend_pid()",
+             f->dbname);
+    assert_true(fx_pg_value(f, sql) >= 1);
+    time_sleep_ms(100);
+    store_job j;
+    fx_job(&j, &f->qa, 0, 0);
+    assert_int_equal(store_job_insert(f->st, &j), STORE_OK);
+    assert_int_equal(fx_pg_value(f, sql), 1);
+    time_sleep_ms(100);
+    store_job got;
+    assert_int_equal(fx_claim(f->st, time_now_ms(), &got), STORE_OK);
+    assert_string_equal(got.id, id);
+    store_job_clear(&got);
+    assert_int_equal(fx_state_of(f->st, BUCKET_A, j.id), JOB_SUBMITTED);
+}
+
 int main(void)
 {
     FX_MAIN_CHECK();
@@ -466,9 +554,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_each_attempt_claimed_once_and_each_job_ends_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_nodes_opening_one_bucket_get_one_queue, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_shares_commits, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_duplicate_ids, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_has_no_wakeups_and_sleeps, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_wakeups_cross_nodes_within_100ms, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_wakeups_survive_a_dropped_connection, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_transactions_survive_dead_connections, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,10 +64,43 @@ static void test_pg_schema_version_is_recorded_and_checked(void **state)
     assert_null(try_open(&p, err, sizeof err));
     assert_non_null(strstr(err, "99"));
     assert_non_null(strstr(err, f->dbname));
-    fx_pg_exec(db, "UPDATE cicada_schema SET version = 1");
+    fx_pg_exec(db, "UPDATE cicada_schema SET version = 2");
     PQfinish(db);
     f->st = fx_open(f); /* reopening an up-to-date database changes nothing */
     assert_int_equal(fx_state_of(f->st, BUCKET_A, id), JOB_SUBMITTED);
+}
+
+/* A version-1 database (jobs counted by a row trigger on insert) is upgraded in place: the jobs it
+ * holds and its queue counters stay right, and inserts after the upgrade count once each. */
+static void test_pg_upgrade_from_v1(void **state)
+{
+    FX_PG_ONLY();
+    fixture *f = *state;
+    f->st = fx_open(f);
+    fx_open_bucket(f->st, BUCKET_A, "ap-chongqing", &f->qa);
+    char id[40];
+    fx_insert(f->st, &f->qa, 0, 0, id);
+    store_close(f->st);
+    f->st = NULL;
+
+    PGconn *db = fx_pg_connect(f->dbname); /* back to version 1, as that version left it */
+    fx_pg_exec(db, "DROP TRIGGER jobs_count_insert ON jobs; DROP FUNCTION cicada_count_inserted();"
+                   "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION "
+                   "cicada_count_jobs(); UPDATE cicada_schema SET version = 1");
+    PQfinish(db);
+    f->st = fx_open(f);
+    assert_int_equal(fx_pg_value(f, "SELECT version FROM cicada_schema"), FX_PG_SCHEMA_VERSION);
+    assert_int_equal(fx_pg_value(f, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'jobs_count_%'"), 3);
+    assert_int_equal(fx_state_of(f->st, BUCKET_A, id), JOB_SUBMITTED);
+    char more[3][40];
+    for (int i = 0; i < 3; i++)
+        fx_insert(f->st, &f->qa, 0, 0, more[i]);
+    assert_int_equal(fx_pg_value(f, "SELECT waiting FROM queues"), 4);
+    store_job j;
+    assert_int_equal(fx_claim(f->st, time_now_ms(), &j), STORE_OK);
+    store_job_clear(&j);
+    assert_int_equal(fx_pg_value(f, "SELECT waiting FROM queues"), 3);
+    assert_int_equal(fx_pg_value(f, "SELECT running FROM queues"), 1);
 }
 
 typedef struct first_open {
@@ -211,6 +244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sqlite_version_from_the_future_is_refused, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_schema_version_is_recorded_and_checked, fx_setup_empty, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_upgrade_from_v1, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_concurrent_first_open, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_errors_name_the_database_not_the_password, fx_setup_empty,
                                         fx_teardown),
