@@ -50,6 +50,10 @@ struct sched {
     sched_stats stats;
 };
 
+/* Least time between two claims of this node that found nothing: bounds the claims a stream of
+ * submits causes while nothing can start, and is the most a job waits for a worker meanwhile. */
+#define SCHED_CLAIM_QUIET_MS 20
+
 typedef struct worker_arg {
     sched *s;
     int index;
@@ -180,6 +184,23 @@ static void run_claimed(sched *s, int slot, store_job *j)
     finish_job(s, slot, j);
 }
 
+/* Sleeps up to ms unless *flag (read under s->mu) is set; false when it is. */
+static bool pause_unless(sched *s, const bool *flag, int64_t ms)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!*flag) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
+        ts.tv_sec += ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&s->stop_cv, &s->mu, &ts);
+    }
+    bool go_on = !*flag;
+    pthread_mutex_unlock(&s->mu);
+    return go_on;
+}
+
 /* Sleeps until woken, stopped, or the poll interval passes. Returns false when stopping. */
 static bool wait_for_work(sched *s, unsigned long seen)
 {
@@ -215,10 +236,10 @@ static void *worker_main(void *arg)
         store_job *j = xmalloc(sizeof *j);
         store_claim c = {.node = s->node, .now_ms = time_now_ms(), .lease_ms = s->p.lease_ms};
         store_rc rc = store_job_claim(s->d.st, &c, j);
-        pthread_mutex_lock(&s->mu);
-        s->claiming--;
-        pthread_mutex_unlock(&s->mu);
         if (rc == STORE_OK) {
+            pthread_mutex_lock(&s->mu);
+            s->claiming--;
+            pthread_mutex_unlock(&s->mu);
             sched_wake(s);   /* there may be more: let the next idle worker look */
             count(s, &s->stats.claimed);
             if (j->attempts > 1 && j->start_ms < c.now_ms)
@@ -234,28 +255,21 @@ static void *worker_main(void *arg)
         free(j);
         if (rc != STORE_NOT_FOUND)
             log_error("claiming a job failed: %s", store_last_error());
-        if (!wait_for_work(s, seen))
+        /* Nothing to start (queues paused or at MaxConcurrent, or the work went to another node).
+         * Stay counted as claiming for a short quiet spell, so that the wake-ups of a stream of
+         * submits meanwhile come down to one more claim by this worker when it ends, instead of a
+         * claim per submit that would find nothing either. */
+        int64_t quiet = c.now_ms + SCHED_CLAIM_QUIET_MS - time_now_ms();
+        bool go_on = quiet <= 0 || pause_unless(s, &s->stopping, quiet);
+        pthread_mutex_lock(&s->mu);
+        s->claiming--;
+        pthread_mutex_unlock(&s->mu);
+        if (!go_on || !wait_for_work(s, seen))
             break;
     }
     return NULL;
 }
 
-/* Sleeps up to ms unless *flag (read under s->mu) is set; false when it is. */
-static bool pause_unless(sched *s, const bool *flag, int64_t ms)
-{
-    pthread_mutex_lock(&s->mu);
-    if (!*flag) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
-        ts.tv_sec += ms / 1000 + ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
-        pthread_cond_timedwait(&s->stop_cv, &s->mu, &ts);
-    }
-    bool go_on = !*flag;
-    pthread_mutex_unlock(&s->mu);
-    return go_on;
-}
 
 /* Renews every running job's lease; a refused renewal marks the job lost. The store call runs
  * without s->mu held, on a copy of the job's fence (id, bucket, owner, attempt). */

@@ -191,6 +191,7 @@ const size_t store_param_ncols = sizeof store_param_cols / sizeof store_param_co
 typedef struct insert_waiter {
     store_insert_item item;
     bool done;
+    pthread_cond_t cv;   /* its own: woken alone, when its batch is done or it is to lead the next */
     struct insert_waiter *next;
 } insert_waiter;
 
@@ -199,7 +200,6 @@ struct store {
     void *impl;
     /* group commit */
     pthread_mutex_t gc_mu;
-    pthread_cond_t gc_cv;
     insert_waiter *pending_head;
     insert_waiter **pending_tail;
     bool leader_busy;
@@ -226,7 +226,6 @@ store *store_open(const store_params *p, char *err, size_t errlen)
     s->be = pg ? &store_pg_backend : &store_sqlite_backend;
     s->impl = impl;
     pthread_mutex_init(&s->gc_mu, NULL);
-    pthread_cond_init(&s->gc_cv, NULL);
     s->pending_tail = &s->pending_head;
     s->batch_max = p->group_commit_max > 0 ? (size_t)p->group_commit_max : 256;
     s->batch = xcalloc(s->batch_max, sizeof *s->batch);
@@ -238,7 +237,6 @@ void store_close(store *s)
     if (!s)
         return;
     s->be->close(s->impl);
-    pthread_cond_destroy(&s->gc_cv);
     pthread_mutex_destroy(&s->gc_mu);
     free(s->batch);
     free(s);
@@ -502,8 +500,10 @@ static size_t take_batch(store *s)
 }
 
 /* Runs one batch as the leader: gc_mu is released during the transaction so that new callers can
- * queue up behind it, which is what makes the next batch large. */
-static void lead_one_batch(store *s)
+ * queue up behind it, which is what makes the next batch large. Then wakes exactly the callers of
+ * this batch, and the first of the next, which leads it (a broadcast woke every waiting thread
+ * for each batch, most of them only to sleep again). */
+static void lead_one_batch(store *s, insert_waiter *self)
 {
     s->leader_busy = true;
     size_t n = take_batch(s);
@@ -514,24 +514,29 @@ static void lead_one_batch(store *s)
         /* item is the first member of its waiter */
         insert_waiter *w = (insert_waiter *)s->batch[i];
         w->done = true;
+        if (w != self)
+            pthread_cond_signal(&w->cv);
     }
     s->leader_busy = false;
-    pthread_cond_broadcast(&s->gc_cv);
+    if (s->pending_head)
+        pthread_cond_signal(&s->pending_head->cv);
 }
 
 store_rc store_job_insert(store *s, store_job *j)
 {
     insert_waiter w = {.item = {.job = j, .rc = STORE_ERROR}};
+    pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&s->gc_mu);
     *s->pending_tail = &w;
     s->pending_tail = &w.next;
     while (!w.done) {
         if (!s->leader_busy)
-            lead_one_batch(s);
+            lead_one_batch(s, &w);
         else
-            pthread_cond_wait(&s->gc_cv, &s->gc_mu);
+            pthread_cond_wait(&w.cv, &s->gc_mu);
     }
     pthread_mutex_unlock(&s->gc_mu);
+    pthread_cond_destroy(&w.cv);
     if (w.item.rc != STORE_OK && w.item.err[0])   /* the leader's thread kept its own error: pass ours on */
         store_set_error("%s", w.item.err);
     return w.item.rc;

@@ -472,10 +472,11 @@ typedef struct pg_store {
     char where[512];                 /* "database "x" on socket /run/pg (port 5432) as user "y"" */
     const char *sql[ST_COUNT];
     char *built_sql[ST_COUNT];       /* owned copies of the statements built at open */
-    pthread_mutex_t pool_mu;         /* guards idle and nconn */
-    pthread_cond_t pool_cv;
+    pthread_mutex_t pool_mu;         /* guards idle, nconn and the waiters */
     pg_conn *idle;
     int nconn;
+    struct pool_waiter *wait_head;   /* threads waiting for a connection, first come first served */
+    struct pool_waiter **wait_tail;
     /* wake-ups (guarded by wake_mu, except listen, used only by the thread that set polling) */
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;          /* on CLOCK_MONOTONIC */
@@ -817,33 +818,79 @@ static pg_conn *conn_new(pg_store *pg, char *err, size_t errlen)
     return c;
 }
 
+/* A thread waiting for a pooled connection. Waiters are served in arrival order, each woken alone
+ * (its own condition variable) with the connection handed to it: no thundering herd when one is
+ * released, and no late arrival taking it first, which under load left some requests waiting
+ * hundreds of milliseconds while others went through. */
+typedef struct pool_waiter {
+    pthread_cond_t cv;
+    pg_conn *given;   /* a released connection, now this waiter's */
+    bool may_open;    /* a slot came free: open a connection of its own (nconn counts it already) */
+    struct pool_waiter *next;
+} pool_waiter;
+
+static pool_waiter *pop_waiter(pg_store *pg)
+{
+    pool_waiter *w = pg->wait_head;
+    if (w) {
+        pg->wait_head = w->next;
+        if (!pg->wait_head)
+            pg->wait_tail = &pg->wait_head;
+    }
+    return w;
+}
+
+/* A slot is free (pool_mu held): the first waiter, if any, opens a connection in it. */
+static void give_slot(pg_store *pg)
+{
+    pool_waiter *w = pop_waiter(pg);
+    if (w) {
+        pg->nconn++;
+        w->may_open = true;
+        pthread_cond_signal(&w->cv);
+    }
+}
+
 static pg_conn *conn_acquire(pg_store *pg)
 {
     pthread_mutex_lock(&pg->pool_mu);
-    while (!pg->idle && pg->nconn >= PG_MAX_CONNECTIONS)
-        pthread_cond_wait(&pg->pool_cv, &pg->pool_mu);
-    pg_conn *c = pg->idle;
-    if (c) {
+    pg_conn *c = NULL;
+    if (!pg->wait_head && pg->idle) {
+        c = pg->idle;
         pg->idle = c->next;
         pthread_mutex_unlock(&pg->pool_mu);
         return c;
     }
-    pg->nconn++;
+    if (!pg->wait_head && pg->nconn < PG_MAX_CONNECTIONS) {
+        pg->nconn++;
+    } else {
+        pool_waiter w = {.given = NULL};
+        pthread_cond_init(&w.cv, NULL);
+        *pg->wait_tail = &w;
+        pg->wait_tail = &w.next;
+        while (!w.given && !w.may_open)
+            pthread_cond_wait(&w.cv, &pg->pool_mu);
+        pthread_cond_destroy(&w.cv);
+        c = w.given;
+    }
     pthread_mutex_unlock(&pg->pool_mu);
+    if (c)
+        return c;
     char err[768];
     c = conn_new(pg, err, sizeof err);
     if (!c) {
         store_set_error("%s", err);
         pthread_mutex_lock(&pg->pool_mu);
         pg->nconn--;
-        pthread_cond_signal(&pg->pool_cv);
+        give_slot(pg);
         pthread_mutex_unlock(&pg->pool_mu);
     }
     return c;
 }
 
-/* Returns a connection to the pool. A broken one is closed, and so are the idle ones: when one
- * connection died the server most likely restarted, and the others are dead too. */
+/* Returns a connection to the pool (to the first waiter, if any). A broken one is closed, and so
+ * are the idle ones: when one connection died the server most likely restarted, and the others are
+ * dead too. */
 static void conn_release(pg_store *pg, pg_conn *c)
 {
     bool broken = !conn_ok(c) || PQtransactionStatus(c->db) != PQTRANS_IDLE;
@@ -852,14 +899,21 @@ static void conn_release(pg_store *pg, pg_conn *c)
     if (broken) {
         c->next = pg->idle;
         drop = c;
-        for (pg_conn *d = drop; d; d = d->next)
-            pg->nconn--;
         pg->idle = NULL;
+        for (pg_conn *d = drop; d; d = d->next) {
+            pg->nconn--;
+            give_slot(pg);
+        }
     } else {
-        c->next = pg->idle;
-        pg->idle = c;
+        pool_waiter *w = pop_waiter(pg);
+        if (w) {
+            w->given = c;
+            pthread_cond_signal(&w->cv);
+        } else {
+            c->next = pg->idle;
+            pg->idle = c;
+        }
     }
-    pthread_cond_broadcast(&pg->pool_cv);
     pthread_mutex_unlock(&pg->pool_mu);
     while (drop) {
         pg_conn *next = drop->next;
@@ -1189,7 +1243,6 @@ static void pg_close(void *impl)
     for (int i = 0; i < ST_COUNT; i++)
         free(pg->built_sql[i]);
     pthread_mutex_destroy(&pg->pool_mu);
-    pthread_cond_destroy(&pg->pool_cv);
     pthread_mutex_destroy(&pg->wake_mu);
     pthread_cond_destroy(&pg->wake_cv);
     free(pg->conninfo);
@@ -1226,7 +1279,7 @@ void *store_pg_open(const store_params *p, char *err, size_t errlen)
     pg_store *pg = xcalloc(1, sizeof *pg);
     pg->conninfo = xstrdup(p->database_url);
     pthread_mutex_init(&pg->pool_mu, NULL);
-    pthread_cond_init(&pg->pool_cv, NULL);
+    pg->wait_tail = &pg->wait_head;
     pthread_mutex_init(&pg->wake_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
