@@ -45,7 +45,16 @@ static inline bool bfx_s3(void)
     return b && strcmp(b, "s3") == 0;
 }
 
-/* "http://127.0.0.1:PORT" of the fixture's server into out; false with the reason in why. */
+/* True when the S3 backend is to address the bucket as a virtual host (CICADA_TEST_S3_VHOST=1). */
+static inline bool bfx_s3_vhost(void)
+{
+    const char *v = getenv("CICADA_TEST_S3_VHOST");
+    return v && strcmp(v, "1") == 0;
+}
+
+/* "http://127.0.0.1:PORT" of the fixture's server into out ("http://s3.localhost:PORT" for virtual
+ * hosts: the bucket's host is then cicada-test.s3.localhost, which run.js's s3rver maps to the
+ * bucket); false with the reason in why. */
 static inline bool bfx_s3_endpoint(char *out, size_t outlen, char *why, size_t whylen)
 {
     const char *dir = getenv("CICADA_TEST_S3_DIR");
@@ -66,7 +75,7 @@ static inline bool bfx_s3_endpoint(char *out, size_t outlen, char *why, size_t w
         snprintf(why, whylen, "no S3 test server: %s is missing (is the s3_server fixture running?)", path);
         return false;
     }
-    snprintf(out, outlen, "http://127.0.0.1:%d", atoi(text));
+    snprintf(out, outlen, "http://%s:%d", bfx_s3_vhost() ? "s3.localhost" : "127.0.0.1", atoi(text));
     free(text);
     return true;
 }
@@ -86,6 +95,7 @@ static inline blob_params bfx_params(const char *root, const char *prefix, char 
         p.s3_access_key = "S3RVER"; /* s3rver's built-in account */
         p.s3_secret_key = "S3RVER";
         p.s3_part_size = BFX_S3_PART;
+        p.s3_path_style = bfx_s3_vhost() ? 0 : -1;
     }
     return p;
 }
@@ -98,7 +108,8 @@ static inline bool bfx_backend_available(void)
         printf("skip: %s\n", why);
         return false;
     }
-    printf("object store backend under test: %s\n", bfx_s3() ? "s3 (s3rver)" : "fs");
+    printf("object store backend under test: %s\n",
+           !bfx_s3() ? "fs" : bfx_s3_vhost() ? "s3 (s3rver), virtual-host addressing" : "s3 (s3rver)");
     return true;
 }
 

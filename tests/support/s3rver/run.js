@@ -21,7 +21,9 @@
 //    at or before the marker is not repeated, and NextMarker is sent when a delimiter is given and
 //    the page is truncated (as S3 does; without a delimiter the client uses the last key);
 //  - AbortMultipartUpload (DELETE ?uploadId) and ListMultipartUploads (GET ?uploads) are missing:
-//    both are added, reading s3rver's own upload directories.
+//    both are added, reading s3rver's own upload directories;
+//  - virtual hosts: <bucket>.s3.localhost names the bucket (libcurl resolves *.localhost to
+//    loopback itself), and a path-style request to s3.localhost is refused.
 // Signatures are not checked (s3rver accepts SigV4 requests unverified for the S3RVER key).
 'use strict';
 
@@ -248,6 +250,12 @@ function abortUpload(ctx, bucket, key) {
 
 // Path-style requests only: /bucket or /bucket/key (percent-encoded).
 async function s3Fixes(ctx, next) {
+  // s3.localhost is the virtual-host endpoint (serviceEndpoint below): there the bucket must be in
+  // the host, as on S3 endpoints without path-style, so a client that means to address virtual
+  // hosts and does not is caught
+  if (ctx.hostname === 's3.localhost' && !ctx.state.vhost) {
+    throw new S3Error('InvalidRequest', 'path-style request on the virtual-host endpoint s3.localhost');
+  }
   const m = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path);
   if (!m) return next();
   const bucket = decodeURIComponent(m[1]);
@@ -287,6 +295,8 @@ async function main() {
     directory: dataDir,
     silent: true,
     configureBuckets: buckets.map(name => ({ name })),
+    // virtual-host requests name the bucket in the host: <bucket>.s3.localhost
+    serviceEndpoint: 'localhost',
   });
   // in front of the router (the last middleware), behind the logger, the XML encoder and vhost
   server.middleware.splice(server.middleware.length - 1, 0, s3Fixes);
