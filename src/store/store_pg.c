@@ -595,48 +595,113 @@ static bool simple(pg_store *pg, pg_conn *c, const char *sql)
     return ok;
 }
 
-/* Sends the pending BEGIN, the statement's PREPARE if needed and the statement in one round trip
- * (libpq pipeline mode), and returns the first failure's result or else the statement's. A BEGIN
- * costs a round trip of its own otherwise, and most transactions here are two or three statements. */
-static PGresult *exec_with_begin(pg_store *pg, pg_conn *c, stmt_id id, const char *name, pq_args *a)
+/* One statement of a pipeline: prepared statement id with its parameters (freed by q_pipeline), or,
+ * when sql is set, plain SQL without parameters. */
+typedef struct pl_step {
+    stmt_id id;
+    pq_args *args;
+    const char *sql;
+    PGresult *res; /* its result when all went well (NULL for plain SQL); the caller PQclears it */
+} pl_step;
+
+/* What q_pipeline sent, in order: the pending BEGIN, a PREPARE, a step. */
+typedef struct pl_sent {
+    int step;      /* -1: the BEGIN */
+    bool prepare;
+} pl_sent;
+
+/* Sends the pending BEGIN, each step (with its PREPARE the first time) in one round trip (libpq
+ * pipeline mode) and reads the answers. A BEGIN would cost a round trip of its own otherwise, and
+ * most transactions here are two or three statements. STORE_OK when every step succeeded; else
+ * STORE_ERROR with the first failure's message and c->sqlstate set, the later steps not run, and no
+ * result kept. */
+static store_rc q_pipeline(pg_store *pg, pg_conn *c, pl_step *steps, int n)
 {
     const char *begin = c->begin;
     c->begin = NULL;
-    bool prepare = !c->prepared[id];
-    if (PQenterPipelineMode(c->db) != 1)
-        return PQexec(c->db, begin); /* cannot happen on an idle connection; reported as a failure */
-    bool sent = PQsendQueryParams(c->db, begin, 0, NULL, NULL, NULL, NULL, 0) == 1 &&
-                (!prepare || PQsendPrepare(c->db, name, pg->sql[id], 0, NULL) == 1) &&
-                PQsendQueryPrepared(c->db, name, a ? a->n : 0, a ? a->val : NULL, NULL, NULL, 0) == 1 &&
-                PQpipelineSync(c->db) == 1;
-    PGresult *keep = NULL; /* the first failure, else the statement's result */
-    int step = 0, steps = prepare ? 3 : 2;
-    while (sent) {
+    c->sqlstate[0] = '\0';
+    c->constraint[0] = '\0';
+    pl_sent sent[2 * 8 + 1];
+    int nsent = 0;
+    bool ok = n <= 8 && PQenterPipelineMode(c->db) == 1;
+    if (ok && begin) {
+        ok = PQsendQueryParams(c->db, begin, 0, NULL, NULL, NULL, NULL, 0) == 1;
+        sent[nsent++] = (pl_sent){-1, false};
+    }
+    for (int i = 0; ok && i < n; i++) {
+        pl_step *st = &steps[i];
+        st->res = NULL;
+        if (st->sql) {
+            ok = PQsendQueryParams(c->db, st->sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+            sent[nsent++] = (pl_sent){i, false};
+            continue;
+        }
+        char name[16];
+        snprintf(name, sizeof name, "c%d", (int)st->id);
+        if (!c->prepared[st->id]) {
+            ok = PQsendPrepare(c->db, name, pg->sql[st->id], 0, NULL) == 1;
+            sent[nsent++] = (pl_sent){i, true};
+        }
+        ok = ok && PQsendQueryPrepared(c->db, name, st->args ? st->args->n : 0, st->args ? st->args->val : NULL, NULL,
+                                       NULL, 0) == 1;
+        sent[nsent++] = (pl_sent){i, false};
+    }
+    ok = ok && PQpipelineSync(c->db) == 1;
+    bool failed = !ok;
+    char msg[400] = "";
+    if (!ok)
+        trimmed(PQerrorMessage(c->db), msg, sizeof msg);
+    for (int q = 0; ok && q < nsent;) {
         PGresult *r = PQgetResult(c->db);
         if (!r) {
-            step++; /* the end of one query's results */
+            q++; /* the end of one query's results */
             continue;
         }
         ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
+        bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (good && sent[q].prepare)
+            c->prepared[steps[sent[q].step].id] = true;
+        if (!good && !failed) {
+            failed = true;
+            const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            const char *cons = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+            strlcpy_ok(c->sqlstate, code ? code : "", sizeof c->sqlstate);
+            strlcpy_ok(c->constraint, cons ? cons : "", sizeof c->constraint);
+            trimmed(st == PGRES_PIPELINE_ABORTED ? PQerrorMessage(c->db) : PQresultErrorMessage(r), msg, sizeof msg);
         }
-        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-        if (prepare && step == 1 && ok)
-            c->prepared[id] = true;
-        if (!keep && (!ok || step == steps - 1))
-            keep = r;
+        if (good && !sent[q].prepare && sent[q].step >= 0 && !steps[sent[q].step].sql)
+            steps[sent[q].step].res = r;
         else
             PQclear(r);
         if (!conn_ok(c))
             break;
     }
+    for (PGresult *r; conn_ok(c) && PQpipelineStatus(c->db) != PQ_PIPELINE_OFF && (r = PQgetResult(c->db)) != NULL;) {
+        bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC; /* drain to the sync point */
+        PQclear(r);
+        if (sync)
+            break;
+    }
     if (PQpipelineStatus(c->db) != PQ_PIPELINE_OFF)
         PQexitPipelineMode(c->db);
-    if (!conn_ok(c))
-        c->dead_at_start = true;
-    return keep;
+    for (int i = 0; i < n; i++)
+        if (steps[i].args)
+            a_free(steps[i].args);
+    if (!conn_ok(c)) {
+        failed = true;
+        if (!msg[0])
+            trimmed(PQerrorMessage(c->db), msg, sizeof msg);
+        if (begin)
+            c->dead_at_start = true; /* nothing of the transaction was done */
+    }
+    if (!failed)
+        return STORE_OK;
+    for (int i = 0; i < n; i++) {
+        PQclear(steps[i].res);
+        steps[i].res = NULL;
+    }
+    store_set_error("PostgreSQL %s: %s", pg->where, msg[0] ? msg : "a statement failed");
+    return STORE_ERROR;
 }
 
 /* Runs statement id with a's parameters (freed here). On success *out (if given) gets the result
@@ -645,23 +710,28 @@ static store_rc q_run(pg_store *pg, pg_conn *c, stmt_id id, pq_args *a, PGresult
 {
     char name[16];
     snprintf(name, sizeof name, "c%d", (int)id);
+    if (c->begin) { /* the transaction's first statement: with its BEGIN */
+        pl_step step = {.id = id, .args = a};
+        store_rc rc = q_pipeline(pg, c, &step, 1);
+        if (rc == STORE_OK && out)
+            *out = step.res;
+        else
+            PQclear(step.res);
+        return rc;
+    }
     c->sqlstate[0] = '\0';
     c->constraint[0] = '\0';
     PGresult *r = NULL;
-    if (c->begin) {
-        r = exec_with_begin(pg, c, id, name, a);
-    } else {
-        if (!c->prepared[id]) {
-            r = PQprepare(c->db, name, pg->sql[id], 0, NULL);
-            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-                c->prepared[id] = true;
-                PQclear(r);
-                r = NULL;
-            }
+    if (!c->prepared[id]) {
+        r = PQprepare(c->db, name, pg->sql[id], 0, NULL);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            c->prepared[id] = true;
+            PQclear(r);
+            r = NULL;
         }
-        if (!r)
-            r = PQexecPrepared(c->db, name, a ? a->n : 0, a ? a->val : NULL, NULL, NULL, 0);
     }
+    if (!r)
+        r = PQexecPrepared(c->db, name, a ? a->n : 0, a ? a->val : NULL, NULL, NULL, 0);
     if (a)
         a_free(a);
     ExecStatusType s = PQresultStatus(r);
@@ -937,7 +1007,7 @@ typedef store_rc (*op_body)(pg_store *pg, pg_conn *c, void *arg);
 /* Runs body in a transaction of the given kind: STORE_ERROR rolls back, any other result commits
  * (NOT_FOUND / CONFLICT / FULL changed nothing, or nothing wrong) unless a statement failed, which
  * PostgreSQL makes roll back too. The BEGIN travels with the body's first statement and a NOTIFY
- * with the COMMIT (see exec_with_begin, notify_work): a claim or a group of submits costs two round
+ * with the COMMIT (see q_pipeline, notify_work): a claim or a group of submits costs two round
  * trips fewer. */
 static store_rc run_op(pg_store *pg, tx_kind kind, op_body body, void *arg)
 {
@@ -1588,15 +1658,14 @@ static store_rc lock_batch(pg_store *pg, pg_conn *c, batch_args *a)
     }
     buf_putc(&buckets, '}');
     buf_putc(&queues, '}');
-    pq_args x = {0};
-    a_take(&x, buf_steal(&buckets));
-    store_rc rc = q_exec(pg, c, ST_INSERT_LOCK_BUCKETS, &x, NULL);
-    PGresult *r = NULL;
-    a_take(&x, buf_steal(&queues));
-    if (rc != STORE_OK || q_run(pg, c, ST_INSERT_LOCK_QUEUES, &x, &r) != STORE_OK) {
-        a_free(&x);
+    pq_args xb = {0}, xq = {0};
+    a_take(&xb, buf_steal(&buckets));
+    a_take(&xq, buf_steal(&queues));
+    pl_step steps[2] = {{.id = ST_INSERT_LOCK_BUCKETS, .args = &xb}, {.id = ST_INSERT_LOCK_QUEUES, .args = &xq}};
+    if (q_pipeline(pg, c, steps, 2) != STORE_OK) /* one round trip, with the BEGIN */
         return STORE_ERROR;
-    }
+    PQclear(steps[0].res);
+    PGresult *r = steps[1].res;
     a->nqueues = (size_t)PQntuples(r);
     a->queues = xcalloc(a->nqueues ? a->nqueues : 1, sizeof *a->queues);
     for (size_t i = 0; i < a->nqueues; i++) {
@@ -1677,8 +1746,8 @@ static bool answer_is(PGresult *r, int k, const bool *taken, const char *id)
     return !taken[k] && strcmp(PQgetvalue(r, k, 0), id) == 0;
 }
 
-/* Inserts the admitted jobs of the batch in one statement (one array per column; see build_sql).
- * Each job gets its seq from the RETURNING rows; a job missing from them had a duplicate id
+/* Inserts the admitted jobs of the batch in one statement (one array per column; see build_sql) and
+ * commits, in one round trip. Each job gets its seq from the RETURNING rows; a job missing from them had a duplicate id
  * (STORE_CONFLICT, the room it took given back). Before, each job was an INSERT of its own whose row
  * trigger moved its queue's counter: the per-statement and per-row work, not the rows, was most of
  * the group's time in the server. */
@@ -1707,11 +1776,14 @@ static store_rc insert_rows(pg_store *pg, pg_conn *c, batch_args *a)
         buf_putc(&arr, '}');
         a_take(&x, buf_steal(&arr));
     }
-    PGresult *r = NULL;
-    if (q_run(pg, c, ST_JOB_INSERT, &x, &r) != STORE_OK) {
+    /* the INSERT, the NOTIFY and the COMMIT in one round trip: a failed INSERT leaves the
+     * transaction aborted (the later two do not run) for run_op to roll back */
+    pl_step steps[3] = {{.id = ST_JOB_INSERT, .args = &x}, {.sql = "NOTIFY " PG_CHANNEL}, {.sql = "COMMIT"}};
+    if (q_pipeline(pg, c, steps, 3) != STORE_OK) {
         free(sent);
         return STORE_ERROR;
     }
+    PGresult *r = steps[0].res;
     int rows = PQntuples(r);
     bool *taken = xcalloc(rows ? (size_t)rows : 1, sizeof *taken);
     int next = 0;
@@ -1752,10 +1824,7 @@ static store_rc insert_batch_body(pg_store *pg, pg_conn *c, void *arg)
     a->nqueues = 0;
     if (lock_batch(pg, c, a) != STORE_OK || insert_rows(pg, c, a) != STORE_OK)
         return STORE_ERROR;
-    bool any = false;
-    for (size_t i = 0; i < a->n; i++)
-        any = any || a->items[i]->rc == STORE_OK;
-    return any ? notify_work(pg, c) : STORE_OK; /* each item carries its own result */
+    return STORE_OK; /* each item carries its own result; committed unless all were refused */
 }
 
 /* After a failed transaction: every job that was not refused on its own merits failed. */
