@@ -35,6 +35,8 @@ bench_server() {
   eval "$(node bench/prepare.js "$port" $NB)"
   export NBUCKETS=$NB
   for i in $(seq 0 $((NB - 1))); do export HOST_$i GET_PATH_$i GET_AUTH_$i POST_AUTH_$i POST_BODY_$i; done
+  # warm-up, not measured: the first seconds of a fresh server open its database connections
+  MODE=get wrk -t4 -c$CONNS -d2s -s bench/requests.lua "http://127.0.0.1:$port" >/dev/null
   echo "cicada ($label) GET /asr_jobs/<id>: $(MODE=get run http://127.0.0.1:$port)"
   local before after post dur
   before=$("$@")

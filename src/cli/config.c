@@ -41,7 +41,7 @@ static const setting SETTINGS[] = {
       "bucket for requests to an IP or localhost (cicada-<appid>)"),
     N("workers", "CICADA_WORKERS", "--workers", workers, CLI_SERVE, "concurrent jobs (number of cores)"),
     N("http_threads", "CICADA_HTTP_THREADS", "--http-threads", http_threads, CLI_SERVE,
-      "HTTP threads; a submit blocks one until its job is on disk (32)"),
+      "HTTP threads; a submit blocks one until its job is on disk (128)"),
     S("keys_file", "CICADA_KEYS_FILE", "--keys-file", keys_file, CLI_SERVE,
       "file of \"SecretId SecretKey appid\" lines"),
     S("sphinx_zh_model", "CICADA_SPHINX_ZH_MODEL", "--sphinx-zh-model", sphinx_zh_model, ALL,
@@ -93,7 +93,7 @@ static void defaults(config *c)
     snprintf(c->role, sizeof c->role, "all");
     snprintf(c->s3_region, sizeof c->s3_region, "us-east-1");
     c->workers = fs_cpu_count();
-    c->http_threads = 32;
+    c->http_threads = 128;
 }
 
 static bool set_value(config *c, const setting *s, const char *value, const char *from)

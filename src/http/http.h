@@ -16,7 +16,7 @@ typedef struct http_params {
     const char *listen;            /* "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses) */
     unsigned connection_limit;     /* default 1024 */
     unsigned timeout_s;            /* idle connection timeout; default 120 */
-    unsigned threads;              /* epoll threads; default 32; 0 = one thread per connection */
+    unsigned threads;              /* epoll threads; default 128; 0 = one thread per connection */
     bool health_only;              /* a worker node: GET /health answers, everything else is 404 */
 } http_params;
 http_params http_default_params(void);

@@ -71,7 +71,7 @@ typedef struct req_ctx {
 
 http_params http_default_params(void)
 {
-    return (http_params){.listen = "127.0.0.1:8080", .connection_limit = 1024, .timeout_s = 120, .threads = 32};
+    return (http_params){.listen = "127.0.0.1:8080", .connection_limit = 1024, .timeout_s = 120, .threads = 128};
 }
 
 /* Percent-decoding in place (util's url_unescape); a request whose path or query holds "%00" is
