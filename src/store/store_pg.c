@@ -52,11 +52,11 @@
  * began exactly once; ascending, it also sees every job committed before its last page was read;
  * it never sees a job twice.
  *
- * Wake-ups. A transaction that makes work (inserts, a queue update, a finish or release that frees a
- * slot, a callback queued) runs NOTIFY cicada_work, delivered at commit. wait_wakeup blocks in poll()
- * on a dedicated LISTEN connection; one thread of the handle polls, the others wait on a condition
- * variable for its news. A dropped connection reports a wake-up (notifications may have been lost)
- * and is reopened on the next wait. */
+ * Wake-ups. A transaction that makes work (inserts into a queue that can start one now, a queue
+ * update, a finish or release that frees a slot, a callback queued) runs NOTIFY cicada_work,
+ * delivered at commit. wait_wakeup blocks in poll() on a dedicated LISTEN connection; one thread of
+ * the handle polls, the others wait on a condition variable for its news. A dropped connection
+ * reports a wake-up (notifications may have been lost) and is reopened on the next wait. */
 #include "store/store_internal.h"
 
 #include "util/util.h"
@@ -392,7 +392,8 @@ static const char *const static_sql[ST_COUNT] = {
      * against MaxSize sees the real waiting count), each set in sorted order. */
     [ST_INSERT_LOCK_BUCKETS] = "SELECT pg_advisory_xact_lock(" PG_LOCK_BUCKET_CLASS ", k) FROM"
                                " (SELECT DISTINCT hashtext(b) AS k FROM unnest($1::text[]) AS b ORDER BY 1) AS s",
-    [ST_INSERT_LOCK_QUEUES] = "SELECT id, bucket, max_size, waiting FROM queues q WHERE id = ANY($1::text[])"
+    [ST_INSERT_LOCK_QUEUES] = "SELECT id, bucket, max_size, waiting, state = 'Active' AND running < max_concurrent"
+                              " FROM queues q WHERE id = ANY($1::text[])"
                               " AND EXISTS (SELECT 1 FROM buckets b WHERE b.name = q.bucket) ORDER BY id FOR UPDATE OF q",
     [ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = $1 AND bucket = $2",
     [ST_JOB_CANCEL] = "UPDATE jobs SET state = " S_CANCEL ", end_ms = $3 WHERE id = $1 AND bucket = $2"
@@ -1630,6 +1631,7 @@ typedef struct batch_queue {
     char id[40];
     char bucket[64];
     int64_t max_size, waiting;
+    bool startable; /* Active with a free slot: a job added now can start at once */
 } batch_queue;
 
 typedef struct batch_args {
@@ -1674,6 +1676,7 @@ static store_rc lock_batch(pg_store *pg, pg_conn *c, batch_args *a)
         g_text(r, (int)i, 1, q->bucket, sizeof q->bucket);
         q->max_size = g_i64(r, (int)i, 2);
         q->waiting = g_i64(r, (int)i, 3);
+        q->startable = g_bool(r, (int)i, 4);
     }
     PQclear(r);
     return STORE_OK;
@@ -1776,10 +1779,18 @@ static store_rc insert_rows(pg_store *pg, pg_conn *c, batch_args *a)
         buf_putc(&arr, '}');
         a_take(&x, buf_steal(&arr));
     }
-    /* the INSERT, the NOTIFY and the COMMIT in one round trip: a failed INSERT leaves the
-     * transaction aborted (the later two do not run) for run_op to roll back */
+    /* The INSERT, the NOTIFY and the COMMIT in one round trip: a failed INSERT leaves the
+     * transaction aborted (the later ones do not run) for run_op to roll back. The NOTIFY only when
+     * a job can start now: jobs of a paused queue, or of one running MaxConcurrent jobs, wait for
+     * the resume or the finish that will notify; waking every node's workers to claim nothing costs
+     * each PostgreSQL a process wake-up per group and each node a claim. */
+    bool wake = false;
+    for (size_t i = 0; i < a->n; i++)
+        wake = wake || (sent[i] && batch_queue_of(a, a->items[i]->job)->startable);
     pl_step steps[3] = {{.id = ST_JOB_INSERT, .args = &x}, {.sql = "NOTIFY " PG_CHANNEL}, {.sql = "COMMIT"}};
-    if (q_pipeline(pg, c, steps, 3) != STORE_OK) {
+    if (!wake)
+        steps[1] = steps[2];
+    if (q_pipeline(pg, c, steps, wake ? 3 : 2) != STORE_OK) {
         free(sent);
         return STORE_ERROR;
     }

@@ -493,6 +493,70 @@ static void test_pg_wakeups_cross_nodes_within_100ms(void **state)
     store_close(other);
 }
 
+/* Consumes the wake-ups already sent to st. */
+static void drain_wakeups(store *st)
+{
+    bool woken = true;
+    while (woken)
+        assert_int_equal(store_wait_wakeup(st, 150, &woken), STORE_OK);
+}
+
+/* True when st is woken within ms while act runs on another node. */
+static bool woken_by(store *st, int64_t ms, void (*act)(fixture *f, store *other), fixture *f, store *other)
+{
+    waiter w = {.st = st, .timeout_ms = ms};
+    pthread_t t;
+    pthread_create(&t, NULL, wait_worker, &w);
+    time_sleep_ms(100);
+    act(f, other);
+    pthread_join(t, NULL);
+    assert_int_equal(w.rc, STORE_OK);
+    return w.woken;
+}
+
+static store_job *finishing; /* the job act_finish_this ends */
+
+static void act_finish_this(fixture *f, store *other)
+{
+    (void)f;
+    finishing->state = JOB_FAILED;
+    assert_int_equal(store_job_finish(other, finishing, NULL), STORE_OK);
+}
+
+static void act_pause(fixture *f, store *other)
+{
+    store_queue q = f->qa;
+    strlcpy_ok(q.state, "Paused", sizeof q.state);
+    assert_int_equal(store_queue_update(other, &q), STORE_OK);
+}
+
+/* A submit wakes the other nodes only when its job can start now: not into a paused queue (its
+ * resume wakes them), not into a queue running MaxConcurrent jobs (a finish wakes them). */
+static void test_pg_submits_that_cannot_start_wake_nobody(void **state)
+{
+    FX_PG_ONLY();
+    fixture *f = *state;
+    store *other = fx_open(f);
+    assert_int_equal(store_wait_wakeup(f->st, 10, &(bool){false}), STORE_OK); /* listening */
+    act_pause(f, other);
+    drain_wakeups(f->st);
+    assert_false(woken_by(f->st, 400, act_insert, f, other));
+    assert_true(woken_by(f->st, 2000, act_resume, f, other));
+    drain_wakeups(f->st);
+
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE queues SET max_concurrent = 1 WHERE id = '%s' RETURNING 1", f->qa.id);
+    assert_int_equal(fx_pg_value(f, sql), 1);
+    store_job running;
+    assert_int_equal(fx_claim(other, time_now_ms(), &running), STORE_OK);
+    drain_wakeups(f->st);
+    assert_false(woken_by(f->st, 400, act_insert, f, other)); /* its one slot is taken */
+    finishing = &running;
+    assert_true(woken_by(f->st, 2000, act_finish_this, f, other)); /* and now free */
+    store_job_clear(&running);
+    store_close(other);
+}
+
 /* The LISTEN connection dies (server restart, idle kill): the wait reports a wake-up (news may have
  * been lost), and the next wait listens again. */
 static void test_pg_wakeups_survive_a_dropped_connection(void **state)
@@ -558,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sqlite_has_no_wakeups_and_sleeps, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_wakeups_cross_nodes_within_100ms, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_wakeups_survive_a_dropped_connection, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_submits_that_cannot_start_wake_nobody, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_transactions_survive_dead_connections, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
