@@ -91,6 +91,20 @@ extern const size_t store_param_ncols;
 /* Sets this thread's last-error message (what store_last_error() returns). */
 void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The connection pool of a backend handle (store_pool.c): at most max connections, opened on demand
+ * with open(backend, err, errlen), closed with close(conn); first is one already open, or NULL.
+ * acquire waits, first come first served, while all are in use; NULL (error set) when a new
+ * connection cannot be opened. release with broken closes it and the idle ones with it (when one
+ * connection died, the server most likely restarted and the others are dead too). free closes the
+ * idle connections; none may be in use. */
+typedef struct store_pool store_pool;
+typedef void *(*store_conn_open_fn)(void *backend, char *err, size_t errlen);
+typedef void (*store_conn_close_fn)(void *conn);
+store_pool *store_pool_new(int max, void *backend, store_conn_open_fn open, store_conn_close_fn close, void *first);
+void store_pool_free(store_pool *p);
+void *store_pool_acquire(store_pool *p);
+void store_pool_release(store_pool *p, void *conn, bool broken);
+
 /* Defaults of a freshly opened bucket's queue, shared by every backend. */
 #define STORE_DEFAULT_QUEUE_NAME "asr-queue"
 #define STORE_DEFAULT_MAX_SIZE 10000

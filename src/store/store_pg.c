@@ -465,7 +465,6 @@ typedef struct pg_conn {
     const char *begin;     /* a BEGIN not sent yet: it goes with the transaction's first statement */
     bool notify;           /* NOTIFY the work channel with the COMMIT */
     bool dead_at_start;    /* the connection was found dead by the transaction's first statement */
-    struct pg_conn *next;
 } pg_conn;
 
 typedef struct pg_store {
@@ -473,11 +472,7 @@ typedef struct pg_store {
     char where[512];                 /* "database "x" on socket /run/pg (port 5432) as user "y"" */
     const char *sql[ST_COUNT];
     char *built_sql[ST_COUNT];       /* owned copies of the statements built at open */
-    pthread_mutex_t pool_mu;         /* guards idle, nconn and the waiters */
-    pg_conn *idle;
-    int nconn;
-    struct pool_waiter *wait_head;   /* threads waiting for a connection, first come first served */
-    struct pool_waiter **wait_tail;
+    store_pool *pool;
     /* wake-ups (guarded by wake_mu, except listen, used only by the thread that set polling) */
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;          /* on CLOCK_MONOTONIC */
@@ -889,108 +884,25 @@ static pg_conn *conn_new(pg_store *pg, char *err, size_t errlen)
     return c;
 }
 
-/* A thread waiting for a pooled connection. Waiters are served in arrival order, each woken alone
- * (its own condition variable) with the connection handed to it: no thundering herd when one is
- * released, and no late arrival taking it first, which under load left some requests waiting
- * hundreds of milliseconds while others went through. */
-typedef struct pool_waiter {
-    pthread_cond_t cv;
-    pg_conn *given;   /* a released connection, now this waiter's */
-    bool may_open;    /* a slot came free: open a connection of its own (nconn counts it already) */
-    struct pool_waiter *next;
-} pool_waiter;
-
-static pool_waiter *pop_waiter(pg_store *pg)
+static void *pool_open(void *backend, char *err, size_t errlen)
 {
-    pool_waiter *w = pg->wait_head;
-    if (w) {
-        pg->wait_head = w->next;
-        if (!pg->wait_head)
-            pg->wait_tail = &pg->wait_head;
-    }
-    return w;
+    return conn_new(backend, err, errlen);
 }
 
-/* A slot is free (pool_mu held): the first waiter, if any, opens a connection in it. */
-static void give_slot(pg_store *pg)
+static void pool_close(void *conn)
 {
-    pool_waiter *w = pop_waiter(pg);
-    if (w) {
-        pg->nconn++;
-        w->may_open = true;
-        pthread_cond_signal(&w->cv);
-    }
+    conn_free(conn);
 }
 
 static pg_conn *conn_acquire(pg_store *pg)
 {
-    pthread_mutex_lock(&pg->pool_mu);
-    pg_conn *c = NULL;
-    if (!pg->wait_head && pg->idle) {
-        c = pg->idle;
-        pg->idle = c->next;
-        pthread_mutex_unlock(&pg->pool_mu);
-        return c;
-    }
-    if (!pg->wait_head && pg->nconn < PG_MAX_CONNECTIONS) {
-        pg->nconn++;
-    } else {
-        pool_waiter w = {.given = NULL};
-        pthread_cond_init(&w.cv, NULL);
-        *pg->wait_tail = &w;
-        pg->wait_tail = &w.next;
-        while (!w.given && !w.may_open)
-            pthread_cond_wait(&w.cv, &pg->pool_mu);
-        pthread_cond_destroy(&w.cv);
-        c = w.given;
-    }
-    pthread_mutex_unlock(&pg->pool_mu);
-    if (c)
-        return c;
-    char err[768];
-    c = conn_new(pg, err, sizeof err);
-    if (!c) {
-        store_set_error("%s", err);
-        pthread_mutex_lock(&pg->pool_mu);
-        pg->nconn--;
-        give_slot(pg);
-        pthread_mutex_unlock(&pg->pool_mu);
-    }
-    return c;
+    return store_pool_acquire(pg->pool);
 }
 
-/* Returns a connection to the pool (to the first waiter, if any). A broken one is closed, and so
- * are the idle ones: when one connection died the server most likely restarted, and the others are
- * dead too. */
+/* Returns a connection to the pool; a broken one (dead, or left inside a transaction) is closed. */
 static void conn_release(pg_store *pg, pg_conn *c)
 {
-    bool broken = !conn_ok(c) || PQtransactionStatus(c->db) != PQTRANS_IDLE;
-    pg_conn *drop = NULL;
-    pthread_mutex_lock(&pg->pool_mu);
-    if (broken) {
-        c->next = pg->idle;
-        drop = c;
-        pg->idle = NULL;
-        for (pg_conn *d = drop; d; d = d->next) {
-            pg->nconn--;
-            give_slot(pg);
-        }
-    } else {
-        pool_waiter *w = pop_waiter(pg);
-        if (w) {
-            w->given = c;
-            pthread_cond_signal(&w->cv);
-        } else {
-            c->next = pg->idle;
-            pg->idle = c;
-        }
-    }
-    pthread_mutex_unlock(&pg->pool_mu);
-    while (drop) {
-        pg_conn *next = drop->next;
-        conn_free(drop);
-        drop = next;
-    }
+    store_pool_release(pg->pool, c, !conn_ok(c) || PQtransactionStatus(c->db) != PQTRANS_IDLE);
 }
 
 /* ---- transactions ---- */
@@ -1305,15 +1217,10 @@ static void pg_close(void *impl)
     pg_store *pg = impl;
     if (!pg)
         return;
-    while (pg->idle) {
-        pg_conn *c = pg->idle;
-        pg->idle = c->next;
-        conn_free(c);
-    }
+    store_pool_free(pg->pool);
     PQfinish(pg->listen);
     for (int i = 0; i < ST_COUNT; i++)
         free(pg->built_sql[i]);
-    pthread_mutex_destroy(&pg->pool_mu);
     pthread_mutex_destroy(&pg->wake_mu);
     pthread_cond_destroy(&pg->wake_cv);
     free(pg->conninfo);
@@ -1349,8 +1256,6 @@ void *store_pg_open(const store_params *p, char *err, size_t errlen)
         return NULL;
     pg_store *pg = xcalloc(1, sizeof *pg);
     pg->conninfo = xstrdup(p->database_url);
-    pthread_mutex_init(&pg->pool_mu, NULL);
-    pg->wait_tail = &pg->wait_head;
     pthread_mutex_init(&pg->wake_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1389,8 +1294,7 @@ void *store_pg_open(const store_params *p, char *err, size_t errlen)
         }
         c->prepared[i] = true;
     }
-    pg->nconn = 1;
-    pg->idle = c;
+    pg->pool = store_pool_new(PG_MAX_CONNECTIONS, pg, pool_open, pool_close, c);
     return pg;
 }
 

@@ -411,7 +411,6 @@ static const char *const static_sql[ST_COUNT] = {
 typedef struct sq_conn {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
-    struct sq_conn *next;
 } sq_conn;
 
 typedef struct sq_store {
@@ -419,10 +418,7 @@ typedef struct sq_store {
     int busy_timeout_ms;
     const char *sql[ST_COUNT];
     char *built_sql[ST_COUNT]; /* owned copies of the statements built at open */
-    pthread_mutex_t pool_mu;
-    pthread_cond_t pool_cv;
-    sq_conn *idle;
-    int nconn;
+    store_pool *pool;
     pthread_mutex_t write_mu; /* one writer at a time inside this process */
 } sq_store;
 
@@ -470,38 +466,24 @@ static sq_conn *conn_new(sq_store *sq, char *err, size_t errlen)
     return c;
 }
 
+static void *pool_open(void *backend, char *err, size_t errlen)
+{
+    return conn_new(backend, err, errlen);
+}
+
+static void pool_close(void *conn)
+{
+    conn_free(conn);
+}
+
 static sq_conn *conn_acquire(sq_store *sq)
 {
-    pthread_mutex_lock(&sq->pool_mu);
-    while (!sq->idle && sq->nconn >= SQ_MAX_CONNECTIONS)
-        pthread_cond_wait(&sq->pool_cv, &sq->pool_mu);
-    sq_conn *c = sq->idle;
-    if (c) {
-        sq->idle = c->next;
-        pthread_mutex_unlock(&sq->pool_mu);
-        return c;
-    }
-    sq->nconn++;
-    pthread_mutex_unlock(&sq->pool_mu);
-    char err[256];
-    c = conn_new(sq, err, sizeof err);
-    if (!c) {
-        store_set_error("%s", err);
-        pthread_mutex_lock(&sq->pool_mu);
-        sq->nconn--;
-        pthread_cond_signal(&sq->pool_cv);
-        pthread_mutex_unlock(&sq->pool_mu);
-    }
-    return c;
+    return store_pool_acquire(sq->pool);
 }
 
 static void conn_release(sq_store *sq, sq_conn *c)
 {
-    pthread_mutex_lock(&sq->pool_mu);
-    c->next = sq->idle;
-    sq->idle = c;
-    pthread_cond_signal(&sq->pool_cv);
-    pthread_mutex_unlock(&sq->pool_mu);
+    store_pool_release(sq->pool, c, false);
 }
 
 /* The connection's cached statement, prepared on first use; NULL (error set) on failure. */
@@ -896,15 +878,9 @@ static void sq_close(void *impl)
     sq_store *sq = impl;
     if (!sq)
         return;
-    while (sq->idle) {
-        sq_conn *c = sq->idle;
-        sq->idle = c->next;
-        conn_free(c);
-    }
+    store_pool_free(sq->pool);
     for (int i = 0; i < ST_COUNT; i++)
         free(sq->built_sql[i]);
-    pthread_mutex_destroy(&sq->pool_mu);
-    pthread_cond_destroy(&sq->pool_cv);
     pthread_mutex_destroy(&sq->write_mu);
     free(sq->path);
     free(sq);
@@ -929,8 +905,6 @@ void *store_sqlite_open(const store_params *p, char *err, size_t errlen)
     sq_store *sq = xcalloc(1, sizeof *sq);
     sq->path = xstrdup(p->sqlite_path);
     sq->busy_timeout_ms = p->busy_timeout_ms > 0 ? p->busy_timeout_ms : 5000;
-    pthread_mutex_init(&sq->pool_mu, NULL);
-    pthread_cond_init(&sq->pool_cv, NULL);
     pthread_mutex_init(&sq->write_mu, NULL);
     build_template_sql(sq);
     build_job_sql(sq);
@@ -950,8 +924,7 @@ void *store_sqlite_open(const store_params *p, char *err, size_t errlen)
             return NULL;
         }
     }
-    sq->nconn = 1;
-    sq->idle = c;
+    sq->pool = store_pool_new(SQ_MAX_CONNECTIONS, sq, pool_open, pool_close, c);
     return sq;
 }
 
