@@ -270,7 +270,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-
 /* Renews every running job's lease; a refused renewal marks the job lost. The store call runs
  * without s->mu held, on a copy of the job's fence (id, bucket, owner, attempt). */
 static void *keeper_main(void *arg)
