@@ -253,7 +253,7 @@ static bool node_identity(service *sv, char *err, size_t errlen)
     for (const char *p = text; valid && *p; p++)
         valid = isalnum((unsigned char)*p) || strchr("-_.:", *p);
     if (!valid) {
-        new_node_name(text, sizeof text);
+        new_node_name(text, sizeof sv->node); /* text is larger: it fits sv->node */
         char line[96];
         int len = snprintf(line, sizeof line, "%s\n", text);
         if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len || fsync(fd) != 0) {
@@ -262,7 +262,7 @@ static bool node_identity(service *sv, char *err, size_t errlen)
             return false;
         }
     }
-    snprintf(sv->node, sizeof sv->node, "%s", text);
+    strlcpy_ok(sv->node, text, sizeof sv->node); /* fits: checked above, or made to */
     sv->node_own = true;
     sv->node_lock_fd = fd;
     return true;
