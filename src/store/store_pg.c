@@ -1543,6 +1543,7 @@ typedef struct batch_args {
     size_t n;
     batch_queue *queues;
     size_t nqueues;
+    char sqlstate[6]; /* of the statement that failed the group, if one did */
 } batch_args;
 
 /* Locks the batch's buckets (advisory) and queue rows; fills a->queues with the queues that exist in
@@ -1737,8 +1738,10 @@ static store_rc insert_batch_body(pg_store *pg, pg_conn *c, void *arg)
     free(a->queues);
     a->queues = NULL;
     a->nqueues = 0;
-    if (lock_batch(pg, c, a) != STORE_OK || insert_rows(pg, c, a) != STORE_OK)
+    if (lock_batch(pg, c, a) != STORE_OK || insert_rows(pg, c, a) != STORE_OK) {
+        memcpy(a->sqlstate, c->sqlstate, sizeof a->sqlstate);
         return STORE_ERROR;
+    }
     return STORE_OK; /* each item carries its own result; committed unless all were refused */
 }
 
@@ -1750,13 +1753,22 @@ static void fail_batch(store_insert_item **items, size_t n, const char *msg)
             item_fail(items[i], STORE_ERROR, msg);
 }
 
+/* A group is one statement, so a job the server refuses (a data exception, class 22, or an integrity
+ * violation, class 23) would fail the whole group: the group then runs again one job at a time, and
+ * only that job fails, as on SQLite. */
 static void pg_job_insert_batch(void *impl, store_insert_item **items, size_t n)
 {
-    batch_args a = {items, n, NULL, 0};
+    batch_args a = {items, n, NULL, 0, ""};
     for (size_t i = 0; i < n; i++)
         items[i]->rc = STORE_ERROR;
-    if (run_op(impl, TX_WRITE, insert_batch_body, &a) != STORE_OK)
-        fail_batch(items, n, store_last_error()); /* nothing committed */
+    if (run_op(impl, TX_WRITE, insert_batch_body, &a) != STORE_OK) {
+        if (n > 1 && (strncmp(a.sqlstate, "22", 2) == 0 || strncmp(a.sqlstate, "23", 2) == 0)) {
+            for (size_t i = 0; i < n; i++)
+                pg_job_insert_batch(impl, &items[i], 1);
+        } else {
+            fail_batch(items, n, store_last_error()); /* nothing committed */
+        }
+    }
     free(a.queues);
 }
 

@@ -396,6 +396,55 @@ static void test_group_commit_duplicate_ids(void **state)
     assert_int_equal(fx_claim(f->st, time_now_ms(), &j), STORE_NOT_FOUND);
 }
 
+typedef struct mixed_submitter {
+    store *st;
+    const store_queue *q;
+    int ok, bad_rc;
+} mixed_submitter;
+
+enum { MIXED_PER = 20, MIXED_BAD_AT = 10 };
+
+static void *mixed_submit_worker(void *arg)
+{
+    mixed_submitter *s = arg;
+    for (int i = 0; i < MIXED_PER; i++) {
+        store_job j;
+        fx_job(&j, s->q, 0, 0);
+        if (i == MIXED_BAD_AT)
+            strlcpy_ok(j.user_data, "not UTF-8: \xff\xfe", sizeof j.user_data);
+        store_rc rc = store_job_insert(s->st, &j);
+        if (i == MIXED_BAD_AT)
+            s->bad_rc = rc;
+        else if (rc == STORE_OK)
+            s->ok++;
+    }
+    return NULL;
+}
+
+/* A job PostgreSQL refuses (here text that is not UTF-8, which the API never lets through) fails
+ * alone: the jobs that shared its group commit are stored. */
+static void test_pg_a_refused_job_fails_alone(void **state)
+{
+    FX_PG_ONLY();
+    fixture *f = *state;
+    enum { THREADS = 8 };
+    mixed_submitter s[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        s[i] = (mixed_submitter){.st = f->st, .q = &f->qa};
+        pthread_create(&t[i], NULL, mixed_submit_worker, &s[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(s[i].ok, MIXED_PER - 1);
+        assert_int_equal(s[i].bad_rc, STORE_ERROR);
+    }
+    int64_t n = 0;
+    assert_int_equal(store_job_count(f->st, f->qa.id, JOB_SUBMITTED, &n), STORE_OK);
+    assert_int_equal(n, THREADS * (MIXED_PER - 1));
+    assert_int_equal(fx_pg_value(f, "SELECT sum(waiting) FROM queues"), THREADS * (MIXED_PER - 1));
+}
+
 /* ---- wake-ups ---- */
 
 typedef struct waiter {
@@ -619,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes_opening_one_bucket_get_one_queue, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_shares_commits, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_duplicate_ids, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pg_a_refused_job_fails_alone, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_has_no_wakeups_and_sleeps, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_wakeups_cross_nodes_within_100ms, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_wakeups_survive_a_dropped_connection, fx_setup, fx_teardown),
