@@ -643,6 +643,8 @@ static store_rc q_pipeline(pg_store *pg, pg_conn *c, pl_step *steps, int n)
         sent[nsent++] = (pl_sent){i, false};
     }
     ok = ok && PQpipelineSync(c->db) == 1;
+    bool synced = ok; /* else (a send failed) nothing is read: the connection is left unusable and
+                       * run_op's release closes it */
     bool failed = !ok;
     char msg[400] = "";
     if (!ok)
@@ -672,7 +674,8 @@ static store_rc q_pipeline(pg_store *pg, pg_conn *c, pl_step *steps, int n)
         if (!conn_ok(c))
             break;
     }
-    for (PGresult *r; conn_ok(c) && PQpipelineStatus(c->db) != PQ_PIPELINE_OFF && (r = PQgetResult(c->db)) != NULL;) {
+    for (PGresult *r; synced && conn_ok(c) && PQpipelineStatus(c->db) != PQ_PIPELINE_OFF &&
+                      (r = PQgetResult(c->db)) != NULL;) {
         bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC; /* drain to the sync point */
         PQclear(r);
         if (sync)
