@@ -205,7 +205,7 @@ static bool resolve_queue(api *a, api_response *r, const api_request *q, const x
             return false;
         }
     } else {
-        if (default_queue_cached(a, q->bucket, j->queue_id))
+        if (j->queue_id[0]) /* remembered: parse_submit looked it up */
             return true;
         store_queue_filter f = {.bucket = q->bucket, .page_number = 1, .page_size = 1};
         size_t n = 0;
@@ -227,8 +227,7 @@ static bool parse_submit(api *a, api_response *r, const api_request *q, const xm
      * its own transaction (a query less per submit; see api_job_submit), or, when the body is refused
      * first, a late look at the bucket. */
     const char *qid = xml_path_text(root, "QueueId");
-    char known[40];
-    bool checked = !((!qid || !qid[0]) && default_queue_cached(a, q->bucket, known));
+    bool checked = !((!qid || !qid[0]) && default_queue_cached(a, q->bucket, j->queue_id));
     if (checked && !api_asr_open(a, q, r))
         return false;
     const char *tag = xml_path_text(root, "Tag");
