@@ -23,7 +23,7 @@ typedef struct config {
     char sphinx_zh_model[1024];/* CICADA_SPHINX_ZH_MODEL */
     char model_dir[1024];      /* CICADA_MODEL_DIR, <data dir>/models */
     char engines[4096];        /* CICADA_ENGINES or the [engines] INI section: TYPE=ENGINE:MODEL[:LANG],... */
-    int whisper_threads;       /* CICADA_WHISPER_THREADS, 0 = max(1, cores / workers) */
+    int whisper_threads;       /* CICADA_WHISPER_THREADS: most threads per call, 0 = every core */
     char vad_model[1024];      /* CICADA_VAD_MODEL, <model dir>/ggml-silero-v6.2.0.bin when present */
     char whisper_blacklist[1024]; /* CICADA_WHISPER_BLACKLIST, the engine's built-in list */
     char log_level[16];        /* CICADA_LOG, info */

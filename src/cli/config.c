@@ -50,7 +50,7 @@ static const setting SETTINGS[] = {
     S("engines", "CICADA_ENGINES", "--engines", engines, ALL,
       "TYPE=ENGINE:MODEL[:LANG],... e.g. 16k_zh=whisper:ggml-base.bin:zh (or an [engines] section)"),
     N("whisper_threads", "CICADA_WHISPER_THREADS", "--whisper-threads", whisper_threads, RUN,
-      "threads per whisper job (cores / workers; never more)"),
+      "the most threads one recognition call gets (every core; calls share the cores, never exceeding them)"),
     S("vad_model", "CICADA_VAD_MODEL", "--vad-model", vad_model, ALL,
       "Silero VAD ggml model, or none (<model dir>/ggml-silero-v6.2.0.bin if present)"),
     S("whisper_blacklist", "CICADA_WHISPER_BLACKLIST", "--whisper-blacklist", whisper_blacklist, RUN,

@@ -30,9 +30,54 @@ void engine_result_free(engine_result *r);
 engine_segment *engine_result_add_segment(engine_result *r, int64_t start_ms, int64_t end_ms);
 void engine_segment_add_word(engine_segment *s, const char *text, int64_t start_ms, int64_t end_ms);
 
+/* ---- cores: the compute threads every recognition in the process shares (cores.c) ---- */
+
+/* One budget per process (the registry owns it). A recognition opens a seat for its life and each
+ * engine call on it is granted threads: all the cores when it runs alone, a fair share when others
+ * run, never more than the cores in total. See cores.c for the policy. */
+typedef struct engine_cores engine_cores;
+typedef struct engine_cores_params {
+    int cores;                  /* threads all calls together may run; 0 = the CPUs this process may use */
+    int per_call_max;           /* the most threads one call gets (CICADA_WHISPER_THREADS); 0 = no cap */
+} engine_cores_params;
+engine_cores_params engine_cores_default_params(void);
+engine_cores *engine_cores_new(const engine_cores_params *p);
+void engine_cores_free(engine_cores *c);   /* every seat must be closed */
+int engine_cores_total(const engine_cores *c);
+
+typedef struct engine_cores_stats {
+    int cores, per_call_max;
+    int busy;                   /* cores granted now */
+    int seats;                  /* recognitions open now */
+    int waiting;                /* calls waiting for their grant, or paused */
+    int peak_busy;              /* most cores ever granted at once (never above cores) */
+    uint64_t calls;             /* engine calls granted */
+    uint64_t asked;             /* calls asked to step aside for a newcomer */
+    uint64_t paused;            /* ... that paused (and resumed later with their grant) */
+    uint64_t regranted;         /* ... that began again with a fair share before doing real work */
+} engine_cores_stats;
+engine_cores_stats engine_cores_get_stats(engine_cores *c);
+
+typedef struct engine_seat engine_seat;
+engine_seat *engine_seat_open(engine_cores *c);
+void engine_seat_close(engine_seat *s);          /* not during a call; NULL is a no-op */
+
+/* For engines. begin waits for and returns the call's grant (1..max_threads); preemptible calls
+ * promise to call engine_seat_checkpoint often (at least every second or so of compute). */
+int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible);
+typedef enum engine_seat_check {
+    ENGINE_SEAT_GO = 0,         /* carry on (after a pause, if one was asked for) */
+    ENGINE_SEAT_REGRANT,        /* only with can_regrant: abandon the call, end it and begin it again */
+} engine_seat_check;
+/* Thread-safe; may block while the call is paused. can_regrant: the call has done no work worth
+ * keeping, so it may begin again with a smaller grant rather than pause. */
+engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant);
+void engine_seat_end(engine_seat *s);
+
 typedef struct engine_opts {
     const char *language;       /* "en", "zh", ...; engine-specific meaning */
     const char *hotwords;       /* optional, may be NULL */
+    engine_seat *seat;          /* the recognition's seat; NULL = the engine's own thread count */
 } engine_opts;
 
 typedef struct engine engine;
@@ -71,7 +116,7 @@ engine *engine_sphinx_new(const sphinx_params *p, char *err, size_t errlen);
 typedef struct whisper_engine_params {
     const char *model_path;       /* ggml whisper model */
     const char *vad_model_path;   /* Silero VAD in ggml form; NULL or "" = no VAD */
-    int threads;                  /* compute threads per transcription; default 2 */
+    int threads;                  /* compute threads of a call made without a seat; default 2 */
     int max_concurrent;           /* transcriptions at once, one whisper_state each; default cores */
     bool to_simplified;           /* Chinese output converted to Simplified (OpenCC t2s); default true */
     const char *const *blacklist; /* junk phrases never emitted (e.g. subtitle credits); NULL = built-in list */
@@ -93,8 +138,9 @@ typedef struct engine_registry_params {
     const char *model_dir;      /* CICADA_MODEL_DIR: whisper models, the VAD model; names without '/' lie here */
     const char *engines;        /* CICADA_ENGINES "TYPE=ENGINE:MODEL[:LANG],..."; NULL/"" = automatic:
                                    the best official whisper model in model_dir, else pocketsphinx */
-    int whisper_threads;        /* CICADA_WHISPER_THREADS per job; 0 = max(1, cores / max_concurrent) */
-    int max_concurrent;         /* jobs at once (the workers); 0 = cores */
+    int whisper_threads;        /* CICADA_WHISPER_THREADS: the most threads one call gets; 0 = every core */
+    int cores;                  /* the budget all calls share; 0 = the CPUs this process may use */
+    int max_concurrent;         /* jobs at once (the workers): decoding states kept; 0 = cores */
     const char *vad_model;      /* CICADA_VAD_MODEL; NULL/"" = <model_dir>/ggml-silero-v6.2.0.bin when present,
                                    "none" = no VAD */
     const char *blacklist_file; /* CICADA_WHISPER_BLACKLIST: junk phrases, one per line; NULL/"" = built-in */
@@ -104,10 +150,6 @@ typedef struct engine_registry_params {
 } engine_registry_params;
 engine_registry_params engine_registry_default_params(void);
 
-/* Threads per whisper job so that max_concurrent jobs never use more than `cores` threads:
- * configured 0 = max(1, cores / max_concurrent); a larger configured value is clamped to that, and
- * note (may be NULL) says so. */
-int engine_whisper_threads(int configured, int max_concurrent, int cores, char *note, size_t notelen);
 
 /* Where each EngineModelType goes with these params, worked out without loading anything (for
  * `cicada models list` and start-up logs). */
@@ -126,6 +168,8 @@ engine_plan_entry *engine_registry_plan(const engine_registry_params *p, size_t 
 
 engine_registry *engine_registry_new(const engine_registry_params *p, char *err, size_t errlen);
 void engine_registry_free(engine_registry *r);
+/* The registry's core budget: every recognition opens its seat here. */
+engine_cores *engine_registry_cores(engine_registry *r);
 
 typedef enum engine_lookup {
     ENGINE_FOUND = 0,

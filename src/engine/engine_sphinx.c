@@ -310,7 +310,11 @@ static int sphinx_transcribe(engine *e, const float *pcm, size_t n, const engine
         free(raw);
         return -1;
     }
+    if (o && o->seat)
+        engine_seat_begin(o->seat, 1, false);   /* one decoder is one thread */
     int rc = decode_utterance(ps, raw, n, err, errlen);
+    if (o && o->seat)
+        engine_seat_end(o->seat);
     if (rc == 0)
         collect_segments(se, ps, out);
     pool_release(se, ps);

@@ -9,10 +9,11 @@
  * built-in state: speech is cut out and joined exactly as whisper_full() does, and times are mapped
  * back the same way. The output is then turned into words (whisper_text.c), converted to
  * Simplified Chinese with OpenCC when asked, and passed through the hallucination guards.
- * Threads: each call uses exactly p->threads compute threads (VAD included) and at most
- * max_concurrent calls run; the engine takes both as given. The registry computes them so that
- * threads x concurrent calls never exceeds the cores: ggml's worker threads spin while they wait,
- * and oversubscribed they run many times slower. */
+ * Threads: a call on a seat (engine_opts.seat, see cores.c) decodes with the threads its grant
+ * gives, and checks in with the seat before every encoder pass and at every decoding step, where it
+ * pauses or, before its first encoder pass, begins again with a smaller grant when a newcomer needs
+ * the cores; a call without a seat uses p->threads. VAD always runs on one thread (Silero is a
+ * small sequential model: more threads do not help it), so it fits in any grant. */
 #include "engine/engine.h"
 #include "engine/whisper_engine.h"
 #include "engine/whisper_modelfile.h"
@@ -132,7 +133,7 @@ static bool slot_new(whisper_engine *we, slot *out)
     *out = (slot){0};
     if (we->vad_path) {
         struct whisper_vad_context_params vp = whisper_vad_default_context_params();
-        vp.n_threads = we->threads;
+        vp.n_threads = 1;
         vp.use_gpu = false;
         out->vad = whisper_vad_init_from_file_with_params(we->vad_path, vp);
         if (!out->vad)
@@ -542,32 +543,99 @@ static int whisper_sample_rate(const engine *e)
     return SAMPLE_RATE;
 }
 
-static int run_decoder(whisper_engine *we, slot *s, const float *pcm, int n, const char *language,
-                       const engine_opts *o, engine_result *out, const char **detected, char *err, size_t errlen)
+/* How a call on a seat checks in with it (see cores.c). */
+typedef struct call_ctl {
+    engine_seat *seat;
+    int encoder_passes;
+    bool regrant;          /* asked to begin again before its first encoder pass: whisper_full stopped */
+} call_ctl;
+
+static bool on_encoder_begin(struct whisper_context *ctx, struct whisper_state *st, void *user)
 {
-    speech sp = {0};
-    const float *samples = pcm;
-    int nsamples = n;
-    if (s->vad) {
-        if (!extract_speech(s->vad, pcm, n, &sp, err, errlen))
-            return -1;
-        if (sp.n == 0)
-            return 0;   /* no speech: no text */
-        samples = sp.pcm;
-        nsamples = sp.n;
+    (void)ctx;
+    (void)st;
+    call_ctl *cc = user;
+    bool first = cc->encoder_passes++ == 0;
+    if (engine_seat_checkpoint(cc->seat, first) == ENGINE_SEAT_REGRANT) {
+        cc->regrant = true;
+        return false;   /* whisper_full stops before encoding anything and returns 0 */
     }
+    return true;
+}
+
+static void on_decoding_step(struct whisper_context *ctx, struct whisper_state *st, const whisper_token_data *tokens,
+                             int n_tokens, float *logits, void *user)
+{
+    (void)ctx;
+    (void)st;
+    (void)tokens;
+    (void)n_tokens;
+    (void)logits;   /* read-only: decoding is unchanged */
+    call_ctl *cc = user;
+    engine_seat_checkpoint(cc->seat, false);
+}
+
+static int run_decoder(whisper_engine *we, slot *s, const speech *sp, const float *pcm, int n, const char *language,
+                       const engine_opts *o, int threads, call_ctl *cc, engine_result *out, const char **detected,
+                       char *err, size_t errlen)
+{
+    const float *samples = s->vad ? sp->pcm : pcm;
+    int nsamples = s->vad ? sp->n : n;
     struct whisper_full_params wp = whisper_engine_full_params(&we->base, language, o->hotwords);
+    wp.n_threads = threads;
+    if (cc) {
+        wp.encoder_begin_callback = on_encoder_begin;
+        wp.encoder_begin_callback_user_data = cc;
+        wp.logits_filter_callback = on_decoding_step;
+        wp.logits_filter_callback_user_data = cc;
+    }
     int rc = whisper_full_with_state(we->ctx, s->state, wp, samples, nsamples);
     if (rc != 0) {
         err_printf(err, errlen, "%s: whisper.cpp failed to transcribe (code %d)", we->base.name, rc);
-        speech_free(&sp);
         return -1;
     }
-    time_base tb = {.map = s->vad ? &sp.map : NULL, .duration_ms = (int64_t)n * 1000 / SAMPLE_RATE};
+    if (cc && cc->regrant)
+        return 0;
+    time_base tb = {.map = s->vad ? &sp->map : NULL, .duration_ms = (int64_t)n * 1000 / SAMPLE_RATE};
     collect_segments(we, s->state, &tb, out);
     *detected = whisper_lang_str(whisper_full_lang_id_from_state(s->state));
-    speech_free(&sp);
     return 0;
+}
+
+/* VAD (when on) then whisper, on the seat's grant when there is a seat. A call asked to begin again
+ * does so on a fresh state: the abandoned one has computed a spectrogram only, but a fresh state
+ * keeps every call alike (see the top of this file). */
+static int decode(whisper_engine *we, slot *s, const float *pcm, int n, const char *language, const engine_opts *o,
+                  engine_result *out, const char **detected, char *err, size_t errlen)
+{
+    speech sp = {0};
+    bool vad_done = false;
+    int rc = 0;
+    for (;;) {
+        int threads = o->seat ? engine_seat_begin(o->seat, INT_MAX, true) : we->threads;
+        call_ctl cc = {.seat = o->seat};
+        if (s->vad && !vad_done) {
+            vad_done = true;
+            rc = extract_speech(s->vad, pcm, n, &sp, err, errlen) ? 0 : -1;
+        }
+        bool speech_left = !s->vad || sp.n > 0;
+        if (rc == 0 && speech_left)
+            rc = run_decoder(we, s, &sp, pcm, n, language, o, threads, o->seat ? &cc : NULL, out, detected, err,
+                             errlen);
+        if (o->seat)
+            engine_seat_end(o->seat);
+        if (rc != 0 || !cc.regrant)
+            break;
+        whisper_free_state(s->state);
+        s->state = NULL;
+        if (!slot_fresh_state(we, s)) {
+            err_printf(err, errlen, "%s: whisper.cpp could not create a decoding state (out of memory?)", we->base.name);
+            rc = -1;
+            break;
+        }
+    }
+    speech_free(&sp);
+    return rc;
 }
 
 static int whisper_transcribe(engine *e, const float *pcm, size_t n, const engine_opts *o, engine_result *out,
@@ -592,7 +660,7 @@ static int whisper_transcribe(engine *e, const float *pcm, size_t n, const engin
         return -1;
     }
     const char *detected = NULL;
-    int rc = run_decoder(we, &s, pcm, (int)n, language, o, out, &detected, err, errlen);
+    int rc = decode(we, &s, pcm, (int)n, language, o, out, &detected, err, errlen);
     pool_release(we, &s);
     if (rc != 0)
         return rc;
@@ -736,7 +804,7 @@ engine *engine_whisper_new(const whisper_engine_params *p, char *err, size_t err
     }
     we->idle[we->nidle++] = first;
     we->ncreated = 1;
-    log_info("%s: model loaded in %lld ms (%d threads per call, up to %d calls at once%s)", we->base.name,
-             (long long)(time_mono_ms() - t0), we->threads, we->max_slots, we->vad_path ? ", VAD on" : "");
+    log_info("%s: model loaded in %lld ms (up to %d calls at once%s)", we->base.name,
+             (long long)(time_mono_ms() - t0), we->max_slots, we->vad_path ? ", VAD on" : "");
     return &we->base;
 }

@@ -63,6 +63,7 @@ struct engine_registry {
     size_t nloaded;
     char **blacklist;
     size_t nblacklist;
+    engine_cores *cores;         /* the threads every recognition shares */
 };
 
 static const type_info *find_type(const char *type)
@@ -83,25 +84,6 @@ bool engine_type_known(const char *engine_model_type)
 engine_registry_params engine_registry_default_params(void)
 {
     return (engine_registry_params){.sphinx_en_dir = CICADA_SPHINX_EN_DIR, .sphinx_zh_dir = NULL};
-}
-
-int engine_whisper_threads(int configured, int max_concurrent, int cores, char *note, size_t notelen)
-{
-    if (note && notelen)
-        note[0] = '\0';
-    if (cores < 1)
-        cores = 1;
-    if (max_concurrent < 1)
-        max_concurrent = cores;
-    int fair = cores / max_concurrent > 1 ? cores / max_concurrent : 1;
-    if (max_concurrent > cores)
-        err_printf(note, notelen, "%d workers on %d cores: concurrent whisper jobs will share cores", max_concurrent,
-                   cores);
-    if (configured <= 0 || configured <= fair)
-        return configured > 0 ? configured : fair;
-    err_printf(note, notelen, "CICADA_WHISPER_THREADS=%d with %d workers would run %d threads on %d cores: using %d "
-               "per job", configured, max_concurrent, configured * max_concurrent, cores, fair);
-    return fair;
 }
 
 static bool configured(const char *s)
@@ -486,7 +468,7 @@ engine_plan_entry *engine_registry_plan(const engine_registry_params *p, size_t 
 
 typedef struct whisper_setup {
     bool ready;
-    int threads, max_concurrent;
+    int threads, max_concurrent;   /* threads: a call without a seat (tests) gets every core of the budget */
     char vad[PATH_MAX];
 } whisper_setup;
 
@@ -544,12 +526,9 @@ static bool prepare_whisper(engine_registry *r, const engine_registry_params *p,
 {
     if (ws->ready)
         return true;
-    int cores = fs_cpu_count();
-    ws->max_concurrent = p->max_concurrent > 0 ? p->max_concurrent : cores;
-    char note[256];
-    ws->threads = engine_whisper_threads(p->whisper_threads, ws->max_concurrent, cores, note, sizeof note);
-    if (note[0])
-        log_warn("%s", note);
+    engine_cores_stats cs = engine_cores_get_stats(r->cores);
+    ws->max_concurrent = p->max_concurrent > 0 ? p->max_concurrent : cs.cores;
+    ws->threads = cs.per_call_max;
     if (!resolve_vad(p, ws->vad, sizeof ws->vad, err, errlen))
         return false;
     if (configured(p->blacklist_file) && !load_blacklist(r, p->blacklist_file, err, errlen))
@@ -672,6 +651,13 @@ engine_registry *engine_registry_new(const engine_registry_params *p, char *err,
     memcpy(r->plan, plan, sizeof r->plan);
     free(plan);
     snprintf(r->only_type, sizeof r->only_type, "%s", p->only_type ? p->only_type : "");
+    engine_cores_params cp = engine_cores_default_params();
+    cp.cores = p->cores;
+    cp.per_call_max = p->whisper_threads;
+    r->cores = engine_cores_new(&cp);
+    engine_cores_stats cs = engine_cores_get_stats(r->cores);
+    log_info("compute: %d cores shared by every recognition, at most %d threads per call%s", cs.cores,
+             cs.per_call_max, cs.per_call_max < cs.cores ? " (CICADA_WHISPER_THREADS)" : "");
     whisper_setup ws = {0};
     for (size_t i = 0; i < NTYPES; i++) {
         const engine_plan_entry *e = &r->plan[i];
@@ -712,7 +698,13 @@ void engine_registry_free(engine_registry *r)
     for (size_t i = 0; i < r->nblacklist; i++)
         free(r->blacklist[i]);
     free(r->blacklist);
+    engine_cores_free(r->cores);
     free(r);
+}
+
+engine_cores *engine_registry_cores(engine_registry *r)
+{
+    return r->cores;
 }
 
 engine_lookup engine_registry_get(engine_registry *r, const char *engine_model_type, engine **out,

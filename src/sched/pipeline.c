@@ -168,9 +168,13 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
     r->nchannels = req->channel_num;
     /* the last channel first: a mono file sent as ChannelNum 2 fails at once, not after channel 0 */
     int mono = req->first_channel_only ? 0 : -1;   /* ChannelNum 1: channel 0 alone, or all mixed */
-    for (int c = r->nchannels - 1; c >= 0; c--)
-        if (!recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, &r->channels[c], r))
-            return false;
+    opts.seat = engine_seat_open(engine_registry_cores(engines));   /* this recognition's share of the cores */
+    bool ok = true;
+    for (int c = r->nchannels - 1; ok && c >= 0; c--)
+        ok = recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, &r->channels[c], r);
+    engine_seat_close(opts.seat);
+    if (!ok)
+        return false;
     snprintf(r->code, sizeof r->code, "Success");
     r->message[0] = '\0';
     return true;

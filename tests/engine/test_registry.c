@@ -360,24 +360,24 @@ static void test_bad_engine_specs_fail_clearly(void **state)
     expect_bad_spec("16k_zh=kaldi:x", "neither whisper nor sphinx");
 }
 
-static void test_whisper_threads_never_oversubscribe(void **state)
+/* One budget per registry: CICADA_WHISPER_THREADS caps a call, never the budget; 0 = every core. */
+static void test_registry_owns_one_core_budget(void **state)
 {
     (void)state;
-    char note[256];
-    assert_int_equal(engine_whisper_threads(0, 1, 2, note, sizeof note), 2);
-    assert_string_equal(note, "");
-    assert_int_equal(engine_whisper_threads(0, 2, 2, note, sizeof note), 1);
-    assert_int_equal(engine_whisper_threads(0, 2, 8, note, sizeof note), 4);
-    assert_int_equal(engine_whisper_threads(0, 3, 8, note, sizeof note), 2);
-    assert_int_equal(engine_whisper_threads(0, 0, 8, note, sizeof note), 1);   /* 0 workers = one per core */
-    assert_int_equal(engine_whisper_threads(3, 2, 8, note, sizeof note), 3);
-    assert_string_equal(note, "");
-    assert_int_equal(engine_whisper_threads(8, 2, 8, note, sizeof note), 4);
-    assert_string_equal(note,
-                        "CICADA_WHISPER_THREADS=8 with 2 workers would run 16 threads on 8 cores: using 4 per job");
-    assert_int_equal(engine_whisper_threads(0, 4, 2, note, sizeof note), 1);
-    assert_string_equal(note, "4 workers on 2 cores: concurrent whisper jobs will share cores");
-    assert_int_equal(engine_whisper_threads(2, 1, 0, NULL, 0), 1);
+    int cases[][3] = {{8, 0, 8}, {8, 3, 3}, {8, 20, 8}, {2, 0, 2}, {1, 4, 1}};   /* cores, cap, per call */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        engine_registry_params p = engine_registry_default_params();
+        p.cores = cases[i][0];
+        p.whisper_threads = cases[i][1];
+        char err[512];
+        engine_registry *r = engine_registry_new(&p, err, sizeof err);
+        assert_non_null(r);
+        engine_cores_stats st = engine_cores_get_stats(engine_registry_cores(r));
+        assert_int_equal(st.cores, cases[i][0]);
+        assert_int_equal(st.per_call_max, cases[i][2]);
+        assert_int_equal(st.busy, 0);
+        engine_registry_free(r);
+    }
 }
 
 /* ---- real whisper engines (generated models) ---- */
@@ -590,7 +590,7 @@ int main(void)
         cmocka_unit_test(test_automatic_mapping_uses_the_best_installed_whisper_model),
         cmocka_unit_test(test_configured_mapping),
         cmocka_unit_test(test_bad_engine_specs_fail_clearly),
-        cmocka_unit_test(test_whisper_threads_never_oversubscribe),
+        cmocka_unit_test(test_registry_owns_one_core_budget),
         cmocka_unit_test(test_one_whisper_engine_per_model_file),
         cmocka_unit_test(test_automatic_mapping_loads_the_installed_model_once),
         cmocka_unit_test(test_model_override_for_one_type),

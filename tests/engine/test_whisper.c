@@ -10,7 +10,8 @@
  *   languages    Simplified conversion of Mandarin; an English-only model
  *   vad          silence, a tone, noise and synthesized music give nothing; jfk padded with silence gives text only
  *                where the speech is
- *   concurrency  four threads on one engine (four states) get what one thread gets
+ *   concurrency  four threads on one engine (four states) get what one thread gets; two
+ *                recognitions sharing a core budget keep their transcripts
  * A random-weight model says random things, so the tests check structure and invariants, never
  * words (the fixture's weights are tuned so that windows end quickly: a call takes ~0.2 s). Calls
  * use one thread: ggml's threads spin, and on a busy 2-core machine two threads per call can run
@@ -889,6 +890,101 @@ static void test_four_threads_match_one(void **state)
     engine_destroy(e);
 }
 
+/* Two recognitions on one core budget (src/engine/cores.c): a long one decoding alone on both cores
+ * and a short one arriving while it runs. The long call steps aside (pauses, or begins again when
+ * it has not encoded yet), the short one finishes first, and neither transcript changes: the thread
+ * count never changes what whisper decodes. */
+typedef struct seat_worker {
+    pthread_t thread;
+    engine *e;
+    const float *pcm;
+    size_t n;
+    engine_seat *seat;
+    engine_result out;
+    int rc;
+    int64_t done_ms;
+    char err[512];
+} seat_worker;
+
+static void *seat_worker_main(void *arg)
+{
+    seat_worker *w = arg;
+    engine_opts o = {.language = "en", .seat = w->seat};
+    w->rc = engine_transcribe(w->e, w->pcm, w->n, &o, &w->out, w->err, sizeof w->err);
+    w->done_ms = time_mono_ms();
+    return NULL;
+}
+
+static void expect_same(const seat_worker *w, const engine_result *ref, const char *what)
+{
+    if (w->rc != 0)
+        fail_msg("%s: %s", what, w->err);
+    char *got = result_describe(&w->out), *want = result_describe(ref);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s on a seat got\n%swanted\n%s", what, got, want);
+    free(got);
+    free(want);
+}
+
+/* delay_ms: how long after the long call began the short one arrives (0: before its first encoder
+ * pass, so it begins again; later: while it decodes, so it pauses; the asserts accept either). */
+static void seats_scenario(engine *e, const audio_pcm *pcm, const float *longpcm, size_t nlong,
+                           const engine_result *ref_long, const engine_result *ref_short, int delay_ms)
+{
+    engine_cores_params cp = engine_cores_default_params();
+    cp.cores = 2;
+    engine_cores *c = engine_cores_new(&cp);
+    seat_worker a = {.e = e, .pcm = longpcm, .n = nlong, .seat = engine_seat_open(c)};
+    assert_int_equal(pthread_create(&a.thread, NULL, seat_worker_main, &a), 0);
+    int64_t deadline = time_mono_ms() + 10000;
+    while (engine_cores_get_stats(c).busy < 2 && time_mono_ms() < deadline)
+        usleep(1000);
+    assert_int_equal(engine_cores_get_stats(c).busy, 2);   /* alone: every core */
+    usleep((useconds_t)delay_ms * 1000);
+    seat_worker b = {.e = e, .pcm = pcm->samples, .n = pcm->n, .seat = engine_seat_open(c)};
+    assert_int_equal(pthread_create(&b.thread, NULL, seat_worker_main, &b), 0);
+    assert_int_equal(pthread_join(b.thread, NULL), 0);
+    assert_int_equal(pthread_join(a.thread, NULL), 0);
+    expect_same(&a, ref_long, "the long recognition");
+    expect_same(&b, ref_short, "the short recognition");
+    assert_true(b.done_ms < a.done_ms);
+    engine_cores_stats st = engine_cores_get_stats(c);
+    printf("short one %d ms in: calls %llu, asked %llu, paused %llu, regranted %llu, peak %d of %d cores\n", delay_ms,
+           (unsigned long long)st.calls, (unsigned long long)st.asked, (unsigned long long)st.paused,
+           (unsigned long long)st.regranted, st.peak_busy, st.cores);
+    assert_int_equal(st.peak_busy, 2);
+    assert_int_equal(st.asked, 1);
+    assert_int_equal(st.paused + st.regranted, 1);
+    engine_seat_close(a.seat);
+    engine_seat_close(b.seat);
+    engine_cores_free(c);
+    engine_result_free(&a.out);
+    engine_result_free(&b.out);
+}
+
+static void test_seats_share_cores_and_keep_results(void **state)
+{
+    (void)state;
+    engine *e = new_engine(NULL, true, 2);
+    audio_pcm pcm;
+    load_pcm(g_jfk, &pcm);
+    enum { REPEATS = 6 };   /* 66 s: a call of a second or two on this model */
+    size_t nlong = pcm.n * REPEATS;
+    float *longpcm = xcalloc(nlong, sizeof *longpcm);
+    for (int i = 0; i < REPEATS; i++)
+        memcpy(longpcm + (size_t)i * pcm.n, pcm.samples, pcm.n * sizeof *longpcm);
+    engine_result ref_long, ref_short;
+    transcribe_pcm(e, longpcm, nlong, "en", NULL, &ref_long);
+    transcribe_pcm(e, pcm.samples, pcm.n, "en", NULL, &ref_short);
+    seats_scenario(e, &pcm, longpcm, nlong, &ref_long, &ref_short, 0);
+    seats_scenario(e, &pcm, longpcm, nlong, &ref_long, &ref_short, 400);
+    engine_result_free(&ref_long);
+    engine_result_free(&ref_short);
+    free(longpcm);
+    audio_pcm_free(&pcm);
+    engine_destroy(e);
+}
+
 /* ---- main ---- */
 
 static bool find_inputs(void)
@@ -974,6 +1070,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest concurrency[] = {
         cmocka_unit_test(test_four_threads_match_one),
+        cmocka_unit_test(test_seats_share_cores_and_keep_results),
     };
     if (wanted(groups, "text"))
         failed += cmocka_run_group_tests_name("text", text, NULL, NULL);

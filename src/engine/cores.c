@@ -1,0 +1,322 @@
+/* cores.c — one budget of compute threads for every recognition in the process, so that cores
+ * follow the work: a recognition running alone gets every core, several share them, and the threads
+ * of all running engine calls together never exceed the cores (ggml's worker threads busy-wait at
+ * every barrier: oversubscribed, a decode runs many times slower than on fewer threads).
+ *
+ * A recognition (a job, a `cicada transcribe`) holds a seat for its whole life; each engine call it
+ * makes (one recognition window) asks for a grant of threads, fixed for that call because
+ * whisper.cpp takes its thread count per whisper_full() call:
+ *
+ *   want   = min(the call's usable maximum, the per-call cap, max(1, cores / open seats))
+ *   grant  = want, plus the spare cores nobody else can use now (spare_for)
+ *
+ * Waiters are served strictly in the order they started waiting (no overtaking, so nobody
+ * starves); a call waits until its want is free. Freed cores are taken back at the next call: a
+ * survivor whose partner finished runs the rest of its current window on its old grant (at most one
+ * recognition window; docs/benchmarks.md measures what that costs).
+ *
+ * Because a grant cannot shrink inside a call, a newcomer that finds every core held by a call
+ * granted more than today's fair share asks that call to step aside, which it does at its next
+ * checkpoint (whisper: before each 30-second encoder pass and at every decoding step):
+ *   - before it has done real work (its first encoder pass), it is re-granted: the engine abandons
+ *     the call and begins it again, now with its fair share (the work lost is the mel spectrogram);
+ *   - later, it pauses: it releases its cores, the newcomer takes them (all of them, since the
+ *     paused call needs its whole grant back), and it resumes, first in line, when they are free.
+ * A call steps aside at most once, so a long job cannot be held back by a stream of short ones for
+ * more than one of their calls per window of its own. Engines without checkpoints (pocketsphinx)
+ * are never asked.
+ *
+ * Lock order: the budget's mutex only; a seat's condition variable is waited on under it. */
+#include "engine/engine.h"
+
+#include "util/util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct engine_seat {
+    engine_cores *c;
+    engine_seat *next;          /* open seats, newest first */
+    pthread_cond_t cv;          /* signalled when this seat may be served or resumed */
+    int max;                    /* the current call's usable maximum */
+    int need;                   /* while waiting: the cores it waits for */
+    int grant;                  /* threads of the current call; 0 between calls */
+    int held;                   /* cores held now: grant while running, 0 while waiting or paused */
+    bool in_call;               /* between begin and end */
+    bool waiting;               /* for a new grant, or paused waiting for its grant back */
+    bool paused;
+    bool preemptible;           /* the current call has checkpoints */
+    bool asked;                 /* asked to step aside at its next checkpoint */
+    bool stepped_aside;         /* already paused once in this call */
+    uint64_t ticket;            /* place in line while waiting */
+};
+
+struct engine_cores {
+    pthread_mutex_t mu;
+    int total;                  /* cores in the budget */
+    int cap;                    /* most threads one call gets */
+    int free;
+    engine_seat *seats;
+    int nseats;
+    uint64_t next_ticket;
+    engine_cores_stats stats;
+};
+
+engine_cores_params engine_cores_default_params(void)
+{
+    return (engine_cores_params){.cores = 0, .per_call_max = 0};
+}
+
+engine_cores *engine_cores_new(const engine_cores_params *p)
+{
+    engine_cores_params d = engine_cores_default_params();
+    if (!p)
+        p = &d;
+    engine_cores *c = xcalloc(1, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    c->total = p->cores > 0 ? p->cores : fs_cpu_count();
+    if (c->total < 1)
+        c->total = 1;
+    c->cap = p->per_call_max > 0 && p->per_call_max < c->total ? p->per_call_max : c->total;
+    c->free = c->total;
+    c->stats.cores = c->total;
+    c->stats.per_call_max = c->cap;
+    return c;
+}
+
+void engine_cores_free(engine_cores *c)
+{
+    if (!c)
+        return;
+    /* Callers must have closed every seat. */
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+int engine_cores_total(const engine_cores *c)
+{
+    return c->total;
+}
+
+engine_cores_stats engine_cores_get_stats(engine_cores *c)
+{
+    pthread_mutex_lock(&c->mu);
+    engine_cores_stats s = c->stats;
+    s.busy = c->total - c->free;
+    s.seats = c->nseats;
+    s.waiting = 0;
+    for (engine_seat *w = c->seats; w; w = w->next)
+        s.waiting += w->waiting;
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+static int fair_share(const engine_cores *c)
+{
+    int n = c->nseats > 0 ? c->nseats : 1;
+    int share = c->total / n;
+    return share < 1 ? 1 : share;
+}
+
+static int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+/* The waiter first in line (lowest ticket), or NULL. */
+static engine_seat *head_of_line(const engine_cores *c)
+{
+    engine_seat *head = NULL;
+    for (engine_seat *s = c->seats; s; s = s->next)
+        if (s->waiting && (!head || s->ticket < head->ticket))
+            head = s;
+    return head;
+}
+
+/* The waiter after `after` in line, or NULL. */
+static engine_seat *next_in_line(const engine_cores *c, const engine_seat *after)
+{
+    engine_seat *next = NULL;
+    for (engine_seat *s = c->seats; s; s = s->next)
+        if (s->waiting && s != after && s->ticket > after->ticket && (!next || s->ticket < next->ticket))
+            next = s;
+    return next;
+}
+
+/* Wakes the head of the line when what it waits for is free. */
+static void wake_head(engine_cores *c)
+{
+    engine_seat *head = head_of_line(c);
+    if (head && head->need <= c->free)
+        pthread_cond_signal(&head->cv);
+}
+
+/* The head of the line cannot be served: ask the running call holding the most cores above the
+ * fair share to step aside, unless one was asked already and has not reached its checkpoint. */
+static void ask_to_step_aside(engine_cores *c, const engine_seat *waiter)
+{
+    int share = fair_share(c);
+    engine_seat *pick = NULL;
+    for (engine_seat *s = c->seats; s; s = s->next) {
+        if (s->asked && s->held > 0)
+            return;
+        if (s == waiter || s->held <= share || !s->preemptible || s->stepped_aside)
+            continue;
+        if (!pick || s->held > pick->held)
+            pick = s;
+    }
+    if (pick && c->free + pick->held >= waiter->need) {
+        pick->asked = true;
+        c->stats.asked++;
+    }
+}
+
+static void enqueue(engine_cores *c, engine_seat *s, int need)
+{
+    s->need = need;
+    s->waiting = true;
+    s->ticket = ++c->next_ticket;
+}
+
+/* Cores a new call may take beyond its want when `left` stay free after it: all of them when the
+ * next in line needs more than that (it cannot start before this call ends anyway); with nobody
+ * waiting, what is left after a fair share for every other open seat between calls (a job reading
+ * its next window, or one just claimed: it will begin in a moment, and taking its share now would
+ * only force it to ask for it back). */
+static int spare_for(const engine_cores *c, const engine_seat *s, int left)
+{
+    if (left <= 0)
+        return 0;
+    engine_seat *next = next_in_line(c, s);
+    if (next)
+        return next->need > left ? left : 0;
+    int reserve = 0;
+    for (const engine_seat *o = c->seats; o; o = o->next)
+        if (o != s && !o->in_call)
+            reserve += fair_share(c);
+    return left > reserve ? left - reserve : 0;
+}
+
+/* Serves s (the head of the line, its need free): a new call takes its want and the spare cores;
+ * a paused call takes its grant back. */
+static void serve(engine_cores *c, engine_seat *s)
+{
+    if (!s->paused) {
+        int grant = s->need;
+        grant += min_int(spare_for(c, s, c->free - grant), s->max - grant);
+        s->grant = grant;
+    }
+    s->held = s->grant;
+    c->free -= s->held;
+    s->waiting = false;
+    s->paused = false;
+    int busy = c->total - c->free;
+    if (busy > c->stats.peak_busy)
+        c->stats.peak_busy = busy;
+    wake_head(c);   /* the next in line may fit too */
+}
+
+engine_seat *engine_seat_open(engine_cores *c)
+{
+    engine_seat *s = xcalloc(1, sizeof *s);
+    s->c = c;
+    pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_lock(&c->mu);
+    s->next = c->seats;
+    c->seats = s;
+    c->nseats++;
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+void engine_seat_close(engine_seat *s)
+{
+    if (!s)
+        return;
+    engine_cores *c = s->c;
+    pthread_mutex_lock(&c->mu);
+    for (engine_seat **p = &c->seats; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    c->nseats--;
+    pthread_mutex_unlock(&c->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible)
+{
+    engine_cores *c = s->c;
+    pthread_mutex_lock(&c->mu);
+    s->max = min_int(max_threads > 0 ? max_threads : 1, c->cap);
+    s->preemptible = preemptible;
+    s->asked = false;
+    s->stepped_aside = false;
+    s->in_call = true;
+    enqueue(c, s, min_int(s->max, fair_share(c)));
+    c->stats.calls++;
+    for (;;) {
+        engine_seat *head = head_of_line(c);
+        if (head == s && s->need <= c->free) {
+            serve(c, s);
+            break;
+        }
+        if (head == s)
+            ask_to_step_aside(c, s);
+        else
+            wake_head(c);
+        pthread_cond_wait(&s->cv, &c->mu);
+    }
+    int grant = s->grant;
+    pthread_mutex_unlock(&c->mu);
+    return grant;
+}
+
+engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
+{
+    engine_cores *c = s->c;
+    pthread_mutex_lock(&c->mu);
+    if (s->asked && !s->paused && s->held > 0) {
+        s->asked = false;
+        if (can_regrant) {
+            c->stats.regranted++;
+            pthread_mutex_unlock(&c->mu);
+            return ENGINE_SEAT_REGRANT;   /* the caller ends this call and begins it again */
+        }
+        /* Pause: the cores go to the head of the line; this call waits for its grant back. */
+        s->stepped_aside = true;
+        c->free += s->held;
+        s->held = 0;
+        s->paused = true;
+        enqueue(c, s, s->grant);
+        c->stats.paused++;
+        wake_head(c);
+    }
+    /* Every thread of a paused call waits here (whisper checks from its per-decoder threads too). */
+    while (s->paused) {
+        if (head_of_line(c) == s && s->need <= c->free)
+            serve(c, s);
+        else
+            pthread_cond_wait(&s->cv, &c->mu);
+    }
+    if (!s->paused)
+        pthread_cond_broadcast(&s->cv);   /* the other threads of this call, if any, go on too */
+    pthread_mutex_unlock(&c->mu);
+    return ENGINE_SEAT_GO;
+}
+
+void engine_seat_end(engine_seat *s)
+{
+    engine_cores *c = s->c;
+    pthread_mutex_lock(&c->mu);
+    c->free += s->held;
+    s->held = 0;
+    s->grant = 0;
+    s->asked = false;
+    s->in_call = false;
+    wake_head(c);
+    pthread_mutex_unlock(&c->mu);
+}

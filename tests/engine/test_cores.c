@@ -1,0 +1,355 @@
+/* The core budget (src/engine/cores.c) with real threads: a lone call gets every core, open seats
+ * share them, a newcomer makes a call granted more than its share pause or begin again, a call
+ * steps aside at most once, and under a random load of many seats the granted threads never exceed
+ * the cores and every call is served. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+
+static engine_cores *budget(int cores, int cap)
+{
+    engine_cores_params p = engine_cores_default_params();
+    p.cores = cores;
+    p.per_call_max = cap;
+    return engine_cores_new(&p);
+}
+
+/* Polls until pred holds on the stats (another thread has reached the expected point): 5 s. */
+static engine_cores_stats wait_for(engine_cores *c, int (*pred)(const engine_cores_stats *, int), int arg)
+{
+    for (int i = 0; i < 5000; i++) {
+        engine_cores_stats st = engine_cores_get_stats(c);
+        if (pred(&st, arg))
+            return st;
+        usleep(1000);
+    }
+    fail_msg("the budget never reached the expected state");
+    return (engine_cores_stats){0};
+}
+
+static int waiting_is(const engine_cores_stats *st, int n)
+{
+    return st->waiting == n;
+}
+
+/* A call begun on another thread: its grant, then how its checkpoint went. */
+typedef struct caller {
+    engine_seat *seat;
+    int max;
+    pthread_t th;
+    atomic_int grant;
+    atomic_int checkpoint;   /* -1 until checkpoint(false) returned */
+    bool do_checkpoint;
+} caller;
+
+static void *begin_call(void *arg)
+{
+    caller *c = arg;
+    atomic_store(&c->grant, engine_seat_begin(c->seat, c->max, true));
+    if (c->do_checkpoint)
+        atomic_store(&c->checkpoint, (int)engine_seat_checkpoint(c->seat, false));
+    return NULL;
+}
+
+static void start(caller *c, engine_seat *seat, int max, bool do_checkpoint)
+{
+    *c = (caller){.seat = seat, .max = max, .do_checkpoint = do_checkpoint};
+    atomic_store(&c->grant, 0);
+    atomic_store(&c->checkpoint, -1);
+    assert_int_equal(pthread_create(&c->th, NULL, begin_call, c), 0);
+}
+
+static void test_lone_call_gets_every_core_up_to_the_cap(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(4, 0);
+    engine_seat *s = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(s, INT_MAX, true), 4);
+    assert_int_equal(engine_cores_get_stats(c).busy, 4);
+    engine_seat_end(s);
+    assert_int_equal(engine_seat_begin(s, 1, false), 1);   /* a one-thread engine takes one */
+    engine_seat_end(s);
+    engine_seat_close(s);
+    engine_cores_free(c);
+
+    c = budget(4, 3);   /* CICADA_WHISPER_THREADS=3 */
+    s = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(s, INT_MAX, true), 3);
+    engine_seat_end(s);
+    engine_seat_close(s);
+    assert_int_equal(engine_cores_get_stats(c).peak_busy, 3);
+    engine_cores_free(c);
+}
+
+/* Two jobs claimed together: the first call leaves the other open seat its share. */
+static void test_open_seats_share_the_cores(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(4, 0);
+    engine_seat *a = engine_seat_open(c), *b = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true), 2);
+    assert_int_equal(engine_seat_begin(b, INT_MAX, true), 2);
+    engine_seat_end(a);
+    engine_seat_close(a);
+    engine_seat_end(b);
+    /* b alone now: its next call takes every core back */
+    assert_int_equal(engine_seat_begin(b, INT_MAX, true), 4);
+    engine_seat_end(b);
+    engine_seat_close(b);
+
+    engine_seat *s[3];
+    for (int i = 0; i < 3; i++)
+        s[i] = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(s[0], INT_MAX, true), 2);   /* 4 / 3 seats: the first takes the remainder */
+    assert_int_equal(engine_seat_begin(s[1], INT_MAX, true), 1);
+    assert_int_equal(engine_seat_begin(s[2], INT_MAX, true), 1);
+    for (int i = 0; i < 3; i++) {
+        engine_seat_end(s[i]);
+        engine_seat_close(s[i]);
+    }
+    engine_cores_free(c);
+}
+
+/* A call waits while the cores are held by calls that cannot step aside, and is served the moment
+ * one ends; more seats than cores never run more threads than cores. */
+static void test_calls_wait_for_their_share(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(2, 0);
+    engine_seat *s[3];
+    for (int i = 0; i < 3; i++)
+        s[i] = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(s[0], 1, false), 1);
+    assert_int_equal(engine_seat_begin(s[1], 1, false), 1);
+    caller third;
+    start(&third, s[2], INT_MAX, false);
+    wait_for(c, waiting_is, 1);
+    assert_int_equal(atomic_load(&third.grant), 0);
+    engine_seat_end(s[0]);
+    pthread_join(third.th, NULL);
+    assert_int_equal(atomic_load(&third.grant), 1);
+    engine_seat_end(s[1]);
+    engine_seat_end(s[2]);
+    for (int i = 0; i < 3; i++)
+        engine_seat_close(s[i]);
+    engine_cores_stats st = engine_cores_get_stats(c);
+    assert_int_equal(st.peak_busy, 2);
+    assert_int_equal(st.asked, 0);   /* nobody held more than a share */
+    engine_cores_free(c);
+}
+
+/* A checkpoint made on a thread of its own (it blocks while its call is paused). */
+typedef struct checker {
+    engine_seat *seat;
+    bool can_regrant;
+    pthread_t th;
+    atomic_int result;   /* -1 until the checkpoint returned */
+} checker;
+
+static void *do_checkpoint(void *arg)
+{
+    checker *k = arg;
+    atomic_store(&k->result, (int)engine_seat_checkpoint(k->seat, k->can_regrant));
+    return NULL;
+}
+
+static void start_checkpoint(checker *k, engine_seat *seat, bool can_regrant)
+{
+    *k = (checker){.seat = seat, .can_regrant = can_regrant};
+    atomic_store(&k->result, -1);
+    assert_int_equal(pthread_create(&k->th, NULL, do_checkpoint, k), 0);
+}
+
+static int paused_and_waiting(const engine_cores_stats *st, int n)
+{
+    return st->paused == (uint64_t)n && st->waiting == 1 && st->busy == 2;
+}
+
+/* A short job arrives while a long one decodes alone on every core: the long call pauses at its
+ * next checkpoint, the newcomer gets every core (the paused call could not use fewer), and the long
+ * call resumes first in line when they are free. It steps aside once per call only. */
+static void test_newcomer_makes_a_running_call_pause(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(2, 0);
+    engine_seat *longj = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(longj, INT_MAX, true), 2);
+    engine_seat *shortj = engine_seat_open(c);
+    caller newcomer;
+    start(&newcomer, shortj, INT_MAX, false);
+    engine_cores_stats st = wait_for(c, waiting_is, 1);
+    assert_int_equal(st.asked, 1);
+    assert_int_equal(atomic_load(&newcomer.grant), 0);
+
+    checker k;
+    start_checkpoint(&k, longj, false);
+    pthread_join(newcomer.th, NULL);
+    assert_int_equal(atomic_load(&newcomer.grant), 2);
+    wait_for(c, paused_and_waiting, 1);
+    assert_int_equal(atomic_load(&k.result), -1);   /* still paused */
+
+    engine_seat_end(shortj);
+    pthread_join(k.th, NULL);
+    assert_int_equal(atomic_load(&k.result), ENGINE_SEAT_GO);
+    assert_int_equal(engine_cores_get_stats(c).busy, 2);
+
+    /* asked again in the same call: it does not step aside; the newcomer waits for the call's end */
+    start(&newcomer, shortj, INT_MAX, false);
+    wait_for(c, waiting_is, 1);
+    assert_int_equal(engine_seat_checkpoint(longj, false), ENGINE_SEAT_GO);
+    assert_int_equal(engine_cores_get_stats(c).asked, 1);
+    engine_seat_end(longj);
+    pthread_join(newcomer.th, NULL);
+    assert_int_equal(atomic_load(&newcomer.grant), 1);   /* two seats: a share each from now on */
+    assert_int_equal(engine_seat_begin(longj, INT_MAX, true), 1);
+    engine_seat_end(longj);
+    engine_seat_end(shortj);
+    engine_seat_close(longj);
+    engine_seat_close(shortj);
+    st = engine_cores_get_stats(c);
+    assert_int_equal(st.paused, 1);
+    assert_int_equal(st.peak_busy, 2);
+    engine_cores_free(c);
+}
+
+/* Two jobs claimed a moment apart: the first call, begun alone, is asked before its first encoder
+ * pass and begins again with its share instead of pausing; both then run side by side. */
+static void test_call_without_work_begins_again_with_its_share(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(2, 0);
+    engine_seat *a = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true), 2);
+    engine_seat *b = engine_seat_open(c);
+    caller second;
+    start(&second, b, INT_MAX, false);
+    wait_for(c, waiting_is, 1);
+    assert_int_equal(engine_seat_checkpoint(a, true), ENGINE_SEAT_REGRANT);
+    engine_seat_end(a);
+    pthread_join(second.th, NULL);
+    assert_int_equal(atomic_load(&second.grant), 1);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true), 1);
+    engine_cores_stats st = engine_cores_get_stats(c);
+    assert_int_equal(st.busy, 2);
+    assert_int_equal(st.regranted, 1);
+    assert_int_equal(st.paused, 0);
+    engine_seat_end(a);
+    engine_seat_end(b);
+    engine_seat_close(a);
+    engine_seat_close(b);
+    engine_cores_free(c);
+}
+
+/* ---- many seats, random calls ---- */
+
+#define STRESS_CORES 3
+#define STRESS_SEATS 4
+#define STRESS_CALLS 300
+
+static atomic_int g_running;     /* threads of calls that are running (not waiting, not paused) */
+static atomic_int g_overbooked;  /* times g_running exceeded the cores */
+
+static void run_threads(int n)
+{
+    if (atomic_fetch_add(&g_running, n) + n > STRESS_CORES)
+        atomic_fetch_add(&g_overbooked, 1);
+}
+
+typedef struct stress_arg {
+    engine_cores *c;
+    unsigned seed;
+    int calls;
+} stress_arg;
+
+static void *stress_worker(void *arg)
+{
+    stress_arg *a = arg;
+    engine_seat *s = engine_seat_open(a->c);
+    for (int i = 0; i < STRESS_CALLS; i++) {
+        bool whisper_like = rand_r(&a->seed) % 3 != 0;
+        int grant;
+        engine_seat_check first;
+        do {
+            grant = engine_seat_begin(s, whisper_like ? INT_MAX : 1, whisper_like);
+            run_threads(grant);
+            first = ENGINE_SEAT_GO;
+            if (whisper_like) {
+                usleep((useconds_t)(rand_r(&a->seed) % 300));   /* the spectrogram */
+                atomic_fetch_sub(&g_running, grant);   /* a checkpoint may pause: not running inside it */
+                first = engine_seat_checkpoint(s, true);
+                if (first == ENGINE_SEAT_GO)
+                    run_threads(grant);
+            }
+            if (first == ENGINE_SEAT_REGRANT)
+                engine_seat_end(s);
+        } while (first == ENGINE_SEAT_REGRANT);
+        for (int k = 0; k < 3; k++) {
+            usleep((useconds_t)(rand_r(&a->seed) % 300));
+            if (whisper_like) {
+                atomic_fetch_sub(&g_running, grant);
+                engine_seat_checkpoint(s, false);
+                run_threads(grant);
+            }
+        }
+        atomic_fetch_sub(&g_running, grant);
+        engine_seat_end(s);
+        a->calls++;
+        if (rand_r(&a->seed) % 4 == 0) {   /* a job ends; the next one is claimed a moment later */
+            engine_seat_close(s);
+            usleep((useconds_t)(rand_r(&a->seed) % 2000));
+            s = engine_seat_open(a->c);
+        }
+    }
+    engine_seat_close(s);
+    return NULL;
+}
+
+static void test_random_load_never_overbooks(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(STRESS_CORES, 0);
+    atomic_store(&g_running, 0);
+    atomic_store(&g_overbooked, 0);
+    pthread_t th[STRESS_SEATS];
+    stress_arg args[STRESS_SEATS];
+    for (int i = 0; i < STRESS_SEATS; i++) {
+        args[i] = (stress_arg){.c = c, .seed = 1000u + (unsigned)i};
+        assert_int_equal(pthread_create(&th[i], NULL, stress_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < STRESS_SEATS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].calls, STRESS_CALLS);
+    }
+    engine_cores_stats st = engine_cores_get_stats(c);
+    assert_int_equal(atomic_load(&g_overbooked), 0);
+    assert_true(st.peak_busy <= STRESS_CORES);
+    assert_int_equal(st.busy, 0);
+    assert_int_equal(st.seats, 0);
+    assert_true(st.paused > 0 && st.regranted > 0);   /* the load did exercise both ways of stepping aside */
+    print_message("calls %llu, asked %llu, paused %llu, regranted %llu\n", (unsigned long long)st.calls,
+                  (unsigned long long)st.asked, (unsigned long long)st.paused, (unsigned long long)st.regranted);
+    engine_cores_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lone_call_gets_every_core_up_to_the_cap),
+        cmocka_unit_test(test_open_seats_share_the_cores),
+        cmocka_unit_test(test_calls_wait_for_their_share),
+        cmocka_unit_test(test_newcomer_makes_a_running_call_pause),
+        cmocka_unit_test(test_call_without_work_begins_again_with_its_share),
+        cmocka_unit_test(test_random_load_never_overbooks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
