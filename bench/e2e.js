@@ -39,7 +39,7 @@ async function main() {
   let resolveCb;
   const rx = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.end(); resolveCb(now()); }); });
   await new Promise((r) => rx.listen(0, '127.0.0.1', r));
-  const srv = await L.startServer({ env: { CICADA_LOG: 'warn', CICADA_WORKERS: '1' } });
+  const srv = await L.startServer({ env: { CICADA_LOG: 'warn', CICADA_WORKERS: '1', CICADA_URL_ALLOW_PRIVATE: 'yes' } });
   const cos = L.client(srv.port);
   await L.ci(cos, srv.port, 'POST', '/asrbucket');
   await L.putFile(cos, 'in/e2e.wav', FILE);

@@ -21,9 +21,12 @@
 /* ---- the pipeline, usable without a scheduler (`cicada transcribe`) ---- */
 
 /* Audio is decoded as a stream and recognised in windows of this length (cut at the quietest
- * moment of their last seconds), so no more than one window of PCM is ever in memory: 2 minutes
- * is 7.7 MB of 16 kHz float samples per running job, whatever the file's length. */
-#define PIPELINE_WINDOW_MS (2 * 60 * 1000)
+ * moment of their last seconds), so no more than one window of PCM is ever in memory: 10 minutes
+ * is 38 MB of 16 kHz float samples per running job, whatever the file's length. Each cut costs
+ * about half a 30-second whisper chunk (the window's last chunk is partial, and whisper starts
+ * afresh after it), so windows are long: 2-minute windows made a 200-second file 1.4x slower than
+ * whisper-cli's single pass; at 10 minutes the cost is at most a few percent (docs/benchmarks.md). */
+#define PIPELINE_WINDOW_MS (10 * 60 * 1000)
 #define PIPELINE_MAX_CHANNELS 2
 
 /* What to recognise and how: the SpeechRecognition choices that reach the audio and engine stages. */
