@@ -18,13 +18,13 @@
  * Because a grant cannot shrink inside a call, a newcomer that finds every core held by a call
  * granted more than today's fair share asks that call to step aside, which it does at its next
  * checkpoint (whisper: before each 30-second encoder pass and at every decoding step):
- *   - before it has done real work (its first encoder pass), it is re-granted: the engine abandons
- *     the call and begins it again, now with its fair share (the work lost is the mel spectrogram);
+ *   - at the start of its first encoder pass (it has computed a spectrogram only, which the
+ *     engine keeps), it begins again: back in line at once, with a fair share;
  *   - later, it pauses: it releases its cores, the newcomer takes them (all of them, since the
  *     paused call needs its whole grant back), and it resumes, first in line, when they are free.
- * A call steps aside at most once, so a long job cannot be held back by a stream of short ones for
- * more than one of their calls per window of its own. Engines without checkpoints (pocketsphinx)
- * are never asked.
+ * A call steps aside once (the engine begins a call again at most once), so a long job cannot be
+ * held back by a stream of short ones for more than one of their calls per window of its own.
+ * Engines without checkpoints (pocketsphinx) are never asked.
  *
  * Lock order: the budget's mutex only; a seat's condition variable is waited on under it. */
 #include "engine/engine.h"
@@ -40,6 +40,7 @@ struct engine_seat {
     engine_seat *next;          /* open seats, newest first */
     pthread_cond_t cv;          /* signalled when this seat may be served or resumed */
     int max;                    /* the current call's usable maximum */
+    int64_t work_ms;            /* the current call's audio: shorter calls go first (see spare_for) */
     int need;                   /* while waiting: the cores it waits for */
     int grant;                  /* threads of the current call; 0 between calls */
     int held;                   /* cores held now: grant while running, 0 while waiting or paused */
@@ -48,6 +49,8 @@ struct engine_seat {
     bool paused;
     bool preemptible;           /* the current call has checkpoints */
     bool asked;                 /* asked to step aside at its next checkpoint */
+    bool passed_over;           /* while waiting: a much shorter call went first once already */
+    bool finishing;             /* its next (or current) call is its last */
     bool stepped_aside;         /* already paused once in this call */
     uint64_t ticket;            /* place in line while waiting */
 };
@@ -119,6 +122,11 @@ static int fair_share(const engine_cores *c)
     return share < 1 ? 1 : share;
 }
 
+static bool much_shorter(int64_t a_ms, int64_t b_ms)
+{
+    return a_ms > 0 && a_ms * 2 <= b_ms;
+}
+
 static int min_int(int a, int b)
 {
     return a < b ? a : b;
@@ -176,24 +184,36 @@ static void enqueue(engine_cores *c, engine_seat *s, int need)
 {
     s->need = need;
     s->waiting = true;
+    s->passed_over = false;
     s->ticket = ++c->next_ticket;
 }
 
-/* Cores a new call may take beyond its want when `left` stay free after it: all of them when the
- * next in line needs more than that (it cannot start before this call ends anyway); with nobody
- * waiting, what is left after a fair share for every other open seat between calls (a job reading
- * its next window, or one just claimed: it will begin in a moment, and taking its share now would
- * only force it to ask for it back). */
+/* Cores a new call may take beyond its want when `left` stay free after it:
+ *   - all of them when the next in line needs more than that (it cannot start before this call
+ *     ends anyway: a paused call needs its whole grant back);
+ *   - all of them when this call has less than half the next one's audio (shortest first: the
+ *     short call finishes soon at full speed, and the long one loses little by waiting), but only
+ *     once per wait, so a stream of short calls cannot hold a long one back;
+ *   - with nobody waiting, what is left after a fair share for every other open seat between calls
+ *     (a job reading its next window, or one just claimed: it will begin in a moment, and taking its
+ *     share now would only force it to ask for it back), except seats whose last call is over. */
 static int spare_for(const engine_cores *c, const engine_seat *s, int left)
 {
     if (left <= 0)
         return 0;
     engine_seat *next = next_in_line(c, s);
-    if (next)
-        return next->need > left ? left : 0;
+    if (next) {
+        if (next->need > left)
+            return left;
+        if (!next->passed_over && much_shorter(s->work_ms, next->work_ms)) {
+            next->passed_over = true;
+            return left;
+        }
+        return 0;
+    }
     int reserve = 0;
     for (const engine_seat *o = c->seats; o; o = o->next)
-        if (o != s && !o->in_call)
+        if (o != s && !o->in_call && !o->finishing)
             reserve += fair_share(c);
     return left > reserve ? left - reserve : 0;
 }
@@ -247,17 +267,20 @@ void engine_seat_close(engine_seat *s)
     free(s);
 }
 
-int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible)
+int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible, int64_t work_ms)
 {
     engine_cores *c = s->c;
     pthread_mutex_lock(&c->mu);
     s->max = min_int(max_threads > 0 ? max_threads : 1, c->cap);
+    s->work_ms = work_ms;
     s->preemptible = preemptible;
     s->asked = false;
     s->stepped_aside = false;
-    s->in_call = true;
-    enqueue(c, s, min_int(s->max, fair_share(c)));
-    c->stats.calls++;
+    if (!s->waiting) {   /* (a call begun again is in line already: see the REGRANT answer) */
+        s->in_call = true;
+        enqueue(c, s, min_int(s->max, fair_share(c)));
+        c->stats.calls++;
+    }
     for (;;) {
         engine_seat *head = head_of_line(c);
         if (head == s && s->need <= c->free) {
@@ -271,8 +294,17 @@ int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible)
         pthread_cond_wait(&s->cv, &c->mu);
     }
     int grant = s->grant;
+    log_debug("cores: a call of %lld ms gets %d of %d cores (%d seats)", (long long)s->work_ms, grant, c->total,
+              c->nseats);
     pthread_mutex_unlock(&c->mu);
     return grant;
+}
+
+void engine_seat_finishing(engine_seat *s)
+{
+    pthread_mutex_lock(&s->c->mu);
+    s->finishing = true;
+    pthread_mutex_unlock(&s->c->mu);
 }
 
 engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
@@ -282,9 +314,18 @@ engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
     if (s->asked && !s->paused && s->held > 0) {
         s->asked = false;
         if (can_regrant) {
+            /* Back in line at once, with a fair share: the newcomer that asked is served first,
+             * and sees this call waiting behind it (spare_for). */
             c->stats.regranted++;
+            log_debug("cores: a call of %lld ms on %d threads begins again, for a newcomer", (long long)s->work_ms,
+                      s->grant);
+            c->free += s->held;
+            s->held = 0;
+            s->grant = 0;
+            enqueue(c, s, min_int(s->max, fair_share(c)));
+            wake_head(c);
             pthread_mutex_unlock(&c->mu);
-            return ENGINE_SEAT_REGRANT;   /* the caller ends this call and begins it again */
+            return ENGINE_SEAT_REGRANT;
         }
         /* Pause: the cores go to the head of the line; this call waits for its grant back. */
         s->stepped_aside = true;
@@ -293,6 +334,7 @@ engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
         s->paused = true;
         enqueue(c, s, s->grant);
         c->stats.paused++;
+        log_debug("cores: a call of %lld ms on %d threads pauses, for a newcomer", (long long)s->work_ms, s->grant);
         wake_head(c);
     }
     /* Every thread of a paused call waits here (whisper checks from its per-decoder threads too). */

@@ -54,7 +54,7 @@ typedef struct engine_cores_stats {
     uint64_t calls;             /* engine calls granted */
     uint64_t asked;             /* calls asked to step aside for a newcomer */
     uint64_t paused;            /* ... that paused (and resumed later with their grant) */
-    uint64_t regranted;         /* ... that began again with a fair share before doing real work */
+    uint64_t regranted;         /* ... that began again before decoding anything */
 } engine_cores_stats;
 engine_cores_stats engine_cores_get_stats(engine_cores *c);
 
@@ -62,12 +62,19 @@ typedef struct engine_seat engine_seat;
 engine_seat *engine_seat_open(engine_cores *c);
 void engine_seat_close(engine_seat *s);          /* not during a call; NULL is a no-op */
 
+/* The recognition's next engine call is its last: once it ends, other calls need not keep a share
+ * of the cores for this seat. */
+void engine_seat_finishing(engine_seat *s);
+
 /* For engines. begin waits for and returns the call's grant (1..max_threads); preemptible calls
- * promise to call engine_seat_checkpoint often (at least every second or so of compute). */
-int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible);
+ * promise to call engine_seat_checkpoint often (at least every second or so of compute). work_ms:
+ * the call's audio, so that much shorter calls can go first. */
+int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible, int64_t work_ms);
+
 typedef enum engine_seat_check {
     ENGINE_SEAT_GO = 0,         /* carry on (after a pause, if one was asked for) */
-    ENGINE_SEAT_REGRANT,        /* only with can_regrant: abandon the call, end it and begin it again */
+    ENGINE_SEAT_REGRANT,        /* only with can_regrant: the cores are released and the call is back in
+                                   line: abandon its work and call engine_seat_begin again (not end) */
 } engine_seat_check;
 /* Thread-safe; may block while the call is paused. can_regrant: the call has done no work worth
  * keeping, so it may begin again with a smaller grant rather than pause. */
@@ -88,6 +95,9 @@ typedef struct engine_vtbl {
     int (*transcribe)(engine *e, const float *pcm, size_t n, const engine_opts *o, engine_result *out,
                       char *err, size_t errlen);
     void (*destroy)(engine *e);
+    int64_t window_ms;          /* audio per call: the pipeline cuts longer audio into windows of this
+                                   length (0 = no preference: the pipeline's default) */
+    bool punctuates;            /* its text carries punctuation (else sentences are cut at pauses) */
 } engine_vtbl;
 struct engine {
     const engine_vtbl *vt;
@@ -95,6 +105,7 @@ struct engine {
 };
 
 static inline int engine_sample_rate(const engine *e) { return e->vt->sample_rate(e); }
+static inline int64_t engine_window_ms(const engine *e) { return e->vt->window_ms; }
 int engine_transcribe(engine *e, const float *pcm, size_t n, const engine_opts *o, engine_result *out,
                       char *err, size_t errlen);
 void engine_destroy(engine *e);

@@ -24,6 +24,9 @@
 #define DEFAULT_SEGMENT_GAP_MS 500
 #define DEFAULT_SAMPLE_RATE 16000
 
+/* Audio per call: one utterance, whose search memory grows with its length. */
+#define SPHINX_WINDOW_MS (2 * 60 * 1000)
+
 typedef struct sphinx_engine {
     engine base;
     char *hmm, *lm, *dict;
@@ -311,7 +314,7 @@ static int sphinx_transcribe(engine *e, const float *pcm, size_t n, const engine
         return -1;
     }
     if (o && o->seat)
-        engine_seat_begin(o->seat, 1, false);   /* one decoder is one thread */
+        engine_seat_begin(o->seat, 1, false, (int64_t)n * 1000 / se->sample_rate);   /* one decoder, one thread */
     int rc = decode_utterance(ps, raw, n, err, errlen);
     if (o && o->seat)
         engine_seat_end(o->seat);
@@ -342,6 +345,8 @@ static const engine_vtbl sphinx_vtbl = {
     .sample_rate = sphinx_sample_rate,
     .transcribe = sphinx_transcribe,
     .destroy = sphinx_destroy,
+    .window_ms = SPHINX_WINDOW_MS,
+    .punctuates = false,
 };
 
 static void name_after_model(sphinx_engine *se)

@@ -25,12 +25,18 @@
 #include <ctype.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <whisper.h>
 
-#define DEFAULT_THREADS 2   /* per call; the registry passes its own share of the cores */
+#define DEFAULT_THREADS 2   /* a call without a seat; the registry passes the per-call cap */
+/* Audio per call. Each cut costs about half a 30-second chunk (the window's last chunk is partial,
+ * and whisper starts afresh after it), so windows are long: 2-minute windows made a 200-second file
+ * 1.4x slower than whisper-cli's single pass (random-weight base-sized model); at 10 minutes a cut
+ * costs at most a few percent, and a window is 38 MB of samples. */
+#define WHISPER_WINDOW_MS (10 * 60 * 1000)
 #define SAMPLE_RATE WHISPER_SAMPLE_RATE
 
 /* whisper-cli's defaults (examples/cli/cli.cpp, whisper.cpp 1.9.1), kept identical for parity. */
@@ -93,6 +99,11 @@ whisper_engine_params whisper_engine_default_params(void)
 
 /* ---- logging ---- */
 
+/* Set on the calling thread while a call is stopping to begin again: whisper.cpp then reports the
+ * stop as an error ("encoder_begin_callback returned false"), which is logged at debug level
+ * instead of as a warning. */
+static _Thread_local bool t_stopping;
+
 static void whisper_log_callback(enum ggml_log_level level, const char *text, void *user_data)
 {
     (void)user_data;
@@ -103,7 +114,7 @@ static void whisper_log_callback(enum ggml_log_level level, const char *text, vo
         line[--len] = '\0';
     if (len == 0)
         return;
-    if (level == GGML_LOG_LEVEL_ERROR)
+    if (level == GGML_LOG_LEVEL_ERROR && !t_stopping)
         log_warn("whisper.cpp: %s", line);
     else
         log_debug("whisper.cpp: %s", line);
@@ -543,21 +554,32 @@ static int whisper_sample_rate(const engine *e)
     return SAMPLE_RATE;
 }
 
-/* How a call on a seat checks in with it (see cores.c). */
+/* How a call on a seat checks in with it (see cores.c): before every encoder pass (on the calling
+ * thread) and at every decoding step (on up to one thread per beam). whisper.cpp 1.9.1 offers no
+ * point inside an encoder pass: its abort callback is consulted only after the whole pass, when
+ * stopping would throw the pass away, so a newcomer waits for the pass in progress to end. */
 typedef struct call_ctl {
     engine_seat *seat;
-    int encoder_passes;
-    bool regrant;          /* asked to begin again before its first encoder pass: whisper_full stopped */
+    bool retry;                /* this is the call begun again: it steps aside by pausing only */
+    atomic_int encoder_passes;
+    atomic_bool decoded;       /* a decoding step has run: the call holds work worth keeping */
+    atomic_bool regrant;       /* stopped to begin again: whisper_full returned without a result */
 } call_ctl;
+
+static bool may_begin_again(call_ctl *cc)
+{
+    return !cc->retry && !atomic_load(&cc->decoded);
+}
 
 static bool on_encoder_begin(struct whisper_context *ctx, struct whisper_state *st, void *user)
 {
     (void)ctx;
     (void)st;
     call_ctl *cc = user;
-    bool first = cc->encoder_passes++ == 0;
-    if (engine_seat_checkpoint(cc->seat, first) == ENGINE_SEAT_REGRANT) {
-        cc->regrant = true;
+    bool first = atomic_fetch_add(&cc->encoder_passes, 1) == 0;
+    if (engine_seat_checkpoint(cc->seat, first && may_begin_again(cc)) == ENGINE_SEAT_REGRANT) {
+        atomic_store(&cc->regrant, true);
+        t_stopping = true;
         return false;   /* whisper_full stops before encoding anything and returns 0 */
     }
     return true;
@@ -572,15 +594,15 @@ static void on_decoding_step(struct whisper_context *ctx, struct whisper_state *
     (void)n_tokens;
     (void)logits;   /* read-only: decoding is unchanged */
     call_ctl *cc = user;
+    atomic_store(&cc->decoded, true);
     engine_seat_checkpoint(cc->seat, false);
 }
 
-static int run_decoder(whisper_engine *we, slot *s, const speech *sp, const float *pcm, int n, const char *language,
-                       const engine_opts *o, int threads, call_ctl *cc, engine_result *out, const char **detected,
-                       char *err, size_t errlen)
+/* samples NULL: the state's spectrogram from an earlier, abandoned start of this call is reused. */
+static int run_decoder(whisper_engine *we, slot *s, const float *samples, int nsamples, int n, const speech *sp,
+                       const char *language, const engine_opts *o, int threads, call_ctl *cc, engine_result *out,
+                       const char **detected, char *err, size_t errlen)
 {
-    const float *samples = s->vad ? sp->pcm : pcm;
-    int nsamples = s->vad ? sp->n : n;
     struct whisper_full_params wp = whisper_engine_full_params(&we->base, language, o->hotwords);
     wp.n_threads = threads;
     if (cc) {
@@ -589,13 +611,14 @@ static int run_decoder(whisper_engine *we, slot *s, const speech *sp, const floa
         wp.logits_filter_callback = on_decoding_step;
         wp.logits_filter_callback_user_data = cc;
     }
-    int rc = whisper_full_with_state(we->ctx, s->state, wp, samples, nsamples);
+    int rc = whisper_full_with_state(we->ctx, s->state, wp, samples, samples ? nsamples : 0);
+    t_stopping = false;
+    if (cc && atomic_load(&cc->regrant))
+        return 0;
     if (rc != 0) {
         err_printf(err, errlen, "%s: whisper.cpp failed to transcribe (code %d)", we->base.name, rc);
         return -1;
     }
-    if (cc && cc->regrant)
-        return 0;
     time_base tb = {.map = s->vad ? &sp->map : NULL, .duration_ms = (int64_t)n * 1000 / SAMPLE_RATE};
     collect_segments(we, s->state, &tb, out);
     *detected = whisper_lang_str(whisper_full_lang_id_from_state(s->state));
@@ -603,36 +626,35 @@ static int run_decoder(whisper_engine *we, slot *s, const speech *sp, const floa
 }
 
 /* VAD (when on) then whisper, on the seat's grant when there is a seat. A call asked to begin again
- * does so on a fresh state: the abandoned one has computed a spectrogram only, but a fresh state
- * keeps every call alike (see the top of this file). */
+ * before it decoded anything does so once, on the same state and its spectrogram, which is all the
+ * abandoned start computed (whisper reseeds its sampling at every call, and the first decoder has
+ * not sampled yet: the result is the one an uninterrupted call gives, which test_whisper checks). */
 static int decode(whisper_engine *we, slot *s, const float *pcm, int n, const char *language, const engine_opts *o,
                   engine_result *out, const char **detected, char *err, size_t errlen)
 {
     speech sp = {0};
-    bool vad_done = false;
+    bool vad_done = false, retry = false;
     int rc = 0;
     for (;;) {
-        int threads = o->seat ? engine_seat_begin(o->seat, INT_MAX, true) : we->threads;
-        call_ctl cc = {.seat = o->seat};
+        int64_t work_ms = (int64_t)n * 1000 / SAMPLE_RATE;
+        int threads = o->seat ? engine_seat_begin(o->seat, INT_MAX, true, work_ms) : we->threads;
+        call_ctl cc = {.seat = o->seat, .retry = retry};
         if (s->vad && !vad_done) {
             vad_done = true;
             rc = extract_speech(s->vad, pcm, n, &sp, err, errlen) ? 0 : -1;
         }
-        bool speech_left = !s->vad || sp.n > 0;
-        if (rc == 0 && speech_left)
-            rc = run_decoder(we, s, &sp, pcm, n, language, o, threads, o->seat ? &cc : NULL, out, detected, err,
-                             errlen);
-        if (o->seat)
-            engine_seat_end(o->seat);
-        if (rc != 0 || !cc.regrant)
-            break;
-        whisper_free_state(s->state);
-        s->state = NULL;
-        if (!slot_fresh_state(we, s)) {
-            err_printf(err, errlen, "%s: whisper.cpp could not create a decoding state (out of memory?)", we->base.name);
-            rc = -1;
+        const float *samples = s->vad ? sp.pcm : pcm;
+        int nsamples = s->vad ? sp.n : n;
+        if (rc == 0 && nsamples > 0)
+            rc = run_decoder(we, s, retry ? NULL : samples, nsamples, n, &sp, language, o, threads,
+                             o->seat ? &cc : NULL, out, detected, err, errlen);
+        bool again = o->seat && rc == 0 && atomic_load(&cc.regrant);
+        if (!again) {
+            if (o->seat)
+                engine_seat_end(o->seat);
             break;
         }
+        retry = true;   /* engine_seat_begin again, without engine_seat_end */
     }
     speech_free(&sp);
     return rc;
@@ -696,6 +718,8 @@ static const engine_vtbl whisper_vtbl = {
     .sample_rate = whisper_sample_rate,
     .transcribe = whisper_transcribe,
     .destroy = whisper_destroy,
+    .window_ms = WHISPER_WINDOW_MS,
+    .punctuates = true,
 };
 
 /* ---- construction ---- */

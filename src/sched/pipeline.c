@@ -73,8 +73,10 @@ static void append_shifted(engine_result *dst, const engine_result *src, int64_t
     }
 }
 
-/* Streams the audio through the engine one window at a time. */
-static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window,
+/* Streams the audio through the engine one window at a time. final: these are the recognition's
+ * last windows (its last channel), so the seat learns before its last call that it will need no
+ * more cores after it. */
+static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window, bool final,
                               engine_result *out, pipeline_result *r)
 {
     int rate = engine_sample_rate(e);
@@ -94,6 +96,8 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
         n += got;
         last = n < window;    /* a short read means the stream ended */
         size_t cut = last ? n : quietest_cut(buf, n, rate);
+        if (last && final && opts->seat)
+            engine_seat_finishing(opts->seat);
         if (cut > 0) {
             engine_result part = {0};
             if (engine_transcribe(e, buf, cut, opts, &part, err, sizeof err) != 0) {
@@ -114,7 +118,7 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
 
 /* Decodes one channel of `path` (or all of them mixed, channel -1) and recognises it into out. */
 static bool recognise_channel(engine *e, const engine_opts *opts, const char *path, const pipeline_request *req,
-                              int channel, engine_result *out, pipeline_result *r)
+                              int channel, bool final, engine_result *out, pipeline_result *r)
 {
     audio_params ap = audio_default_params();
     ap.sample_rate = engine_sample_rate(e);
@@ -136,8 +140,10 @@ static bool recognise_channel(engine *e, const engine_opts *opts, const char *pa
         set_failure(r->code, r->message, sizeof r->message, audio_rc_code(arc), err);
         return false;
     }
-    int64_t window_ms = req->window_ms > 0 ? req->window_ms : PIPELINE_WINDOW_MS;
-    bool ok = recognise_windows(e, opts, ar, (size_t)(window_ms * ap.sample_rate / 1000), out, r);
+    int64_t window_ms = req->window_ms > 0 ? req->window_ms : engine_window_ms(e);
+    if (window_ms <= 0)
+        window_ms = PIPELINE_WINDOW_MS;
+    bool ok = recognise_windows(e, opts, ar, (size_t)(window_ms * ap.sample_rate / 1000), final, out, r);
     if (channel <= 0)
         r->audio_ms = audio_reader_duration_ms(ar);
     audio_close(ar);
@@ -160,6 +166,7 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
     }
     opts.hotwords = req->hotwords;
     r->engine_kind = e->vt->kind;
+    r->punctuated = e->vt->punctuates;
     r->language = opts.language;
     if (req->channel_num < 1 || req->channel_num > PIPELINE_MAX_CHANNELS) {
         set_failure(r->code, r->message, sizeof r->message, "InvalidArgument", "ChannelNum must be 1 or 2");
@@ -171,7 +178,7 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
     opts.seat = engine_seat_open(engine_registry_cores(engines));   /* this recognition's share of the cores */
     bool ok = true;
     for (int c = r->nchannels - 1; ok && c >= 0; c--)
-        ok = recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, &r->channels[c], r);
+        ok = recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, c == 0, &r->channels[c], r);
     engine_seat_close(opts.seat);
     if (!ok)
         return false;
@@ -259,7 +266,7 @@ output_doc *pipeline_output(const pipeline_result *r, const pipeline_shape *shap
     op.sentence_max_length = shape->sentence_max_length;
     op.filter_punc = shape->text.filter_punc;
     op.language = r->language;
-    op.punctuate_from_pauses = r->engine_kind && strcmp(r->engine_kind, "sphinx") == 0;
+    op.punctuate_from_pauses = !r->punctuated;
     output_doc *doc = output_build(ch, (size_t)r->nchannels, &op, err, errlen);
     for (int c = 0; process && c < r->nchannels; c++)
         engine_result_free(&processed[c]);

@@ -20,13 +20,11 @@
 
 /* ---- the pipeline, usable without a scheduler (`cicada transcribe`) ---- */
 
-/* Audio is decoded as a stream and recognised in windows of this length (cut at the quietest
- * moment of their last seconds), so no more than one window of PCM is ever in memory: 10 minutes
- * is 38 MB of 16 kHz float samples per running job, whatever the file's length. Each cut costs
- * about half a 30-second whisper chunk (the window's last chunk is partial, and whisper starts
- * afresh after it), so windows are long: 2-minute windows made a 200-second file 1.4x slower than
- * whisper-cli's single pass; at 10 minutes the cost is at most a few percent (docs/benchmarks.md). */
-#define PIPELINE_WINDOW_MS (10 * 60 * 1000)
+/* Audio is decoded as a stream and recognised in windows of the engine's length (engine_window_ms:
+ * 10 minutes for whisper, 2 for pocketsphinx), each cut at the quietest moment of its last seconds,
+ * so no more than one window of PCM is ever in memory (10 minutes is 38 MB of 16 kHz float samples)
+ * per running job, whatever the file's length. */
+#define PIPELINE_WINDOW_MS (2 * 60 * 1000)   /* engines without a preference */
 #define PIPELINE_MAX_CHANNELS 2
 
 /* What to recognise and how: the SpeechRecognition choices that reach the audio and engine stages. */
@@ -39,14 +37,15 @@ typedef struct pipeline_request {
     const char *container;     /* Format naming a container (audio_container_known), NULL = from the content */
     int64_t max_audio_ms;      /* 0 = the audio layer's default (5 h) */
     int64_t max_input_bytes;   /* 0 = the audio layer's default (512 MiB) */
-    int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */
+    int64_t window_ms;         /* 0 = the engine's (engine_window_ms), else PIPELINE_WINDOW_MS */
 } pipeline_request;
 pipeline_request pipeline_default_request(const char *engine_model_type);
 
 typedef struct pipeline_result {
     engine_result channels[PIPELINE_MAX_CHANNELS];   /* one per recognised channel */
     int nchannels;
-    const char *engine_kind;   /* "sphinx", "whisper": whether the text carries punctuation */
+    const char *engine_kind;   /* "sphinx", "whisper" */
+    bool punctuated;           /* the engine's text carries punctuation (engine_vtbl.punctuates) */
     const char *language;      /* the engine's language for this type ("en", "zh", ...) */
     int64_t audio_ms;
     char code[64];             /* "Success" or a failure code */
@@ -92,7 +91,7 @@ typedef struct pipeline_deps {
     const char *tmp_dir;       /* where non-local inputs would be staged */
     int64_t max_audio_ms;      /* 5 h */
     int64_t max_input_bytes;   /* 512 MB */
-    int64_t window_ms;         /* 0 = PIPELINE_WINDOW_MS */
+    int64_t window_ms;         /* 0 = the engine's (engine_window_ms), else PIPELINE_WINDOW_MS */
     const text_engine *texts;  /* the text options' word lists; NULL = jobs with text options fail */
     bool url_allow_private;    /* Input/Url may name loopback and private addresses */
     int64_t url_timeout_ms;    /* 0 = the fetch default (10 min) */

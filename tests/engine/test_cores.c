@@ -16,6 +16,8 @@
 
 #include "engine/engine.h"
 
+#define WORK 60000   /* a call's audio (ms) where its length does not matter */
+
 static engine_cores *budget(int cores, int cap)
 {
     engine_cores_params p = engine_cores_default_params();
@@ -46,6 +48,7 @@ static int waiting_is(const engine_cores_stats *st, int n)
 typedef struct caller {
     engine_seat *seat;
     int max;
+    int64_t work_ms;
     pthread_t th;
     atomic_int grant;
     atomic_int checkpoint;   /* -1 until checkpoint(false) returned */
@@ -55,18 +58,23 @@ typedef struct caller {
 static void *begin_call(void *arg)
 {
     caller *c = arg;
-    atomic_store(&c->grant, engine_seat_begin(c->seat, c->max, true));
+    atomic_store(&c->grant, engine_seat_begin(c->seat, c->max, true, c->work_ms));
     if (c->do_checkpoint)
         atomic_store(&c->checkpoint, (int)engine_seat_checkpoint(c->seat, false));
     return NULL;
 }
 
-static void start(caller *c, engine_seat *seat, int max, bool do_checkpoint)
+static void start_work(caller *c, engine_seat *seat, int max, bool do_checkpoint, int64_t work_ms)
 {
-    *c = (caller){.seat = seat, .max = max, .do_checkpoint = do_checkpoint};
+    *c = (caller){.seat = seat, .max = max, .do_checkpoint = do_checkpoint, .work_ms = work_ms};
     atomic_store(&c->grant, 0);
     atomic_store(&c->checkpoint, -1);
     assert_int_equal(pthread_create(&c->th, NULL, begin_call, c), 0);
+}
+
+static void start(caller *c, engine_seat *seat, int max, bool do_checkpoint)
+{
+    start_work(c, seat, max, do_checkpoint, WORK);
 }
 
 static void test_lone_call_gets_every_core_up_to_the_cap(void **state)
@@ -74,17 +82,17 @@ static void test_lone_call_gets_every_core_up_to_the_cap(void **state)
     (void)state;
     engine_cores *c = budget(4, 0);
     engine_seat *s = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(s, INT_MAX, true), 4);
+    assert_int_equal(engine_seat_begin(s, INT_MAX, true, WORK), 4);
     assert_int_equal(engine_cores_get_stats(c).busy, 4);
     engine_seat_end(s);
-    assert_int_equal(engine_seat_begin(s, 1, false), 1);   /* a one-thread engine takes one */
+    assert_int_equal(engine_seat_begin(s, 1, false, WORK), 1);   /* a one-thread engine takes one */
     engine_seat_end(s);
     engine_seat_close(s);
     engine_cores_free(c);
 
     c = budget(4, 3);   /* CICADA_WHISPER_THREADS=3 */
     s = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(s, INT_MAX, true), 3);
+    assert_int_equal(engine_seat_begin(s, INT_MAX, true, WORK), 3);
     engine_seat_end(s);
     engine_seat_close(s);
     assert_int_equal(engine_cores_get_stats(c).peak_busy, 3);
@@ -97,22 +105,22 @@ static void test_open_seats_share_the_cores(void **state)
     (void)state;
     engine_cores *c = budget(4, 0);
     engine_seat *a = engine_seat_open(c), *b = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(a, INT_MAX, true), 2);
-    assert_int_equal(engine_seat_begin(b, INT_MAX, true), 2);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true, WORK), 2);
+    assert_int_equal(engine_seat_begin(b, INT_MAX, true, WORK), 2);
     engine_seat_end(a);
     engine_seat_close(a);
     engine_seat_end(b);
     /* b alone now: its next call takes every core back */
-    assert_int_equal(engine_seat_begin(b, INT_MAX, true), 4);
+    assert_int_equal(engine_seat_begin(b, INT_MAX, true, WORK), 4);
     engine_seat_end(b);
     engine_seat_close(b);
 
     engine_seat *s[3];
     for (int i = 0; i < 3; i++)
         s[i] = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(s[0], INT_MAX, true), 2);   /* 4 / 3 seats: the first takes the remainder */
-    assert_int_equal(engine_seat_begin(s[1], INT_MAX, true), 1);
-    assert_int_equal(engine_seat_begin(s[2], INT_MAX, true), 1);
+    assert_int_equal(engine_seat_begin(s[0], INT_MAX, true, WORK), 2);   /* 4 / 3 seats: the first takes the remainder */
+    assert_int_equal(engine_seat_begin(s[1], INT_MAX, true, WORK), 1);
+    assert_int_equal(engine_seat_begin(s[2], INT_MAX, true, WORK), 1);
     for (int i = 0; i < 3; i++) {
         engine_seat_end(s[i]);
         engine_seat_close(s[i]);
@@ -129,8 +137,8 @@ static void test_calls_wait_for_their_share(void **state)
     engine_seat *s[3];
     for (int i = 0; i < 3; i++)
         s[i] = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(s[0], 1, false), 1);
-    assert_int_equal(engine_seat_begin(s[1], 1, false), 1);
+    assert_int_equal(engine_seat_begin(s[0], 1, false, WORK), 1);
+    assert_int_equal(engine_seat_begin(s[1], 1, false, WORK), 1);
     caller third;
     start(&third, s[2], INT_MAX, false);
     wait_for(c, waiting_is, 1);
@@ -183,7 +191,7 @@ static void test_newcomer_makes_a_running_call_pause(void **state)
     (void)state;
     engine_cores *c = budget(2, 0);
     engine_seat *longj = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(longj, INT_MAX, true), 2);
+    assert_int_equal(engine_seat_begin(longj, INT_MAX, true, WORK), 2);
     engine_seat *shortj = engine_seat_open(c);
     caller newcomer;
     start(&newcomer, shortj, INT_MAX, false);
@@ -211,7 +219,7 @@ static void test_newcomer_makes_a_running_call_pause(void **state)
     engine_seat_end(longj);
     pthread_join(newcomer.th, NULL);
     assert_int_equal(atomic_load(&newcomer.grant), 1);   /* two seats: a share each from now on */
-    assert_int_equal(engine_seat_begin(longj, INT_MAX, true), 1);
+    assert_int_equal(engine_seat_begin(longj, INT_MAX, true, WORK), 1);
     engine_seat_end(longj);
     engine_seat_end(shortj);
     engine_seat_close(longj);
@@ -229,16 +237,15 @@ static void test_call_without_work_begins_again_with_its_share(void **state)
     (void)state;
     engine_cores *c = budget(2, 0);
     engine_seat *a = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(a, INT_MAX, true), 2);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true, WORK), 2);
     engine_seat *b = engine_seat_open(c);
     caller second;
     start(&second, b, INT_MAX, false);
     wait_for(c, waiting_is, 1);
     assert_int_equal(engine_seat_checkpoint(a, true), ENGINE_SEAT_REGRANT);
-    engine_seat_end(a);
     pthread_join(second.th, NULL);
     assert_int_equal(atomic_load(&second.grant), 1);
-    assert_int_equal(engine_seat_begin(a, INT_MAX, true), 1);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true, WORK), 1);
     engine_cores_stats st = engine_cores_get_stats(c);
     assert_int_equal(st.busy, 2);
     assert_int_equal(st.regranted, 1);
@@ -247,6 +254,35 @@ static void test_call_without_work_begins_again_with_its_share(void **state)
     engine_seat_end(b);
     engine_seat_close(a);
     engine_seat_close(b);
+    engine_cores_free(c);
+}
+
+/* Shortest first: a 3-second job arriving before a 200-second call's first encoder pass makes it
+ * begin again, goes first on every core although the long call's share would fit beside it, and
+ * the long call then takes every core back once the short job's last call ended. */
+static void test_much_shorter_call_goes_first(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(2, 0);
+    engine_seat *longj = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(longj, INT_MAX, true, 200000), 2);
+    engine_seat *shortj = engine_seat_open(c);
+    engine_seat_finishing(shortj);   /* one window: its first call is its last */
+    caller newcomer;
+    start_work(&newcomer, shortj, INT_MAX, false, 3000);
+    wait_for(c, waiting_is, 1);
+    assert_int_equal(engine_seat_checkpoint(longj, true), ENGINE_SEAT_REGRANT);   /* back in line */
+    caller again;
+    start_work(&again, longj, INT_MAX, false, 200000);
+    pthread_join(newcomer.th, NULL);
+    assert_int_equal(atomic_load(&newcomer.grant), 2);   /* the short one runs alone */
+    wait_for(c, waiting_is, 1);                          /* the long one waits */
+    engine_seat_end(shortj);
+    pthread_join(again.th, NULL);
+    assert_int_equal(atomic_load(&again.grant), 2);      /* and takes every core back */
+    engine_seat_close(shortj);
+    engine_seat_end(longj);
+    engine_seat_close(longj);
     engine_cores_free(c);
 }
 
@@ -280,7 +316,7 @@ static void *stress_worker(void *arg)
         int grant;
         engine_seat_check first;
         do {
-            grant = engine_seat_begin(s, whisper_like ? INT_MAX : 1, whisper_like);
+            grant = engine_seat_begin(s, whisper_like ? INT_MAX : 1, whisper_like, 1000 + rand_r(&a->seed) % 100000);
             run_threads(grant);
             first = ENGINE_SEAT_GO;
             if (whisper_like) {
@@ -290,9 +326,7 @@ static void *stress_worker(void *arg)
                 if (first == ENGINE_SEAT_GO)
                     run_threads(grant);
             }
-            if (first == ENGINE_SEAT_REGRANT)
-                engine_seat_end(s);
-        } while (first == ENGINE_SEAT_REGRANT);
+        } while (first == ENGINE_SEAT_REGRANT);   /* begin again, without end */
         for (int k = 0; k < 3; k++) {
             usleep((useconds_t)(rand_r(&a->seed) % 300));
             if (whisper_like) {
@@ -349,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_calls_wait_for_their_share),
         cmocka_unit_test(test_newcomer_makes_a_running_call_pause),
         cmocka_unit_test(test_call_without_work_begins_again_with_its_share),
+        cmocka_unit_test(test_much_shorter_call_goes_first),
         cmocka_unit_test(test_random_load_never_overbooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

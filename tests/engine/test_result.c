@@ -75,7 +75,8 @@ static void failing_destroy(engine *e)
     ((failing_engine *)e)->destroyed++;
 }
 
-static const engine_vtbl failing_vtbl = {"failing", failing_rate, failing_transcribe, failing_destroy};
+static const engine_vtbl failing_vtbl = {
+    .kind = "failing", .sample_rate = failing_rate, .transcribe = failing_transcribe, .destroy = failing_destroy};
 
 static void test_dispatch_cleans_up_and_explains_failures(void **state)
 {
