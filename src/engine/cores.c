@@ -51,6 +51,7 @@ struct engine_seat {
     bool asked;                 /* asked to step aside at its next checkpoint */
     bool passed_over;           /* while waiting: a much shorter call went first once already */
     bool finishing;             /* its next (or current) call is its last */
+    bool done;                  /* ... and that call has ended: it needs no cores any more */
     bool stepped_aside;         /* already paused once in this call */
     uint64_t ticket;            /* place in line while waiting */
 };
@@ -213,7 +214,7 @@ static int spare_for(const engine_cores *c, const engine_seat *s, int left)
     }
     int reserve = 0;
     for (const engine_seat *o = c->seats; o; o = o->next)
-        if (o != s && !o->in_call && !o->finishing)
+        if (o != s && !o->in_call && !o->done)
             reserve += fair_share(c);
     return left > reserve ? left - reserve : 0;
 }
@@ -359,6 +360,7 @@ void engine_seat_end(engine_seat *s)
     s->grant = 0;
     s->asked = false;
     s->in_call = false;
+    s->done = s->finishing;
     wake_head(c);
     pthread_mutex_unlock(&c->mu);
 }

@@ -115,6 +115,19 @@ static void test_open_seats_share_the_cores(void **state)
     engine_seat_end(b);
     engine_seat_close(b);
 
+    /* a job about to make its only call still has its share kept; once that call ended, not */
+    a = engine_seat_open(c);
+    b = engine_seat_open(c);
+    engine_seat_finishing(b);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true, WORK), 2);
+    assert_int_equal(engine_seat_begin(b, INT_MAX, true, WORK), 2);
+    engine_seat_end(b);
+    engine_seat_end(a);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true, WORK), 4);
+    engine_seat_end(a);
+    engine_seat_close(a);
+    engine_seat_close(b);
+
     engine_seat *s[3];
     for (int i = 0; i < 3; i++)
         s[i] = engine_seat_open(c);
