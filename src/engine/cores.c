@@ -22,8 +22,8 @@
  *     engine keeps), it begins again: back in line at once, with a fair share;
  *   - later, it pauses: it releases its cores, the newcomer takes them (all of them, since the
  *     paused call needs its whole grant back), and it resumes, first in line, when they are free.
- * A call steps aside once (the engine begins a call again at most once), so a long job cannot be
- * held back by a stream of short ones for more than one of their calls per window of its own.
+ * A call begins again at most once and pauses at most once, so a long job cannot be held back by
+ * a stream of short ones for more than a couple of their calls per window of its own.
  * Engines without checkpoints (pocketsphinx) are never asked.
  *
  * Lock order: the budget's mutex only; a seat's condition variable is waited on under it. */
@@ -33,7 +33,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 struct engine_seat {
     engine_cores *c;
@@ -96,11 +95,6 @@ void engine_cores_free(engine_cores *c)
     /* Callers must have closed every seat. */
     pthread_mutex_destroy(&c->mu);
     free(c);
-}
-
-int engine_cores_total(const engine_cores *c)
-{
-    return c->total;
 }
 
 engine_cores_stats engine_cores_get_stats(engine_cores *c)
@@ -288,7 +282,7 @@ int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible, int64_t
             serve(c, s);
             break;
         }
-        if (head == s)
+        if (head == s && !s->passed_over)   /* (passed over: the call ahead is short, let it be) */
             ask_to_step_aside(c, s);
         else
             wake_head(c);
@@ -338,15 +332,20 @@ engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
         log_debug("cores: a call of %lld ms on %d threads pauses, for a newcomer", (long long)s->work_ms, s->grant);
         wake_head(c);
     }
-    /* Every thread of a paused call waits here (whisper checks from its per-decoder threads too). */
+    /* Every thread of a paused call waits here (whisper checks from its per-decoder threads too);
+     * a paused call never asks others to step aside: its cores come back when the newcomer's call
+     * ends. */
+    bool resumed = false;
     while (s->paused) {
-        if (head_of_line(c) == s && s->need <= c->free)
+        if (head_of_line(c) == s && s->need <= c->free) {
             serve(c, s);
-        else
+            resumed = true;
+        } else {
             pthread_cond_wait(&s->cv, &c->mu);
+        }
     }
-    if (!s->paused)
-        pthread_cond_broadcast(&s->cv);   /* the other threads of this call, if any, go on too */
+    if (resumed)
+        pthread_cond_broadcast(&s->cv);   /* the other threads of this call go on too */
     pthread_mutex_unlock(&c->mu);
     return ENGINE_SEAT_GO;
 }

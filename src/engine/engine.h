@@ -43,7 +43,6 @@ typedef struct engine_cores_params {
 engine_cores_params engine_cores_default_params(void);
 engine_cores *engine_cores_new(const engine_cores_params *p);
 void engine_cores_free(engine_cores *c);   /* every seat must be closed */
-int engine_cores_total(const engine_cores *c);
 
 typedef struct engine_cores_stats {
     int cores, per_call_max;

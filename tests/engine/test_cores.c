@@ -293,6 +293,7 @@ static void test_much_shorter_call_goes_first(void **state)
     engine_seat_end(shortj);
     pthread_join(again.th, NULL);
     assert_int_equal(atomic_load(&again.grant), 2);      /* and takes every core back */
+    assert_int_equal(engine_cores_get_stats(c).asked, 1);   /* the long call never asked the short one back */
     engine_seat_close(shortj);
     engine_seat_end(longj);
     engine_seat_close(longj);
