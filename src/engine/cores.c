@@ -40,6 +40,7 @@ struct engine_seat {
     pthread_cond_t cv;          /* signalled when this seat may be served or resumed */
     int max;                    /* the current call's usable maximum */
     int64_t work_ms;            /* the current call's audio: shorter calls go first (see spare_for) */
+    int64_t expect_ms;          /* between calls: the next call's audio, 0 = not known yet */
     int need;                   /* while waiting: the cores it waits for */
     int grant;                  /* threads of the current call; 0 between calls */
     int held;                   /* cores held now: grant while running, 0 while waiting or paused */
@@ -122,6 +123,12 @@ static bool much_shorter(int64_t a_ms, int64_t b_ms)
     return a_ms > 0 && a_ms * 2 <= b_ms;
 }
 
+/* Of two calls, one so much shorter that it should simply go first (0 = not known: comparable). */
+static bool lopsided(int64_t a_ms, int64_t b_ms)
+{
+    return much_shorter(a_ms, b_ms) || much_shorter(b_ms, a_ms);
+}
+
 static int min_int(int a, int b)
 {
     return a < b ? a : b;
@@ -156,7 +163,8 @@ static void wake_head(engine_cores *c)
 }
 
 /* The head of the line cannot be served: ask the running call holding the most cores above the
- * fair share to step aside, unless one was asked already and has not reached its checkpoint. */
+ * fair share to step aside, unless one was asked already and has not reached its checkpoint, or
+ * the call is much shorter than the waiter's. */
 static void ask_to_step_aside(engine_cores *c, const engine_seat *waiter)
 {
     int share = fair_share(c);
@@ -166,6 +174,8 @@ static void ask_to_step_aside(engine_cores *c, const engine_seat *waiter)
             return;
         if (s == waiter || s->held <= share || !s->preemptible || s->stepped_aside)
             continue;
+        if (much_shorter(s->work_ms, waiter->work_ms))
+            continue;   /* shortest first: the waiter waits for this short call to end */
         if (!pick || s->held > pick->held)
             pick = s;
     }
@@ -191,7 +201,11 @@ static void enqueue(engine_cores *c, engine_seat *s, int need)
  *     once per wait, so a stream of short calls cannot hold a long one back;
  *   - with nobody waiting, what is left after a fair share for every other open seat between calls
  *     (a job reading its next window, or one just claimed: it will begin in a moment, and taking its
- *     share now would only force it to ask for it back), except seats whose last call is over. */
+ *     share now would only force it to ask for it back), except seats whose last call is over, and
+ *     seats whose next call is much shorter or much longer than this one: sharing would leave the
+ *     longer call on half the cores for the rest of its window once the shorter one ended, while
+ *     going one after the other keeps every core busy (the shorter one first: it asks this call to
+ *     step aside, or this call is the shorter one and the other waits for it). */
 static int spare_for(const engine_cores *c, const engine_seat *s, int left)
 {
     if (left <= 0)
@@ -208,7 +222,7 @@ static int spare_for(const engine_cores *c, const engine_seat *s, int left)
     }
     int reserve = 0;
     for (const engine_seat *o = c->seats; o; o = o->next)
-        if (o != s && !o->in_call && !o->done)
+        if (o != s && !o->in_call && !o->done && !lopsided(o->expect_ms, s->work_ms))
             reserve += fair_share(c);
     return left > reserve ? left - reserve : 0;
 }
@@ -293,6 +307,13 @@ int engine_seat_begin(engine_seat *s, int max_threads, bool preemptible, int64_t
               c->nseats);
     pthread_mutex_unlock(&c->mu);
     return grant;
+}
+
+void engine_seat_expect(engine_seat *s, int64_t work_ms)
+{
+    pthread_mutex_lock(&s->c->mu);
+    s->expect_ms = work_ms;
+    pthread_mutex_unlock(&s->c->mu);
 }
 
 void engine_seat_finishing(engine_seat *s)

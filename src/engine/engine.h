@@ -61,6 +61,9 @@ typedef struct engine_seat engine_seat;
 engine_seat *engine_seat_open(engine_cores *c);
 void engine_seat_close(engine_seat *s);          /* not during a call; NULL is a no-op */
 
+/* The recognition's next engine call will have about this much audio (its window, once read):
+ * a call beginning meanwhile keeps no share of the cores for a much shorter or much longer one. */
+void engine_seat_expect(engine_seat *s, int64_t work_ms);
 /* The recognition's next engine call is its last: once it ends, other calls need not keep a share
  * of the cores for this seat. */
 void engine_seat_finishing(engine_seat *s);

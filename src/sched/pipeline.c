@@ -96,8 +96,11 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
         n += got;
         last = n < window;    /* a short read means the stream ended */
         size_t cut = last ? n : quietest_cut(buf, n, rate);
-        if (last && final && opts->seat)
-            engine_seat_finishing(opts->seat);
+        if (opts->seat) {
+            engine_seat_expect(opts->seat, (int64_t)cut * 1000 / rate);
+            if (last && final)
+                engine_seat_finishing(opts->seat);
+        }
         if (cut > 0) {
             engine_result part = {0};
             if (engine_transcribe(e, buf, cut, opts, &part, err, sizeof err) != 0) {

@@ -300,6 +300,52 @@ static void test_much_shorter_call_goes_first(void **state)
     engine_cores_free(c);
 }
 
+/* A long job and a short one claimed together: no share is kept for the other when one is much
+ * shorter (half a window of the long one would run on half the cores once the short one ended).
+ * The short one goes first on every core; the long one then runs alone on every core too. */
+static void test_long_and_short_claimed_together_go_one_after_the_other(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(2, 0);
+    /* the long one begins first and is asked to step aside before its first encoder pass */
+    engine_seat *longj = engine_seat_open(c), *shortj = engine_seat_open(c);
+    engine_seat_expect(shortj, 3000);
+    engine_seat_finishing(shortj);
+    assert_int_equal(engine_seat_begin(longj, INT_MAX, true, 200000), 2);   /* no share kept for the short one */
+    caller s;
+    start_work(&s, shortj, INT_MAX, false, 3000);
+    wait_for(c, waiting_is, 1);
+    assert_int_equal(engine_seat_checkpoint(longj, true), ENGINE_SEAT_REGRANT);
+    pthread_join(s.th, NULL);
+    assert_int_equal(atomic_load(&s.grant), 2);
+    caller l;
+    start_work(&l, longj, INT_MAX, false, 200000);
+    wait_for(c, waiting_is, 1);
+    engine_seat_end(shortj);
+    pthread_join(l.th, NULL);
+    assert_int_equal(atomic_load(&l.grant), 2);
+    engine_seat_end(longj);
+    engine_seat_close(shortj);
+    engine_seat_close(longj);
+
+    /* the short one begins first: the long one waits for it without asking */
+    longj = engine_seat_open(c);
+    shortj = engine_seat_open(c);
+    engine_seat_expect(longj, 200000);
+    engine_seat_finishing(shortj);
+    assert_int_equal(engine_seat_begin(shortj, INT_MAX, true, 3000), 2);
+    start_work(&l, longj, INT_MAX, false, 200000);
+    wait_for(c, waiting_is, 1);
+    engine_seat_end(shortj);
+    pthread_join(l.th, NULL);
+    assert_int_equal(atomic_load(&l.grant), 2);
+    engine_seat_end(longj);
+    engine_seat_close(shortj);
+    engine_seat_close(longj);
+    assert_int_equal(engine_cores_get_stats(c).asked, 1);   /* only the first long call was asked */
+    engine_cores_free(c);
+}
+
 /* ---- many seats, random calls ---- */
 
 #define STRESS_CORES 3
@@ -398,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_newcomer_makes_a_running_call_pause),
         cmocka_unit_test(test_call_without_work_begins_again_with_its_share),
         cmocka_unit_test(test_much_shorter_call_goes_first),
+        cmocka_unit_test(test_long_and_short_claimed_together_go_one_after_the_other),
         cmocka_unit_test(test_random_load_never_overbooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
