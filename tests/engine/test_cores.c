@@ -270,39 +270,10 @@ static void test_call_without_work_begins_again_with_its_share(void **state)
     engine_cores_free(c);
 }
 
-/* Shortest first: a 3-second job arriving before a 200-second call's first encoder pass makes it
- * begin again, goes first on every core although the long call's share would fit beside it, and
- * the long call then takes every core back once the short job's last call ended. */
-static void test_much_shorter_call_goes_first(void **state)
-{
-    (void)state;
-    engine_cores *c = budget(2, 0);
-    engine_seat *longj = engine_seat_open(c);
-    assert_int_equal(engine_seat_begin(longj, INT_MAX, true, 200000), 2);
-    engine_seat *shortj = engine_seat_open(c);
-    engine_seat_finishing(shortj);   /* one window: its first call is its last */
-    caller newcomer;
-    start_work(&newcomer, shortj, INT_MAX, false, 3000);
-    wait_for(c, waiting_is, 1);
-    assert_int_equal(engine_seat_checkpoint(longj, true), ENGINE_SEAT_REGRANT);   /* back in line */
-    caller again;
-    start_work(&again, longj, INT_MAX, false, 200000);
-    pthread_join(newcomer.th, NULL);
-    assert_int_equal(atomic_load(&newcomer.grant), 2);   /* the short one runs alone */
-    wait_for(c, waiting_is, 1);                          /* the long one waits */
-    engine_seat_end(shortj);
-    pthread_join(again.th, NULL);
-    assert_int_equal(atomic_load(&again.grant), 2);      /* and takes every core back */
-    assert_int_equal(engine_cores_get_stats(c).asked, 1);   /* the long call never asked the short one back */
-    engine_seat_close(shortj);
-    engine_seat_end(longj);
-    engine_seat_close(longj);
-    engine_cores_free(c);
-}
-
-/* A long job and a short one claimed together: no share is kept for the other when one is much
- * shorter (half a window of the long one would run on half the cores once the short one ended).
- * The short one goes first on every core; the long one then runs alone on every core too. */
+/* Shortest first. A long job and a short one claimed together: no share is kept for the other when
+ * one is much shorter (half a window of the long one would run on half the cores once the short one
+ * ended). The short one goes first on every core — although the long call's share would fit beside
+ * it — and the long call, which never asks it back, then runs alone on every core too. */
 static void test_long_and_short_claimed_together_go_one_after_the_other(void **state)
 {
     (void)state;
@@ -443,7 +414,6 @@ int main(void)
         cmocka_unit_test(test_calls_wait_for_their_share),
         cmocka_unit_test(test_newcomer_makes_a_running_call_pause),
         cmocka_unit_test(test_call_without_work_begins_again_with_its_share),
-        cmocka_unit_test(test_much_shorter_call_goes_first),
         cmocka_unit_test(test_long_and_short_claimed_together_go_one_after_the_other),
         cmocka_unit_test(test_random_load_never_overbooks),
     };
