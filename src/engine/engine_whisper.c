@@ -32,11 +32,13 @@
 #include <whisper.h>
 
 #define DEFAULT_THREADS 2   /* a call without a seat; the registry passes the per-call cap */
-/* Audio per call. Each cut costs about half a 30-second chunk (the window's last chunk is partial,
- * and whisper starts afresh after it), so windows are long: 2-minute windows made a 200-second file
- * 1.4x slower than whisper-cli's single pass (random-weight base-sized model); at 10 minutes a cut
- * costs at most a few percent, and a window is 38 MB of samples. */
-#define WHISPER_WINDOW_MS (10 * 60 * 1000)
+/* Audio per call. Each cut costs whisper work (the window's last chunk is partial, and whisper starts
+ * afresh after it): with 2-minute windows a 200-second file took 1.4x whisper-cli's single pass
+ * (random-weight tiny model), with 10-minute windows 0.96-1.06x. But longer windows raised a job's
+ * peak memory far beyond their samples and let it creep from job to job (one worker, the same
+ * 10-minute file three times: peak RSS 279/280/280 MB at 2 minutes, 351/369/373 at 5, 452/469/502
+ * at 10; docs/benchmarks.md), so the window stays at 2 minutes until that creep is understood. */
+#define WHISPER_WINDOW_MS (2 * 60 * 1000)
 #define SAMPLE_RATE WHISPER_SAMPLE_RATE
 
 /* whisper-cli's defaults (examples/cli/cli.cpp, whisper.cpp 1.9.1), kept identical for parity. */

@@ -90,13 +90,13 @@ test('a corrupt model file fails its jobs clearly and the server keeps serving',
 
 // A long file runs in bounded memory: on a server with one worker (so one thread's allocations are
 // compared with themselves), the peak RSS after a 20-minute file is within a few MB of the peak
-// after a 10-minute one. Audio is decoded as a stream and recognised in 10-minute windows (the
-// "10-minute" file, 605 s, already fills one), so the heap peak does not grow with the length
-// (heaptrack, with the earlier 2-minute windows: 697.8 MB for 4 min and 10 min alike); what RSS
-// still adds is whisper touching more of its preallocated decoder buffers as longer decodes come
-// along, which levels off within the first minutes (cicada transcribe, max RSS: 140.1 MB at 4 min,
-// 146.3 at 10, 146.6 at 20, 146.9 at 30). Holding the whole file would add 19 MB (s16) or 38 MB
-// (float) for the 10 extra minutes.
+// after a 10-minute one. Audio is decoded as a stream and recognised in 2-minute windows, so the
+// heap peak does not depend on the length at all (heaptrack: 697.8 MB for 4 min and 10 min alike);
+// what RSS still adds is whisper touching more of its preallocated decoder buffers as longer
+// decodes come along, which levels off within the first minutes (cicada transcribe, max RSS:
+// 140.1 MB at 4 min, 146.3 at 10, 146.6 at 20, 146.9 at 30). Holding the whole file would add
+// 19 MB (s16) or 38 MB (float) for the 10 extra minutes. (10-minute windows failed this test:
+// 18.4 MB, the peak creeping from job to job; see docs/benchmarks.md.)
 test('a 20-minute file runs in bounded memory', async () => {
   const dir = L.tmpDir('cicada-long-');
   const concat = (copies, out) => {
