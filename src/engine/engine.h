@@ -163,7 +163,6 @@ typedef struct engine_registry_params {
 } engine_registry_params;
 engine_registry_params engine_registry_default_params(void);
 
-
 /* Where each EngineModelType goes with these params, worked out without loading anything (for
  * `cicada models list` and start-up logs). */
 typedef struct engine_plan_entry {
