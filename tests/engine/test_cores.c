@@ -44,37 +44,32 @@ static int waiting_is(const engine_cores_stats *st, int n)
     return st->waiting == n;
 }
 
-/* A call begun on another thread: its grant, then how its checkpoint went. */
+/* A call begun on another thread (it blocks until granted): its grant, 0 until then. */
 typedef struct caller {
     engine_seat *seat;
     int max;
     int64_t work_ms;
     pthread_t th;
     atomic_int grant;
-    atomic_int checkpoint;   /* -1 until checkpoint(false) returned */
-    bool do_checkpoint;
 } caller;
 
 static void *begin_call(void *arg)
 {
     caller *c = arg;
     atomic_store(&c->grant, engine_seat_begin(c->seat, c->max, true, c->work_ms));
-    if (c->do_checkpoint)
-        atomic_store(&c->checkpoint, (int)engine_seat_checkpoint(c->seat, false));
     return NULL;
 }
 
-static void start_work(caller *c, engine_seat *seat, int max, bool do_checkpoint, int64_t work_ms)
+static void start_work(caller *c, engine_seat *seat, int max, int64_t work_ms)
 {
-    *c = (caller){.seat = seat, .max = max, .do_checkpoint = do_checkpoint, .work_ms = work_ms};
+    *c = (caller){.seat = seat, .max = max, .work_ms = work_ms};
     atomic_store(&c->grant, 0);
-    atomic_store(&c->checkpoint, -1);
     assert_int_equal(pthread_create(&c->th, NULL, begin_call, c), 0);
 }
 
-static void start(caller *c, engine_seat *seat, int max, bool do_checkpoint)
+static void start(caller *c, engine_seat *seat, int max)
 {
-    start_work(c, seat, max, do_checkpoint, WORK);
+    start_work(c, seat, max, WORK);
 }
 
 static void test_lone_call_gets_every_core_up_to_the_cap(void **state)
@@ -153,7 +148,7 @@ static void test_calls_wait_for_their_share(void **state)
     assert_int_equal(engine_seat_begin(s[0], 1, false, WORK), 1);
     assert_int_equal(engine_seat_begin(s[1], 1, false, WORK), 1);
     caller third;
-    start(&third, s[2], INT_MAX, false);
+    start(&third, s[2], INT_MAX);
     wait_for(c, waiting_is, 1);
     assert_int_equal(atomic_load(&third.grant), 0);
     engine_seat_end(s[0]);
@@ -207,7 +202,7 @@ static void test_newcomer_makes_a_running_call_pause(void **state)
     assert_int_equal(engine_seat_begin(longj, INT_MAX, true, WORK), 2);
     engine_seat *shortj = engine_seat_open(c);
     caller newcomer;
-    start(&newcomer, shortj, INT_MAX, false);
+    start(&newcomer, shortj, INT_MAX);
     engine_cores_stats st = wait_for(c, waiting_is, 1);
     assert_int_equal(st.asked, 1);
     assert_int_equal(atomic_load(&newcomer.grant), 0);
@@ -225,7 +220,7 @@ static void test_newcomer_makes_a_running_call_pause(void **state)
     assert_int_equal(engine_cores_get_stats(c).busy, 2);
 
     /* asked again in the same call: it does not step aside; the newcomer waits for the call's end */
-    start(&newcomer, shortj, INT_MAX, false);
+    start(&newcomer, shortj, INT_MAX);
     wait_for(c, waiting_is, 1);
     assert_int_equal(engine_seat_checkpoint(longj, false), ENGINE_SEAT_GO);
     assert_int_equal(engine_cores_get_stats(c).asked, 1);
@@ -253,7 +248,7 @@ static void test_call_without_work_begins_again_with_its_share(void **state)
     assert_int_equal(engine_seat_begin(a, INT_MAX, true, WORK), 2);
     engine_seat *b = engine_seat_open(c);
     caller second;
-    start(&second, b, INT_MAX, false);
+    start(&second, b, INT_MAX);
     wait_for(c, waiting_is, 1);
     assert_int_equal(engine_seat_checkpoint(a, true), ENGINE_SEAT_REGRANT);
     pthread_join(second.th, NULL);
@@ -284,13 +279,13 @@ static void test_long_and_short_claimed_together_go_one_after_the_other(void **s
     engine_seat_finishing(shortj);
     assert_int_equal(engine_seat_begin(longj, INT_MAX, true, 200000), 2);   /* no share kept for the short one */
     caller s;
-    start_work(&s, shortj, INT_MAX, false, 3000);
+    start_work(&s, shortj, INT_MAX, 3000);
     wait_for(c, waiting_is, 1);
     assert_int_equal(engine_seat_checkpoint(longj, true), ENGINE_SEAT_REGRANT);
     pthread_join(s.th, NULL);
     assert_int_equal(atomic_load(&s.grant), 2);
     caller l;
-    start_work(&l, longj, INT_MAX, false, 200000);
+    start_work(&l, longj, INT_MAX, 200000);
     wait_for(c, waiting_is, 1);
     engine_seat_end(shortj);
     pthread_join(l.th, NULL);
@@ -305,7 +300,7 @@ static void test_long_and_short_claimed_together_go_one_after_the_other(void **s
     engine_seat_expect(longj, 200000);
     engine_seat_finishing(shortj);
     assert_int_equal(engine_seat_begin(shortj, INT_MAX, true, 3000), 2);
-    start_work(&l, longj, INT_MAX, false, 200000);
+    start_work(&l, longj, INT_MAX, 200000);
     wait_for(c, waiting_is, 1);
     engine_seat_end(shortj);
     pthread_join(l.th, NULL);
