@@ -913,7 +913,8 @@ audio_rc audio_open(const char *path, const audio_params *p, audio_reader **out,
     return AUDIO_OK;
 }
 
-/* Moves the unread samples to the front so the buffer never grows past one read's worth. */
+/* Moves the unread samples to the front, so the buffer holds only what one decode step adds on top
+ * of the held-back tail (see audio_read). */
 static void compact(decode_ctx *c)
 {
     if (c->rpos == 0)
@@ -923,12 +924,28 @@ static void compact(decode_ctx *c)
     c->rpos = 0;
 }
 
+/* Samples are copied to dst as they are decoded, not gathered here first: a caller reading
+ * 10-minute windows would otherwise hold each window twice (and up to twice again in this buffer's
+ * doubling slack). Only the newest HOLD_BACK samples wait while decoding goes on, because the end
+ * of a resampler run may still drop a few of them (drop_unread_tail). */
+#define HOLD_BACK SLICE_OUTPUT
+
 audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *err, size_t errlen)
 {
     decode_ctx *c = &r->c;
+    size_t done = 0;
     *got = 0;
-    compact(c);
-    while (c->n < max && !c->eof) {
+    for (;;) {
+        size_t ready = c->n - c->rpos, keep = c->eof ? 0 : HOLD_BACK;
+        if (ready > keep && done < max) {
+            size_t k = ready - keep < max - done ? ready - keep : max - done;
+            memcpy(dst + done, c->out + c->rpos, k * sizeof *dst);
+            c->rpos += k;
+            done += k;
+        }
+        if (done == max || c->eof)
+            break;
+        compact(c);
         audio_rc rc = decode_step(c, err, errlen);
         if (rc != AUDIO_OK)
             return rc;
@@ -939,11 +956,7 @@ audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *
         if (rc != AUDIO_OK)
             return rc;
     }
-    size_t n = c->n < max ? c->n : max;
-    if (n > 0)
-        memcpy(dst, c->out, n * sizeof *dst);
-    c->rpos = n;
-    *got = n;
+    *got = done;
     return AUDIO_OK;
 }
 
