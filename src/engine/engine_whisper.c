@@ -32,13 +32,13 @@
 #include <whisper.h>
 
 #define DEFAULT_THREADS 2   /* a call without a seat; the registry passes the per-call cap */
-/* Audio per call. Each cut costs whisper work (the window's last chunk is partial, and whisper starts
- * afresh after it): with 2-minute windows a 200-second file took 1.4x whisper-cli's single pass
- * (random-weight tiny model), with 10-minute windows 0.96-1.06x. But longer windows raised a job's
- * peak memory far beyond their samples and let it creep from job to job (one worker, the same
- * 10-minute file three times: peak RSS 279/280/280 MB at 2 minutes, 351/369/373 at 5, 452/469/502
- * at 10; docs/benchmarks.md), so the window stays at 2 minutes until that creep is understood. */
-#define WHISPER_WINDOW_MS (2 * 60 * 1000)
+/* Audio per call. Each cut costs whisper work (the window's last 30-second chunk is partial and
+ * whisper starts afresh after it), so a file that fits one window is decoded exactly as whisper-cli
+ * decodes it, at the same speed; longer files pay about half a chunk per cut (with random weights,
+ * which decode erratically, a 200-second file cut at 2 minutes took 1.4x whisper-cli). The price is
+ * memory: about 15 MB per minute of window per running job (peak RSS, one worker, VAD on: 284 MB at
+ * 2 minutes, 352 at 5, 427 at 10; docs/benchmarks.md). */
+#define WHISPER_WINDOW_MS (10 * 60 * 1000)
 #define SAMPLE_RATE WHISPER_SAMPLE_RATE
 
 /* whisper-cli's defaults (examples/cli/cli.cpp, whisper.cpp 1.9.1), kept identical for parity. */

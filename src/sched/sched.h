@@ -21,9 +21,9 @@
 /* ---- the pipeline, usable without a scheduler (`cicada transcribe`) ---- */
 
 /* Audio is decoded as a stream and recognised in windows of the engine's length (engine_window_ms:
- * 2 minutes for both engines today), each cut at the quietest moment of its last seconds, so no more
- * than one window of PCM is ever in memory (2 minutes is 7.7 MB of 16 kHz float samples) per running
- * job, whatever the file's length. */
+ * 10 minutes for whisper, 2 for pocketsphinx), each cut at the quietest moment of its last seconds,
+ * so no more than one window of PCM is ever in memory (10 minutes is 38 MB of 16 kHz float samples)
+ * per running job, whatever the file's length. */
 #define PIPELINE_WINDOW_MS (2 * 60 * 1000)   /* engines without a preference */
 #define PIPELINE_MAX_CHANNELS 2
 

@@ -90,13 +90,11 @@ test('a corrupt model file fails its jobs clearly and the server keeps serving',
 
 // A long file runs in bounded memory: on a server with one worker (so one thread's allocations are
 // compared with themselves), the peak RSS after a 20-minute file is within a few MB of the peak
-// after a 10-minute one. Audio is decoded as a stream and recognised in 2-minute windows, so the
-// heap peak does not depend on the length at all (heaptrack: 697.8 MB for 4 min and 10 min alike);
-// what RSS still adds is whisper touching more of its preallocated decoder buffers as longer
-// decodes come along, which levels off within the first minutes (cicada transcribe, max RSS:
-// 140.1 MB at 4 min, 146.3 at 10, 146.6 at 20, 146.9 at 30). Holding the whole file would add
-// 19 MB (s16) or 38 MB (float) for the 10 extra minutes. (10-minute windows failed this test:
-// 18.4 MB, the peak creeping from job to job; see docs/benchmarks.md.)
+// after a 10-minute one. Audio is decoded as a stream and recognised in 10-minute windows (605 s:
+// 600 + 5 s; 1210 s: 600 + 600 + 10 s), so the heap peak is the first window's whatever the length;
+// holding the whole file would add 38 MB (float) for the 10 extra minutes, and a peak creeping from
+// job to job (glibc's sliding mmap threshold: 427 / 433 / 442 MB for the same file three times,
+// until main.c fixed the thresholds) fails it too (measured 414.7 MB after 10 min, 417.1 after 20).
 test('a 20-minute file runs in bounded memory', async () => {
   const dir = L.tmpDir('cicada-long-');
   const concat = (copies, out) => {
