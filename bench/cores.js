@@ -12,8 +12,10 @@
 //     p50/p95 latency on Cicada and on whisper-server;
 //  4. 1-3 with pocketsphinx against pocketsphinx_batch run serially.
 // CPU utilisation of the whole machine (from /proc/stat) is reported for every Cicada and server run.
-// MODELS: comma list of tiny, base, sphinx (default all three). BENCH_CASES: comma list of 1, 2, 2b, 3
-// (default all; 2 and 2b need 1). Prints a markdown table per model.
+//  2d. (ours) the 3 s file at several moments of the 200 s file (BENCH_DELAYS seconds after it):
+//     its latency against its solo time, median and range;
+// MODELS: comma list of tiny, base, sphinx (default all three). BENCH_CASES: comma list of 1, 2, 2d,
+// 2b, 3 (default all; 2, 2d and 2b need 1). Prints a markdown table per model.
 'use strict';
 const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,16 +23,17 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const L = require(path.join(__dirname, '../tests/integration/lib.js'));
+const { callbackReceiver, now } = require(path.join(__dirname, 'callbacks.js'));
 
 const BUILD = path.resolve(process.argv[2] || 'build');
 const MODELS = (process.argv[3] || 'tiny,base,sphinx').split(',');
 const RUNS = Number(process.argv[4] || 3);
-const CASES = (process.env.BENCH_CASES || '1,2,2b,3').split(',');   // 2 and 2b need 1 (solo times)
+const CASES = (process.env.BENCH_CASES || '1,2,2d,2b,3').split(',');   // 2, 2d and 2b need 1 (solo times)
+const DELAYS = (process.env.BENCH_DELAYS || '1,2.5,4,5.5,7,8.5,10,11.5,13').split(',').map(Number);   // case 2d, seconds
 const CORES = os.cpus().length;
 const TMP = L.tmpDir('cicada-cores-');
 const SPHINX = { hmm: '/usr/share/pocketsphinx/model/en-us/en-us', lm: '/usr/share/pocketsphinx/model/en-us/en-us.lm.bin',
   dict: '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict' };
-const now = () => Number(process.hrtime.bigint()) / 1e9;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -108,19 +111,7 @@ function sphinxBatch(name) {
 
 // ---- Cicada ----
 async function withCicada(engineEnv, files, fn) {
-  const waiting = new Map();
-  const arrived = new Map();
-  const rx = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      res.end();
-      const id = L.tag(body, 'JobId');
-      if (waiting.has(id)) waiting.get(id)(now());
-      else arrived.set(id, now());
-    });
-  });
-  await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+  const rx = await callbackReceiver();
   // the defaults: workers = cores, no CICADA_WHISPER_THREADS
   const srv = await L.startServer({ env: { CICADA_LOG: 'warn', CICADA_WORKERS: String(CORES), CICADA_VAD_MODEL: 'none', CICADA_URL_ALLOW_PRIVATE: 'yes', ...engineEnv } });
   const cos = L.client(srv.port);
@@ -131,9 +122,8 @@ async function withCicada(engineEnv, files, fn) {
   const job = async (k) => {
     const t0 = now();
     const d = await L.ci(cos, srv.port, 'POST', '/asr_jobs', { body: L.submitXml({ object: `in/${k}.wav`, output: `out/${n++}.txt`,
-      extra: `<CallBack>http://127.0.0.1:${rx.address().port}/cb</CallBack>` }) });
-    const id = d.Response.JobsDetail.JobId;
-    const end = arrived.has(id) ? arrived.get(id) : await new Promise((r) => waiting.set(id, r));
+      extra: `<CallBack>${rx.url}</CallBack>` }) });
+    const end = await rx.arrival(d.Response.JobsDetail.JobId);
     return { latency: end - t0, end };
   };
   try {
@@ -186,10 +176,10 @@ async function withWhisperServer(model, files, fn) {
 }
 
 // ---- scenarios ----
-async function longThenShort(run) {
+async function longThenShort(run, delayMs = 1000) {
   const t0 = now();
   const long = run('long');
-  await sleep(1000);
+  await sleep(delayMs);
   const short = await run('short');
   const l = await long;
   return { short: short.latency, total: Math.max(l.end, short.end) - t0 };
@@ -248,6 +238,17 @@ async function benchModel(kind, files) {
   if (c2) row('2. both files, total', `${f2(median(c2total))} s (${range(c2total)}; ${cpu(median(c2.map((x) => x.cpu)))})`,
     `${f2(seq)} s (one after the other)`,
     f2(median(c2total) / seq), '≤ 1.05');
+
+  // 2d. (ours) the short file at other moments of the long job: how long it waits depends on where
+  // the long call is (inside an encoder pass it waits for the pass to end), so one arrival time
+  // says little; this spreads arrivals over several of the long job's 30-second chunks
+  const c2d = !CASES.includes('2d') ? null : await withCicada(engineEnv, files, async (job) => {
+    const r = [];
+    for (const d of DELAYS) r.push((await longThenShort(job, d * 1000)).short / solo.short.cicada);
+    return r;
+  });
+  if (c2d) row(`2d. short file ${DELAYS[0]}–${DELAYS[DELAYS.length - 1]} s behind the 200 s file (${DELAYS.length} arrivals): ` +
+    'latency / solo, median (min–max)', `${f2(median(c2d))}× (${range(c2d)}×)`, '', '', '≈ 1.5×');
 
   // 2b. the same two files submitted together (not in the issue's list: what a survivor costs)
   const c2b = !CASES.includes('2b') ? null : await withCicada(engineEnv, files, async (job) => {

@@ -6,17 +6,16 @@
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const L = require(path.join(__dirname, '../tests/integration/lib.js'));
+const { callbackReceiver, now } = require(path.join(__dirname, 'callbacks.js'));
 
 const BUILD = path.resolve(process.argv[2] || 'build');
 const RUNS = Number(process.argv[3] || 3);
 const FILE = process.env.BENCH_FILE || path.join(L.TESTDATA, 'en', 'jfk', 'jfk.wav');
 const CORES = os.cpus().length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const now = () => Number(process.hrtime.bigint()) / 1e9;
 
 function generateModel() {
   const out = path.join(os.tmpdir(), 'cicada-bench-base-random.bin');
@@ -38,19 +37,7 @@ function whisperCli(model, threads) {
 }
 
 async function withServer(model, env, fn) {
-  const waiting = new Map();   // job id -> resolve
-  const arrived = new Map();   // job id -> time its callback came (if before anyone waited)
-  const rx = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      res.end();
-      const id = L.tag(body, 'JobId');
-      if (waiting.has(id)) waiting.get(id)(now());
-      else arrived.set(id, now());
-    });
-  });
-  await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+  const rx = await callbackReceiver();
   const srv = await L.startServer({ env: { CICADA_LOG: 'warn', CICADA_URL_ALLOW_PRIVATE: 'yes', CICADA_ENGINES: `16k_en=whisper:${model}:en`, ...env } });
   const cos = L.client(srv.port);
   await L.ci(cos, srv.port, 'POST', '/asrbucket');
@@ -58,9 +45,8 @@ async function withServer(model, env, fn) {
   // resolves with the time the job's callback arrived
   const submit = async (i) => {
     const d = await L.ci(cos, srv.port, 'POST', '/asr_jobs', { body: L.submitXml({ object: 'in/bench.wav', output: `out/${i}.txt`,
-      extra: `<CallBack>http://127.0.0.1:${rx.address().port}/cb</CallBack>` }) });
-    const id = d.Response.JobsDetail.JobId;
-    return arrived.has(id) ? arrived.get(id) : new Promise((r) => waiting.set(id, r));
+      extra: `<CallBack>${rx.url}</CallBack>` }) });
+    return rx.arrival(d.Response.JobsDetail.JobId);
   };
   try {
     return await fn({ srv, submit });
