@@ -2,7 +2,7 @@
 # Installs the Debian packages Cicada builds, runs and tests with. Idempotent: packages already
 # present are not touched and apt is not consulted at all when nothing is missing.
 set -euo pipefail
-PKGS=(build-essential cmake ninja-build pkg-config
+PKGS=(build-essential cmake ninja-build pkg-config patch
       libmicrohttpd-dev libexpat1-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libavcodec-dev libavformat-dev libavutil-dev libswresample-dev
       libjansson-dev libinih-dev libopencc-dev

@@ -32,6 +32,7 @@
 #include "util/util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 struct engine_seat {
@@ -48,7 +49,7 @@ struct engine_seat {
     bool waiting;               /* for a new grant, or paused waiting for its grant back */
     bool paused;
     bool preemptible;           /* the current call has checkpoints */
-    bool asked;                 /* asked to step aside at its next checkpoint */
+    atomic_bool asked;          /* asked to step aside at its next checkpoint (also read unlocked) */
     bool passed_over;           /* while waiting: a much shorter call went first once already */
     bool finishing;             /* its next (or current) call is its last */
     bool done;                  /* ... and that call has ended: it needs no cores any more */
@@ -369,6 +370,11 @@ engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
         pthread_cond_broadcast(&s->cv);   /* the other threads of this call go on too */
     pthread_mutex_unlock(&c->mu);
     return ENGINE_SEAT_GO;
+}
+
+bool engine_seat_asked(const engine_seat *s)
+{
+    return atomic_load_explicit(&s->asked, memory_order_relaxed);
 }
 
 void engine_seat_end(engine_seat *s)

@@ -81,6 +81,10 @@ typedef enum engine_seat_check {
 /* Thread-safe; may block while the call is paused. can_regrant: the call has done no work worth
  * keeping, so it may begin again with a smaller grant rather than pause. */
 engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant);
+/* Whether the call has been asked to step aside, without taking the budget's lock: for places too
+ * frequent for a checkpoint (whisper polls it between the nodes of an encoder graph), which then
+ * stop their work and call engine_seat_checkpoint. Only that checkpoint withdraws the request. */
+bool engine_seat_asked(const engine_seat *s);
 void engine_seat_end(engine_seat *s);
 
 typedef struct engine_opts {

@@ -557,15 +557,18 @@ static int whisper_sample_rate(const engine *e)
 }
 
 /* How a call on a seat checks in with it (see cores.c): before every encoder pass (on the calling
- * thread) and at every decoding step (on up to one thread per beam). whisper.cpp 1.9.1 offers no
- * point inside an encoder pass: its abort callback is consulted only after the whole pass, when
- * stopping would throw the pass away, so a newcomer waits for the pass in progress to end. */
+ * thread) and at every decoding step (on up to one thread per beam). Inside an encoder pass ggml
+ * asks whisper's abort callback after every graph node (third_party/whisper.cpp/encoder-abort.patch;
+ * 1.9.1 itself asks only after the whole pass): a call asked to step aside there stops its first
+ * pass at once when it may begin again, and otherwise finishes the pass and pauses at its next
+ * checkpoint, since ggml's threads spin between nodes and a pass cannot wait in the middle. */
 typedef struct call_ctl {
     engine_seat *seat;
     bool retry;                /* this is the call begun again: it steps aside by pausing only */
     atomic_int encoder_passes;
     atomic_bool decoded;       /* a decoding step has run: the call holds work worth keeping */
     atomic_bool regrant;       /* stopped to begin again: whisper_full returned without a result */
+    atomic_bool stopped_encoding;   /* on_encoder_node stopped the first encoder pass */
 } call_ctl;
 
 static bool may_begin_again(call_ctl *cc)
@@ -585,6 +588,20 @@ static bool on_encoder_begin(struct whisper_context *ctx, struct whisper_state *
         return false;   /* whisper_full stops before encoding anything and returns 0 */
     }
     return true;
+}
+
+/* ggml's abort callback, on the calling thread (ggml's worker 0) after every node of an encoder
+ * graph: cheap unless the seat was asked to step aside. whisper also asks it once after a whole
+ * pass and after each decoding graph, so a request landing between the pass's last node and the
+ * first decoding step (a few milliseconds) costs the pass. */
+static bool on_encoder_node(void *user)
+{
+    call_ctl *cc = user;
+    if (!engine_seat_asked(cc->seat) || atomic_load(&cc->encoder_passes) != 1 || !may_begin_again(cc))
+        return false;
+    atomic_store(&cc->stopped_encoding, true);
+    t_stopping = true;
+    return true;   /* whisper_full returns -6 ("failed to encode"), its spectrogram kept */
 }
 
 static void on_decoding_step(struct whisper_context *ctx, struct whisper_state *st, const whisper_token_data *tokens,
@@ -612,9 +629,24 @@ static int run_decoder(whisper_engine *we, slot *s, const float *samples, int ns
         wp.encoder_begin_callback_user_data = cc;
         wp.logits_filter_callback = on_decoding_step;
         wp.logits_filter_callback_user_data = cc;
+        wp.abort_callback = on_encoder_node;
+        wp.abort_callback_user_data = cc;
     }
-    int rc = whisper_full_with_state(we->ctx, s->state, wp, samples, samples ? nsamples : 0);
-    t_stopping = false;
+    int rc;
+    for (;;) {
+        rc = whisper_full_with_state(we->ctx, s->state, wp, samples, samples ? nsamples : 0);
+        t_stopping = false;
+        if (!cc || !atomic_exchange(&cc->stopped_encoding, false))
+            break;
+        if (engine_seat_checkpoint(cc->seat, true) == ENGINE_SEAT_REGRANT) {
+            atomic_store(&cc->regrant, true);
+            break;
+        }
+        /* Not reached while only this call's checkpoint withdraws a request; if it were, the call
+         * starts over at once on the same grant and its kept spectrogram. */
+        samples = NULL;
+        atomic_store(&cc->encoder_passes, 0);
+    }
     if (cc && atomic_load(&cc->regrant))
         return 0;
     if (rc != 0) {

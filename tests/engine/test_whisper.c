@@ -25,9 +25,11 @@
 #include <math.h>
 #include <opencc.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/whisper_engine.h"
@@ -927,9 +929,12 @@ static void expect_same(const seat_worker *w, const engine_result *ref, const ch
 }
 
 /* delay_ms: how long after the long call began the short one arrives (0: before its first encoder
- * pass, so it begins again; later: while it decodes, so it pauses; the asserts accept either). */
-static void seats_scenario(engine *e, const audio_pcm *pcm, const float *longpcm, size_t nlong,
-                           const engine_result *ref_long, const engine_result *ref_short, int delay_ms)
+ * pass, so it begins again; later: while it decodes, so it pauses). want_regrant: 1 the long call
+ * must begin again, 0 it must pause, -1 either; max_step_aside_ms (0: no bound): how soon after
+ * being asked it must have stepped aside. */
+static void seats_scenario(engine *e, const float *shortpcm, size_t nshort, const float *longpcm, size_t nlong,
+                           const engine_result *ref_long, const engine_result *ref_short, int delay_ms,
+                           int want_regrant, int64_t max_step_aside_ms)
 {
     engine_cores_params cp = engine_cores_default_params();
     cp.cores = 2;
@@ -941,20 +946,36 @@ static void seats_scenario(engine *e, const audio_pcm *pcm, const float *longpcm
         usleep(1000);
     assert_int_equal(engine_cores_get_stats(c).busy, 2);   /* alone: every core */
     usleep((useconds_t)delay_ms * 1000);
-    seat_worker b = {.e = e, .pcm = pcm->samples, .n = pcm->n, .seat = engine_seat_open(c)};
+    seat_worker b = {.e = e, .pcm = shortpcm, .n = nshort, .seat = engine_seat_open(c)};
     assert_int_equal(pthread_create(&b.thread, NULL, seat_worker_main, &b), 0);
+    /* how long the long call took to step aside once asked */
+    while (engine_cores_get_stats(c).asked == 0 && time_mono_ms() < deadline)
+        usleep(200);
+    int64_t asked_at = time_mono_ms();
+    engine_cores_stats st = engine_cores_get_stats(c);
+    while (st.paused + st.regranted == 0 && time_mono_ms() < deadline) {
+        usleep(200);
+        st = engine_cores_get_stats(c);
+    }
+    int64_t step_aside_ms = time_mono_ms() - asked_at;
     assert_int_equal(pthread_join(b.thread, NULL), 0);
     assert_int_equal(pthread_join(a.thread, NULL), 0);
     expect_same(&a, ref_long, "the long recognition");
     expect_same(&b, ref_short, "the short recognition");
     assert_true(b.done_ms < a.done_ms);
-    engine_cores_stats st = engine_cores_get_stats(c);
-    printf("short one %d ms in: calls %llu, asked %llu, paused %llu, regranted %llu, peak %d of %d cores\n", delay_ms,
-           (unsigned long long)st.calls, (unsigned long long)st.asked, (unsigned long long)st.paused,
-           (unsigned long long)st.regranted, st.peak_busy, st.cores);
+    st = engine_cores_get_stats(c);
+    printf("short one %d ms in: calls %llu, asked %llu, paused %llu, regranted %llu, peak %d of %d cores; "
+           "stepped aside %lld ms after it was asked\n", delay_ms, (unsigned long long)st.calls,
+           (unsigned long long)st.asked, (unsigned long long)st.paused, (unsigned long long)st.regranted, st.peak_busy,
+           st.cores, (long long)step_aside_ms);
     assert_int_equal(st.peak_busy, 2);
     assert_int_equal(st.asked, 1);
     assert_int_equal(st.paused + st.regranted, 1);
+    if (want_regrant >= 0)
+        assert_int_equal(st.regranted, (uint64_t)want_regrant);
+    if (max_step_aside_ms > 0 && step_aside_ms > max_step_aside_ms)
+        fail_msg("the long call stepped aside %lld ms after it was asked (at most %lld)", (long long)step_aside_ms,
+                 (long long)max_step_aside_ms);
     engine_seat_close(a.seat);
     engine_seat_close(b.seat);
     engine_cores_free(c);
@@ -976,13 +997,64 @@ static void test_seats_share_cores_and_keep_results(void **state)
     engine_result ref_long, ref_short;
     transcribe_pcm(e, longpcm, nlong, "en", NULL, &ref_long);
     transcribe_pcm(e, pcm.samples, pcm.n, "en", NULL, &ref_short);
-    seats_scenario(e, &pcm, longpcm, nlong, &ref_long, &ref_short, 0);
-    seats_scenario(e, &pcm, longpcm, nlong, &ref_long, &ref_short, 400);
+    seats_scenario(e, pcm.samples, pcm.n, longpcm, nlong, &ref_long, &ref_short, 0, -1, 0);
+    seats_scenario(e, pcm.samples, pcm.n, longpcm, nlong, &ref_long, &ref_short, 400, -1, 0);
     engine_result_free(&ref_long);
     engine_result_free(&ref_short);
     free(longpcm);
     audio_pcm_free(&pcm);
     engine_destroy(e);
+}
+
+/* A newcomer inside a call's first encoder pass stops the pass at its next graph node
+ * (third_party/whisper.cpp/encoder-abort.patch; whisper.cpp 1.9.1 alone runs the pass to its end
+ * and the call then pauses at its first decoding step), and the call begins again on its share with
+ * its kept spectrogram: both transcripts stay the solo ones. The fixture's model encodes in a few
+ * milliseconds, so this one is generated with the real tiny encoder (state 384, 4 layers: about
+ * 1.3 s a pass on 2 cores, its spectrogram of jfk a few milliseconds), and the newcomer comes
+ * 400 ms after the call took its cores. whisper.cpp asks the abort callback after a whole pass
+ * too, so the call would begin again without the patch as well, but only once the pass ended:
+ * the bound on how soon it steps aside is what tells the two apart. */
+enum { STOP_WITHIN_MS = 400 };   /* measured 3-110 ms; without the patch, the rest of the pass: ~850 ms */
+
+static void test_newcomer_stops_a_first_encoder_pass(void **state)
+{
+    (void)state;
+    const char *gen = getenv("WHISPER_MODEL_GEN");
+    if (!gen || !gen[0]) {
+        print_message("WHISPER_MODEL_GEN unset (ctest sets it): skipped\n");
+        skip();
+    }
+    char dir[] = "/tmp/cicada-encoder-XXXXXX", model[64], vocab[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(model, sizeof model, "%s/heavy-encoder.bin", dir);
+    shared_path(vocab, sizeof vocab, "models/whisper-vocab/for-tests-ggml-tiny.en.bin");
+    char *argv[] = {(char *)gen, vocab, model, "--n-audio-state", "384", "--n-audio-head", "6", "--n-audio-layer", "4",
+                    "--n-text-state", "384", "--n-text-head", "6", "--n-text-layer", "1", NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, gen, NULL, NULL, argv, environ), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    whisper_engine_params p = test_params(model, NULL, 2);
+    char err[512] = "";
+    engine *e = engine_whisper_new(&p, err, sizeof err);
+    if (!e)
+        fail_msg("engine_whisper_new(%s): %s", model, err);
+    audio_pcm pcm;
+    load_pcm(g_jfk, &pcm);
+    size_t nshort = pcm.n / 4;   /* under 3 s */
+    engine_result ref_long, ref_short;
+    transcribe_pcm(e, pcm.samples, pcm.n, "en", NULL, &ref_long);
+    transcribe_pcm(e, pcm.samples, nshort, "en", NULL, &ref_short);
+    seats_scenario(e, pcm.samples, nshort, pcm.samples, pcm.n, &ref_long, &ref_short, 400, 1, STOP_WITHIN_MS);
+    engine_result_free(&ref_long);
+    engine_result_free(&ref_short);
+    audio_pcm_free(&pcm);
+    engine_destroy(e);
+    unlink(model);
+    rmdir(dir);
 }
 
 /* ---- main ---- */
@@ -1071,6 +1143,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest concurrency[] = {
         cmocka_unit_test(test_four_threads_match_one),
         cmocka_unit_test(test_seats_share_cores_and_keep_results),
+        cmocka_unit_test(test_newcomer_stops_a_first_encoder_pass),
     };
     if (wanted(groups, "text"))
         failed += cmocka_run_group_tests_name("text", text, NULL, NULL);
