@@ -11,7 +11,8 @@
  *   vad          silence, a tone, noise and synthesized music give nothing; jfk padded with silence gives text only
  *                where the speech is
  *   concurrency  four threads on one engine (four states) get what one thread gets; two
- *                recognitions sharing a core budget keep their transcripts
+ *                recognitions sharing a core budget keep their transcripts; a newcomer stops a
+ *                call's first encoder pass (on a generated real-size encoder) within milliseconds
  * A random-weight model says random things, so the tests check structure and invariants, never
  * words (the fixture's weights are tuned so that windows end quickly: a call takes ~0.2 s). Calls
  * use one thread: ggml's threads spin, and on a busy 2-core machine two threads per call can run
