@@ -17,9 +17,10 @@
  *
  * Because a grant cannot shrink inside a call, a newcomer that finds every core held by a call
  * granted more than today's fair share asks that call to step aside, which it does at its next
- * checkpoint (whisper: before each 30-second encoder pass and at every decoding step):
- *   - at the start of its first encoder pass (it has computed a spectrogram only, which the
- *     engine keeps), it begins again: back in line at once, with a fair share;
+ * checkpoint (whisper: before each 30-second encoder pass, inside the first half of one, which it
+ * then encodes again, and at every decoding step; see engine_whisper.c):
+ *   - in its first encoder pass (it has computed a spectrogram only, which the engine keeps), it
+ *     begins again: back in line at once, with a fair share;
  *   - later, it pauses: it releases its cores, the newcomer takes them (all of them, since the
  *     paused call needs its whole grant back), and it resumes, first in line, when they are free.
  * A call begins again at most once and pauses at most once, so a long job cannot be held back by
@@ -328,6 +329,7 @@ engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
 {
     engine_cores *c = s->c;
     pthread_mutex_lock(&c->mu);
+    c->stats.checkpoints++;
     if (s->asked && !s->paused && s->held > 0) {
         s->asked = false;
         if (can_regrant) {

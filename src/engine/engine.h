@@ -54,6 +54,7 @@ typedef struct engine_cores_stats {
     uint64_t asked;             /* calls asked to step aside for a newcomer */
     uint64_t paused;            /* ... that paused (and resumed later with their grant) */
     uint64_t regranted;         /* ... that began again before decoding anything */
+    uint64_t checkpoints;       /* times running calls checked in (engine_seat_checkpoint) */
 } engine_cores_stats;
 engine_cores_stats engine_cores_get_stats(engine_cores *c);
 

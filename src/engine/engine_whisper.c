@@ -10,9 +10,9 @@
  * back the same way. The output is then turned into words (whisper_text.c), converted to
  * Simplified Chinese with OpenCC when asked, and passed through the hallucination guards.
  * Threads: a call on a seat (engine_opts.seat, see cores.c) decodes with the threads its grant
- * gives, and checks in with the seat before every encoder pass and at every decoding step, where it
- * pauses or, before its first encoder pass, begins again with a smaller grant when a newcomer needs
- * the cores; a call without a seat uses p->threads. VAD always runs on one thread (Silero is a
+ * gives, and checks in with the seat before every encoder pass (also one it stopped partway for a
+ * newcomer) and at every decoding step, where it pauses or, in its first encoder pass, begins again
+ * with a smaller grant when a newcomer needs the cores; a call without a seat uses p->threads. VAD always runs on one thread (Silero is a
  * small sequential model: more threads do not help it), so it fits in any grant. */
 #include "engine/engine.h"
 #include "engine/whisper_engine.h"
@@ -72,6 +72,8 @@ typedef struct whisper_engine {
     char **blacklist;                  /* NULL = the built-in list */
     size_t nblacklist;
     int n_languages;                   /* language tokens the model's vocabulary has */
+    atomic_int pass_nodes;             /* abort-callback calls in one encoder pass (about its graph
+                                          nodes), learned from the first decoded window; 0 = not yet */
 
     text_engine *texts;                /* OpenCC t2s (src/text); NULL when not converting */
 
@@ -559,16 +561,23 @@ static int whisper_sample_rate(const engine *e)
 /* How a call on a seat checks in with it (see cores.c): before every encoder pass (on the calling
  * thread) and at every decoding step (on up to one thread per beam). Inside an encoder pass ggml
  * asks whisper's abort callback after every graph node (third_party/whisper.cpp/encoder-abort.patch;
- * 1.9.1 itself asks only after the whole pass): a call asked to step aside there stops its first
- * pass at once when it may begin again, and otherwise finishes the pass and pauses at its next
- * checkpoint, since ggml's threads spin between nodes and a pass cannot wait in the middle. */
+ * 1.9.1 itself asks only after the whole pass): a call asked to step aside stops the pass there
+ * while less than half of it is done (past that, finishing it costs the newcomer less than the call
+ * would lose) and checks in before encoding it again from its start (encoder-retry.patch): a first
+ * pass may begin the call again on a fair share, a later one pauses, and the call then goes on as
+ * if it had never stopped. Past the middle of a pass, the call finishes it and pauses at its first
+ * decoding step: ggml's threads spin between nodes, so a pass cannot wait in the middle.
+ * Calls without a seat run the same callbacks, which then only count: the first decoded window
+ * teaches the engine how many nodes a pass has. */
 typedef struct call_ctl {
-    engine_seat *seat;
+    engine_seat *seat;         /* NULL: count only */
+    atomic_int *pass_nodes;    /* the engine's whisper_engine.pass_nodes */
     bool retry;                /* this is the call begun again: it steps aside by pausing only */
     atomic_int encoder_passes;
+    atomic_int nodes;          /* abort-callback calls since the current pass began */
     atomic_bool decoded;       /* a decoding step has run: the call holds work worth keeping */
     atomic_bool regrant;       /* stopped to begin again: whisper_full returned without a result */
-    atomic_bool stopped_encoding;   /* on_encoder_node stopped the first encoder pass */
+    atomic_bool stopped_pass;  /* on_encoder_node stopped the current pass: it is encoded again */
 } call_ctl;
 
 static bool may_begin_again(call_ctl *cc)
@@ -576,32 +585,44 @@ static bool may_begin_again(call_ctl *cc)
     return !cc->retry && !atomic_load(&cc->decoded);
 }
 
+/* Before every encoder pass, and (encoder-retry.patch) before encoding again one that
+ * on_encoder_node stopped: that is the same pass, not the next. */
 static bool on_encoder_begin(struct whisper_context *ctx, struct whisper_state *st, void *user)
 {
     (void)ctx;
     (void)st;
     call_ctl *cc = user;
-    bool first = atomic_fetch_add(&cc->encoder_passes, 1) == 0;
+    if (!atomic_exchange(&cc->stopped_pass, false))
+        atomic_fetch_add(&cc->encoder_passes, 1);
+    atomic_store(&cc->nodes, 0);
+    if (!cc->seat)
+        return true;
+    bool first = atomic_load(&cc->encoder_passes) == 1;
     if (engine_seat_checkpoint(cc->seat, first && may_begin_again(cc)) == ENGINE_SEAT_REGRANT) {
         atomic_store(&cc->regrant, true);
         t_stopping = true;
-        return false;   /* whisper_full stops before encoding anything and returns 0 */
+        return false;   /* whisper_full returns without encoding: 0 before a pass, -6 for a stopped one */
     }
     return true;
 }
 
 /* ggml's abort callback, on the calling thread (ggml's worker 0) after every node of an encoder
- * graph: cheap unless the seat was asked to step aside. whisper also asks it once after a whole
- * pass and after each decoding graph, so a request landing between the pass's last node and the
- * first decoding step (a few milliseconds) costs the pass. */
+ * graph; whisper also asks it after a whole pass, after each decoding graph, and once more after a
+ * pass it stopped. Cheap unless the seat was asked to step aside. */
 static bool on_encoder_node(void *user)
 {
     call_ctl *cc = user;
-    if (!engine_seat_asked(cc->seat) || atomic_load(&cc->encoder_passes) != 1 || !may_begin_again(cc))
+    if (atomic_load(&cc->stopped_pass))
+        return true;   /* asked again after the pass stopped: still stopped */
+    int done = atomic_fetch_add(&cc->nodes, 1) + 1;
+    if (!cc->seat || !engine_seat_asked(cc->seat))
         return false;
-    atomic_store(&cc->stopped_encoding, true);
+    int total = atomic_load(cc->pass_nodes);
+    if (total == 0 || done * 2 > total)
+        return false;   /* the pass's size is not known yet, or it is past its middle (or over) */
+    atomic_store(&cc->stopped_pass, true);
     t_stopping = true;
-    return true;   /* whisper_full returns -6 ("failed to encode"), its spectrogram kept */
+    return true;        /* the pass stops; whisper asks on_encoder_begin before encoding it again */
 }
 
 static void on_decoding_step(struct whisper_context *ctx, struct whisper_state *st, const whisper_token_data *tokens,
@@ -613,8 +634,13 @@ static void on_decoding_step(struct whisper_context *ctx, struct whisper_state *
     (void)n_tokens;
     (void)logits;   /* read-only: decoding is unchanged */
     call_ctl *cc = user;
-    atomic_store(&cc->decoded, true);
-    engine_seat_checkpoint(cc->seat, false);
+    if (!atomic_exchange(&cc->decoded, true)) {
+        /* the window's first step: a whole pass and a decoding graph or two have asked on_encoder_node */
+        int unknown = 0;
+        atomic_compare_exchange_strong(cc->pass_nodes, &unknown, atomic_load(&cc->nodes));
+    }
+    if (cc->seat)
+        engine_seat_checkpoint(cc->seat, false);
 }
 
 /* samples NULL: the state's spectrogram from an earlier, abandoned start of this call is reused. */
@@ -624,30 +650,15 @@ static int run_decoder(whisper_engine *we, slot *s, const float *samples, int ns
 {
     struct whisper_full_params wp = whisper_engine_full_params(&we->base, language, o->hotwords);
     wp.n_threads = threads;
-    if (cc) {
-        wp.encoder_begin_callback = on_encoder_begin;
-        wp.encoder_begin_callback_user_data = cc;
-        wp.logits_filter_callback = on_decoding_step;
-        wp.logits_filter_callback_user_data = cc;
-        wp.abort_callback = on_encoder_node;
-        wp.abort_callback_user_data = cc;
-    }
-    int rc;
-    for (;;) {
-        rc = whisper_full_with_state(we->ctx, s->state, wp, samples, samples ? nsamples : 0);
-        t_stopping = false;
-        if (!cc || !atomic_exchange(&cc->stopped_encoding, false))
-            break;
-        if (engine_seat_checkpoint(cc->seat, true) == ENGINE_SEAT_REGRANT) {
-            atomic_store(&cc->regrant, true);
-            break;
-        }
-        /* Not reached while only this call's checkpoint withdraws a request; if it were, the call
-         * starts over at once on the same grant and its kept spectrogram. */
-        samples = NULL;
-        atomic_store(&cc->encoder_passes, 0);
-    }
-    if (cc && atomic_load(&cc->regrant))
+    wp.encoder_begin_callback = on_encoder_begin;
+    wp.encoder_begin_callback_user_data = cc;
+    wp.logits_filter_callback = on_decoding_step;
+    wp.logits_filter_callback_user_data = cc;
+    wp.abort_callback = on_encoder_node;
+    wp.abort_callback_user_data = cc;
+    int rc = whisper_full_with_state(we->ctx, s->state, wp, samples, samples ? nsamples : 0);
+    t_stopping = false;
+    if (atomic_load(&cc->regrant))
         return 0;
     if (rc != 0) {
         err_printf(err, errlen, "%s: whisper.cpp failed to transcribe (code %d)", we->base.name, rc);
@@ -672,7 +683,7 @@ static int decode(whisper_engine *we, slot *s, const float *pcm, int n, const ch
     for (;;) {
         int64_t work_ms = (int64_t)n * 1000 / SAMPLE_RATE;
         int threads = o->seat ? engine_seat_begin(o->seat, INT_MAX, true, work_ms) : we->threads;
-        call_ctl cc = {.seat = o->seat, .retry = retry};
+        call_ctl cc = {.seat = o->seat, .pass_nodes = &we->pass_nodes, .retry = retry};
         if (s->vad && !vad_done) {
             vad_done = true;
             rc = extract_speech(s->vad, pcm, n, &sp, err, errlen) ? 0 : -1;
@@ -680,8 +691,8 @@ static int decode(whisper_engine *we, slot *s, const float *pcm, int n, const ch
         const float *samples = s->vad ? sp.pcm : pcm;
         int nsamples = s->vad ? sp.n : n;
         if (rc == 0 && nsamples > 0)
-            rc = run_decoder(we, s, retry ? NULL : samples, nsamples, n, &sp, language, o, threads,
-                             o->seat ? &cc : NULL, out, detected, err, errlen);
+            rc = run_decoder(we, s, retry ? NULL : samples, nsamples, n, &sp, language, o, threads, &cc, out,
+                             detected, err, errlen);
         bool again = o->seat && rc == 0 && atomic_load(&cc.regrant);
         if (!again) {
             if (o->seat)

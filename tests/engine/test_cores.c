@@ -258,6 +258,7 @@ static void test_call_without_work_begins_again_with_its_share(void **state)
     assert_int_equal(st.busy, 2);
     assert_int_equal(st.regranted, 1);
     assert_int_equal(st.paused, 0);
+    assert_int_equal(st.checkpoints, 1);
     engine_seat_end(a);
     engine_seat_end(b);
     engine_seat_close(a);

@@ -12,7 +12,8 @@
  *                where the speech is
  *   concurrency  four threads on one engine (four states) get what one thread gets; two
  *                recognitions sharing a core budget keep their transcripts; a newcomer stops a
- *                call's first encoder pass (on a generated real-size encoder) within milliseconds
+ *                call's first encoder pass, or a later one, within milliseconds (on a generated
+ *                real-size encoder), and the call's transcript stays the same
  * A random-weight model says random things, so the tests check structure and invariants, never
  * words (the fixture's weights are tuned so that windows end quickly: a call takes ~0.2 s). Calls
  * use one thread: ggml's threads spin, and on a busy 2-core machine two threads per call can run
@@ -929,10 +930,33 @@ static void expect_same(const seat_worker *w, const engine_result *ref, const ch
     free(want);
 }
 
+/* The long call is inside an encoder pass after its first, some way into it: it has checked in
+ * often (decoding steps) and then not at all for IN_PASS_MS (decoding checks in every few
+ * milliseconds, and only an encoder pass runs that long without). */
+enum { IN_A_LATER_PASS = -1, IN_PASS_MS = 150 };
+
+static void wait_for_a_later_pass(engine_cores *c, int64_t deadline)
+{
+    uint64_t first = engine_cores_get_stats(c).checkpoints, last = first;
+    int64_t since = time_mono_ms();
+    while (time_mono_ms() < deadline) {
+        usleep(1000);
+        uint64_t now = engine_cores_get_stats(c).checkpoints;
+        if (now != last) {
+            last = now;
+            since = time_mono_ms();
+        } else if (last - first >= 20 && time_mono_ms() - since >= IN_PASS_MS) {
+            return;
+        }
+    }
+    fail_msg("the long call never ran %d ms without checking in after it decoded", IN_PASS_MS);
+}
+
 /* delay_ms: how long after the long call began the short one arrives (0: before its first encoder
- * pass, so it begins again; later: while it decodes, so it pauses). want_regrant: 1 the long call
- * must begin again, 0 it must pause, -1 either; max_step_aside_ms (0: no bound): how soon after
- * being asked it must have stepped aside. */
+ * pass, so it begins again; later: while it decodes, so it pauses; IN_A_LATER_PASS: early in an
+ * encoder pass after the first, so it pauses). want_regrant: 1 the long call must begin again, 0 it
+ * must pause, -1 either; max_step_aside_ms (0: no bound): how soon after being asked it must have
+ * stepped aside. */
 static void seats_scenario(engine *e, const float *shortpcm, size_t nshort, const float *longpcm, size_t nlong,
                            const engine_result *ref_long, const engine_result *ref_short, int delay_ms,
                            int want_regrant, int64_t max_step_aside_ms)
@@ -946,7 +970,10 @@ static void seats_scenario(engine *e, const float *shortpcm, size_t nshort, cons
     while (engine_cores_get_stats(c).busy < 2 && time_mono_ms() < deadline)
         usleep(1000);
     assert_int_equal(engine_cores_get_stats(c).busy, 2);   /* alone: every core */
-    usleep((useconds_t)delay_ms * 1000);
+    if (delay_ms == IN_A_LATER_PASS)
+        wait_for_a_later_pass(c, deadline);
+    else
+        usleep((useconds_t)delay_ms * 1000);
     seat_worker b = {.e = e, .pcm = shortpcm, .n = nshort, .seat = engine_seat_open(c)};
     assert_int_equal(pthread_create(&b.thread, NULL, seat_worker_main, &b), 0);
     /* how long the long call took to step aside once asked */
@@ -965,8 +992,13 @@ static void seats_scenario(engine *e, const float *shortpcm, size_t nshort, cons
     expect_same(&b, ref_short, "the short recognition");
     assert_true(b.done_ms < a.done_ms);
     st = engine_cores_get_stats(c);
-    printf("short one %d ms in: calls %llu, asked %llu, paused %llu, regranted %llu, peak %d of %d cores; "
-           "stepped aside %lld ms after it was asked\n", delay_ms, (unsigned long long)st.calls,
+    char when[32];
+    if (delay_ms == IN_A_LATER_PASS)
+        snprintf(when, sizeof when, "in a later pass");
+    else
+        snprintf(when, sizeof when, "%d ms in", delay_ms);
+    printf("short one %s: calls %llu, asked %llu, paused %llu, regranted %llu, peak %d of %d cores; "
+           "stepped aside %lld ms after it was asked\n", when, (unsigned long long)st.calls,
            (unsigned long long)st.asked, (unsigned long long)st.paused, (unsigned long long)st.regranted, st.peak_busy,
            st.cores, (long long)step_aside_ms);
     assert_int_equal(st.peak_busy, 2);
@@ -1007,55 +1039,106 @@ static void test_seats_share_cores_and_keep_results(void **state)
     engine_destroy(e);
 }
 
-/* A newcomer inside a call's first encoder pass stops the pass at its next graph node
- * (third_party/whisper.cpp/encoder-abort.patch; whisper.cpp 1.9.1 alone runs the pass to its end
- * and the call then pauses at its first decoding step), and the call begins again on its share with
- * its kept spectrogram: both transcripts stay the solo ones. The fixture's model encodes in a few
- * milliseconds, so this one is generated with the real tiny encoder (state 384, 4 layers: about
- * 1.3 s a pass on 2 cores, its spectrogram of jfk a few milliseconds), and the newcomer comes
- * 400 ms after the call took its cores. whisper.cpp asks the abort callback after a whole pass
- * too, so the call would begin again without the patch as well, but only once the pass ended:
- * the bound on how soon it steps aside is what tells the two apart. */
-enum { STOP_WITHIN_MS = 400 };   /* measured 3-110 ms; without the patch, the rest of the pass: ~850 ms */
+/* A newcomer inside an encoder pass stops it at its next graph node
+ * (third_party/whisper.cpp/encoder-abort.patch; whisper.cpp 1.9.1 alone runs the pass to its end,
+ * and the call then steps aside at its first decoding step). In the call's first pass the call
+ * begins again on its share with its kept spectrogram; in a later one it pauses and encodes the pass
+ * again once resumed (encoder-retry.patch). Both transcripts stay the solo ones. The fixture's
+ * model encodes in a few milliseconds, so these tests generate one with the real tiny encoder
+ * (state 384, 4 layers: about 1.3 s a pass on 2 cores, its spectrogram of jfk a few milliseconds).
+ * The bound on how soon the call steps aside is what tells a stopped pass from a finished one. */
+enum { STOP_WITHIN_MS = 400 };   /* measured 3-110 ms; without the patches, the rest of the pass: ~850 ms */
 
-static void test_newcomer_stops_a_first_encoder_pass(void **state)
+typedef struct heavy_engine {
+    char dir[64], model[96];
+    engine *e;
+} heavy_engine;
+
+/* false: WHISPER_MODEL_GEN unset (ctest sets it) */
+static bool heavy_engine_new(heavy_engine *h)
 {
-    (void)state;
     const char *gen = getenv("WHISPER_MODEL_GEN");
-    if (!gen || !gen[0]) {
-        print_message("WHISPER_MODEL_GEN unset (ctest sets it): skipped\n");
-        skip();
-    }
-    char dir[] = "/tmp/cicada-encoder-XXXXXX", model[64], vocab[1024];
-    assert_non_null(mkdtemp(dir));
-    snprintf(model, sizeof model, "%s/heavy-encoder.bin", dir);
+    if (!gen || !gen[0])
+        return false;
+    snprintf(h->dir, sizeof h->dir, "/tmp/cicada-encoder-XXXXXX");
+    assert_non_null(mkdtemp(h->dir));
+    snprintf(h->model, sizeof h->model, "%s/heavy-encoder.bin", h->dir);
+    char vocab[1024];
     shared_path(vocab, sizeof vocab, "models/whisper-vocab/for-tests-ggml-tiny.en.bin");
-    char *argv[] = {(char *)gen, vocab, model, "--n-audio-state", "384", "--n-audio-head", "6", "--n-audio-layer", "4",
-                    "--n-text-state", "384", "--n-text-head", "6", "--n-text-layer", "1", NULL};
+    char *argv[] = {(char *)gen, vocab, h->model, "--n-audio-state", "384", "--n-audio-head", "6", "--n-audio-layer",
+                    "4", "--n-text-state", "384", "--n-text-head", "6", "--n-text-layer", "1", NULL};
     pid_t pid;
     assert_int_equal(posix_spawn(&pid, gen, NULL, NULL, argv, environ), 0);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-
-    whisper_engine_params p = test_params(model, NULL, 2);
+    whisper_engine_params p = test_params(h->model, NULL, 2);
     char err[512] = "";
-    engine *e = engine_whisper_new(&p, err, sizeof err);
-    if (!e)
-        fail_msg("engine_whisper_new(%s): %s", model, err);
+    h->e = engine_whisper_new(&p, err, sizeof err);
+    if (!h->e)
+        fail_msg("engine_whisper_new(%s): %s", h->model, err);
+    return true;
+}
+
+static void heavy_engine_free(heavy_engine *h)
+{
+    engine_destroy(h->e);
+    unlink(h->model);
+    rmdir(h->dir);
+}
+
+/* The newcomer comes 400 ms after the call took its cores. whisper.cpp asks the abort callback
+ * after a whole pass too, so the call would begin again without the patch as well, but only once
+ * the pass ended. */
+static void test_newcomer_stops_a_first_encoder_pass(void **state)
+{
+    (void)state;
+    heavy_engine h;
+    if (!heavy_engine_new(&h)) {
+        print_message("WHISPER_MODEL_GEN unset (ctest sets it): skipped\n");
+        skip();
+    }
     audio_pcm pcm;
     load_pcm(g_jfk, &pcm);
     size_t nshort = pcm.n / 4;   /* under 3 s */
     engine_result ref_long, ref_short;
-    transcribe_pcm(e, pcm.samples, pcm.n, "en", NULL, &ref_long);
-    transcribe_pcm(e, pcm.samples, nshort, "en", NULL, &ref_short);
-    seats_scenario(e, pcm.samples, nshort, pcm.samples, pcm.n, &ref_long, &ref_short, 400, 1, STOP_WITHIN_MS);
+    transcribe_pcm(h.e, pcm.samples, pcm.n, "en", NULL, &ref_long);
+    transcribe_pcm(h.e, pcm.samples, nshort, "en", NULL, &ref_short);
+    seats_scenario(h.e, pcm.samples, nshort, pcm.samples, pcm.n, &ref_long, &ref_short, 400, 1, STOP_WITHIN_MS);
     engine_result_free(&ref_long);
     engine_result_free(&ref_short);
     audio_pcm_free(&pcm);
-    engine_destroy(e);
-    unlink(model);
-    rmdir(dir);
+    heavy_engine_free(&h);
+}
+
+/* 66 s of audio (jfk six times over: three passes at least), the newcomer early in the second or a
+ * later pass: without encoder-retry.patch the call could only finish the pass (or give up the
+ * whole call and its decoding so far), so it would step aside about a second later. */
+static void test_newcomer_stops_a_later_encoder_pass(void **state)
+{
+    (void)state;
+    heavy_engine h;
+    if (!heavy_engine_new(&h)) {
+        print_message("WHISPER_MODEL_GEN unset (ctest sets it): skipped\n");
+        skip();
+    }
+    audio_pcm pcm;
+    load_pcm(g_jfk, &pcm);
+    enum { REPEATS = 6 };
+    size_t nlong = pcm.n * REPEATS, nshort = pcm.n / 4;
+    float *longpcm = xcalloc(nlong, sizeof *longpcm);
+    for (int i = 0; i < REPEATS; i++)
+        memcpy(longpcm + (size_t)i * pcm.n, pcm.samples, pcm.n * sizeof *longpcm);
+    engine_result ref_long, ref_short;
+    transcribe_pcm(h.e, longpcm, nlong, "en", NULL, &ref_long);
+    transcribe_pcm(h.e, pcm.samples, nshort, "en", NULL, &ref_short);
+    seats_scenario(h.e, pcm.samples, nshort, longpcm, nlong, &ref_long, &ref_short, IN_A_LATER_PASS, 0,
+                   STOP_WITHIN_MS);
+    engine_result_free(&ref_long);
+    engine_result_free(&ref_short);
+    free(longpcm);
+    audio_pcm_free(&pcm);
+    heavy_engine_free(&h);
 }
 
 /* ---- main ---- */
@@ -1145,6 +1228,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_four_threads_match_one),
         cmocka_unit_test(test_seats_share_cores_and_keep_results),
         cmocka_unit_test(test_newcomer_stops_a_first_encoder_pass),
+        cmocka_unit_test(test_newcomer_stops_a_later_encoder_pass),
     };
     if (wanted(groups, "text"))
         failed += cmocka_run_group_tests_name("text", text, NULL, NULL);
