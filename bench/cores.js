@@ -14,8 +14,10 @@
 // CPU utilisation of the whole machine (from /proc/stat) is reported for every Cicada and server run.
 //  2d. (ours) the 3 s file at several moments of the 200 s file (BENCH_DELAYS seconds after it):
 //     its latency against its solo time, median and range;
+//  2s. (ours) the 200 s file and a 130 s one submitted together (comparable: they share the cores,
+//     and the survivor takes the freed core back): total against whisper-cli one after the other;
 // MODELS: comma list of tiny, base, sphinx (default all three). BENCH_CASES: comma list of 1, 2, 2d,
-// 2b, 3 (default all; 2, 2d and 2b need 1). Prints a markdown table per model.
+// 2b, 2s, 3 (default all; 2, 2d and 2b need 1). Prints a markdown table per model.
 'use strict';
 const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -28,7 +30,7 @@ const { callbackReceiver, now } = require(path.join(__dirname, 'callbacks.js'));
 const BUILD = path.resolve(process.argv[2] || 'build');
 const MODELS = (process.argv[3] || 'tiny,base,sphinx').split(',');
 const RUNS = Number(process.argv[4] || 3);
-const CASES = (process.env.BENCH_CASES || '1,2,2d,2b,3').split(',');   // 2, 2d and 2b need 1 (solo times)
+const CASES = (process.env.BENCH_CASES || '1,2,2d,2b,2s,3').split(',');   // 2, 2d and 2b need 1 (solo times)
 const DELAYS = (process.env.BENCH_DELAYS || '1,2.5,4,5.5,7,8.5,10,11.5,13').split(',').map(Number);   // case 2d, seconds
 const CORES = os.cpus().length;
 const TMP = L.tmpDir('cicada-cores-');
@@ -77,6 +79,7 @@ function prepareFiles() {
   const files = {
     jfk: writeWav(rawOf(jfk), path.join(TMP, 'jfk.wav')),
     long: writeWav(long.subarray(0, 200 * 32000), path.join(TMP, 'long.wav')),
+    mid: writeWav(long.subarray(60 * 32000, 190 * 32000), path.join(TMP, 'mid.wav')),
     short: writeWav(speech[1].subarray(0, 3 * 32000), path.join(TMP, 'short.wav')),
   };
   for (const [k, f] of Object.entries(files)) fs.writeFileSync(path.join(TMP, `${k}.raw`), rawOf(f));
@@ -201,7 +204,7 @@ async function benchModel(kind, files) {
 
   // 1. alone, alternating runs
   const solo = {};
-  if (CASES.some((c) => c !== '3')) await withCicada(engineEnv, files, async (job) => {
+  if (CASES.some((c) => ['1', '2', '2d', '2b'].includes(c))) await withCicada(engineEnv, files, async (job) => {
     for (const k of ['jfk', 'long', 'short']) {
       const c = [], t = [], u = [];
       for (let i = 0; i < RUNS; i++) {
@@ -261,6 +264,26 @@ async function benchModel(kind, files) {
   });
   if (c2b) row('2b. both files submitted together, total', `${f2(c2b.total)} s (short one ${f2(c2b.short)} s; ${cpu(c2b.cpu)})`,
     `${f2(seq)} s (one after the other)`, f2(c2b.total / seq), '—');
+
+  // 2s. (ours) two comparable long files submitted together: they share the cores; once the 130 s
+  // one ends, the 200 s one takes its core back at its next 30-second pass
+  const c2s = !CASES.includes('2s') ? null : await withCicada(engineEnv, files, async (job) => {
+    const r = [];
+    for (let i = 0; i < RUNS; i++) {
+      const m = await measured(async () => {
+        const t0 = now();
+        const x = await Promise.all([job('long'), job('mid')]);
+        return Math.max(...x.map((y) => y.end)) - t0;
+      });
+      r.push({ total: m.out, cpu: m.cpu, seq: ref('long') + ref('mid') });
+    }
+    return r;
+  });
+  // (whisper-cli runs right after each Cicada run: each ratio compares runs minutes apart at most)
+  if (c2s) row('2s. 200 s and 130 s files submitted together, total', `${f2(median(c2s.map((x) => x.total)))} s ` +
+    `(${range(c2s.map((x) => x.total))}; ${cpu(median(c2s.map((x) => x.cpu)))})`,
+    `${f2(median(c2s.map((x) => x.seq)))} s (${range(c2s.map((x) => x.seq))}; one after the other)`,
+    `${f2(median(c2s.map((x) => x.total / x.seq)))} (${range(c2s.map((x) => x.total / x.seq))})`, '≤ 1.05');
 
   // 3. N at once (the issue asks for 2, 4 and 10), against N runs of the engine's tool in a row
   let c3 = null;

@@ -11,9 +11,9 @@
  *   grant  = want, plus the spare cores nobody else can use now (spare_for)
  *
  * Waiters are served strictly in the order they started waiting (no overtaking, so nobody
- * starves); a call waits until its want is free. Freed cores are taken back at the next call: a
- * survivor whose partner finished runs the rest of its current window on its old grant (at most one
- * recognition window; docs/benchmarks.md measures what that costs).
+ * starves); a call waits until its want is free. Freed cores are taken back where the running call
+ * begins a new unit of work and can change its thread count (engine_seat_next_unit; whisper: before
+ * each 30-second encoder pass), on the same terms as a new call's spare cores.
  *
  * Because a grant cannot shrink inside a call, a newcomer that finds every core held by a call
  * granted more than today's fair share asks that call to step aside, which it does at its next
@@ -23,8 +23,9 @@
  *     begins again: back in line at once, with a fair share;
  *   - later, it pauses: it releases its cores, the newcomer takes them (all of them, since the
  *     paused call needs its whole grant back), and it resumes, first in line, when they are free.
- * A call begins again at most once and pauses at most once, so a long job cannot be held back by
- * a stream of short ones for more than a couple of their calls per window of its own.
+ * A call begins again at most once and pauses at most once per unit of work (whisper: per
+ * 30-second pass), so a long job cannot be held back by a stream of short ones for more than one of
+ * their calls per pass of its own, and each newcomer waits at most about a unit.
  * Engines without checkpoints (pocketsphinx) are never asked.
  *
  * Lock order: the budget's mutex only; a seat's condition variable is waited on under it. */
@@ -54,7 +55,7 @@ struct engine_seat {
     bool passed_over;           /* while waiting: a much shorter call went first once already */
     bool finishing;             /* its next (or current) call is its last */
     bool done;                  /* ... and that call has ended: it needs no cores any more */
-    bool stepped_aside;         /* already paused once in this call */
+    bool stepped_aside;         /* already paused once in this unit of work */
     uint64_t ticket;            /* place in line while waiting */
 };
 
@@ -377,6 +378,32 @@ engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant)
 bool engine_seat_asked(const engine_seat *s)
 {
     return atomic_load_explicit(&s->asked, memory_order_relaxed);
+}
+
+int engine_seat_next_unit(engine_seat *s)
+{
+    engine_cores *c = s->c;
+    pthread_mutex_lock(&c->mu);
+    s->stepped_aside = false;
+    engine_seat *head = head_of_line(c);
+    if (head && !head->paused && head->need > c->free && !head->passed_over)
+        ask_to_step_aside(c, head);   /* a newcomer that waited for this call (paused ones never ask) */
+    else if (!head && s->held > 0 && !s->asked && s->grant < s->max && c->free > 0) {
+        int more = min_int(spare_for(c, s, c->free), s->max - s->grant);
+        if (more > 0) {
+            s->grant += more;
+            s->held += more;
+            c->free -= more;
+            c->stats.grown++;
+            int busy = c->total - c->free;
+            if (busy > c->stats.peak_busy)
+                c->stats.peak_busy = busy;
+            log_debug("cores: a call of %lld ms grows to %d of %d cores", (long long)s->work_ms, s->grant, c->total);
+        }
+    }
+    int grant = s->grant;
+    pthread_mutex_unlock(&c->mu);
+    return grant;
 }
 
 void engine_seat_end(engine_seat *s)

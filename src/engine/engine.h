@@ -55,6 +55,7 @@ typedef struct engine_cores_stats {
     uint64_t paused;            /* ... that paused (and resumed later with their grant) */
     uint64_t regranted;         /* ... that began again before decoding anything */
     uint64_t checkpoints;       /* times running calls checked in (engine_seat_checkpoint) */
+    uint64_t grown;             /* times a running call took freed cores (engine_seat_next_unit) */
 } engine_cores_stats;
 engine_cores_stats engine_cores_get_stats(engine_cores *c);
 
@@ -86,6 +87,12 @@ engine_seat_check engine_seat_checkpoint(engine_seat *s, bool can_regrant);
  * frequent for a checkpoint (whisper polls it between the nodes of an encoder graph), which then
  * stop their work and call engine_seat_checkpoint. Only that checkpoint withdraws the request. */
 bool engine_seat_asked(const engine_seat *s);
+/* The running call begins a new unit of work (whisper: an encoder pass), where it can change its
+ * thread count; a checkpoint should follow. It may step aside once more for a newcomer (one that
+ * waits already asks it now, and the checkpoint pauses it), or it takes cores that are free and
+ * that nobody waits for, as a new call would (up to its maximum, a share kept for open seats about
+ * to begin). Returns the call's grant, perhaps larger than before; it never shrinks here. */
+int engine_seat_next_unit(engine_seat *s);
 void engine_seat_end(engine_seat *s);
 
 typedef struct engine_opts {

@@ -12,8 +12,10 @@
  * Threads: a call on a seat (engine_opts.seat, see cores.c) decodes with the threads its grant
  * gives, and checks in with the seat before every encoder pass (also one it stopped partway for a
  * newcomer) and at every decoding step, where it pauses or, in its first encoder pass, begins again
- * with a smaller grant when a newcomer needs the cores; a call without a seat uses p->threads. VAD always runs on one thread (Silero is a
- * small sequential model: more threads do not help it), so it fits in any grant. */
+ * with a smaller grant when a newcomer needs the cores; before a pass it also takes cores a
+ * finished partner left (third_party/whisper.cpp/threads-per-pass.patch). A call without a seat
+ * uses p->threads. VAD always runs on one thread (Silero is a small sequential model: more threads
+ * do not help it), so it fits in any grant. */
 #include "engine/engine.h"
 #include "engine/whisper_engine.h"
 #include "engine/whisper_modelfile.h"
@@ -572,6 +574,7 @@ static int whisper_sample_rate(const engine *e)
 typedef struct call_ctl {
     engine_seat *seat;         /* NULL: count only */
     atomic_int *pass_nodes;    /* the engine's whisper_engine.pass_nodes */
+    int threads;               /* the call's threads now: its grant, which may grow between passes */
     bool retry;                /* this is the call begun again: it steps aside by pausing only */
     atomic_int encoder_passes;
     atomic_int nodes;          /* abort-callback calls since the current pass began */
@@ -590,13 +593,22 @@ static bool may_begin_again(call_ctl *cc)
 static bool on_encoder_begin(struct whisper_context *ctx, struct whisper_state *st, void *user)
 {
     (void)ctx;
-    (void)st;
     call_ctl *cc = user;
-    if (!atomic_exchange(&cc->stopped_pass, false))
+    bool same_pass = atomic_exchange(&cc->stopped_pass, false);
+    if (!same_pass)
         atomic_fetch_add(&cc->encoder_passes, 1);
     atomic_store(&cc->nodes, 0);
     if (!cc->seat)
         return true;
+    if (!same_pass) {
+        /* a new unit: the call may step aside once more (for a newcomer waiting already, at the
+         * checkpoint below), or takes the cores a finished partner left (threads-per-pass.patch) */
+        int grant = engine_seat_next_unit(cc->seat);
+        if (grant != cc->threads) {
+            cc->threads = grant;
+            whisper_full_set_n_threads(st, grant);
+        }
+    }
     bool first = atomic_load(&cc->encoder_passes) == 1;
     if (engine_seat_checkpoint(cc->seat, first && may_begin_again(cc)) == ENGINE_SEAT_REGRANT) {
         atomic_store(&cc->regrant, true);
@@ -683,7 +695,7 @@ static int decode(whisper_engine *we, slot *s, const float *pcm, int n, const ch
     for (;;) {
         int64_t work_ms = (int64_t)n * 1000 / SAMPLE_RATE;
         int threads = o->seat ? engine_seat_begin(o->seat, INT_MAX, true, work_ms) : we->threads;
-        call_ctl cc = {.seat = o->seat, .pass_nodes = &we->pass_nodes, .retry = retry};
+        call_ctl cc = {.seat = o->seat, .pass_nodes = &we->pass_nodes, .threads = threads, .retry = retry};
         if (s->vad && !vad_done) {
             vad_done = true;
             rc = extract_speech(s->vad, pcm, n, &sp, err, errlen) ? 0 : -1;

@@ -1,7 +1,8 @@
 /* The core budget (src/engine/cores.c) with real threads: a lone call gets every core, open seats
- * share them, a newcomer makes a call granted more than its share pause or begin again, a call
- * steps aside at most once, and under a random load of many seats the granted threads never exceed
- * the cores and every call is served. */
+ * share them, a survivor takes freed cores back inside its call, a newcomer makes a call granted
+ * more than its share pause or begin again, a call steps aside at most once per unit of work, and
+ * under a random load of many seats the granted threads never exceed the cores and every call is
+ * served. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,7 +194,7 @@ static int paused_and_waiting(const engine_cores_stats *st, int n)
 
 /* A short job arrives while a long one decodes alone on every core: the long call pauses at its
  * next checkpoint, the newcomer gets every core (the paused call could not use fewer), and the long
- * call resumes first in line when they are free. It steps aside once per call only. */
+ * call resumes first in line when they are free. It steps aside once per unit of work only. */
 static void test_newcomer_makes_a_running_call_pause(void **state)
 {
     (void)state;
@@ -219,22 +220,71 @@ static void test_newcomer_makes_a_running_call_pause(void **state)
     assert_int_equal(atomic_load(&k.result), ENGINE_SEAT_GO);
     assert_int_equal(engine_cores_get_stats(c).busy, 2);
 
-    /* asked again in the same call: it does not step aside; the newcomer waits for the call's end */
+    /* a second newcomer in the same unit of work: the call does not step aside again, so a stream
+     * of newcomers cannot hold it back; the newcomer waits for the call's next unit */
     start(&newcomer, shortj, INT_MAX);
     wait_for(c, waiting_is, 1);
     assert_int_equal(engine_seat_checkpoint(longj, false), ENGINE_SEAT_GO);
     assert_int_equal(engine_cores_get_stats(c).asked, 1);
-    engine_seat_end(longj);
+    assert_int_equal(engine_seat_next_unit(longj), 2);   /* asks it, for the waiting newcomer */
+    assert_int_equal(engine_cores_get_stats(c).asked, 2);
+    start_checkpoint(&k, longj, false);
     pthread_join(newcomer.th, NULL);
-    assert_int_equal(atomic_load(&newcomer.grant), 1);   /* two seats: a share each from now on */
-    assert_int_equal(engine_seat_begin(longj, INT_MAX, true, WORK), 1);
-    engine_seat_end(longj);
+    assert_int_equal(atomic_load(&newcomer.grant), 2);
     engine_seat_end(shortj);
+    pthread_join(k.th, NULL);
+    assert_int_equal(atomic_load(&k.result), ENGINE_SEAT_GO);
+    engine_seat_end(longj);
     engine_seat_close(longj);
     engine_seat_close(shortj);
     st = engine_cores_get_stats(c);
-    assert_int_equal(st.paused, 1);
+    assert_int_equal(st.paused, 2);
+    assert_int_equal(st.grown, 0);
     assert_int_equal(st.peak_busy, 2);
+    engine_cores_free(c);
+}
+
+/* Two calls side by side: once one ends, the other takes its cores back inside its call, where it
+ * can change its thread count (engine_seat_next_unit), unless the ended call's seat is about to begin
+ * another, or the call was asked to step aside; never above the per-call cap. */
+static void test_survivor_grows_inside_its_call(void **state)
+{
+    (void)state;
+    engine_cores *c = budget(4, 3);
+    engine_seat *a = engine_seat_open(c), *b = engine_seat_open(c);
+    assert_int_equal(engine_seat_begin(a, INT_MAX, true, WORK), 2);
+    assert_int_equal(engine_seat_begin(b, INT_MAX, true, WORK), 2);
+    assert_int_equal(engine_seat_next_unit(a), 2);   /* nothing free */
+    engine_seat_end(b);
+    assert_int_equal(engine_seat_next_unit(a), 2);   /* b reads its next window: its share is kept */
+    engine_seat_finishing(b);
+    assert_int_equal(engine_seat_begin(b, INT_MAX, true, WORK), 2);
+    engine_seat_end(b);                          /* b's last call is over */
+    assert_int_equal(engine_seat_next_unit(a), 3);   /* up to the cap */
+    assert_int_equal(engine_cores_get_stats(c).busy, 3);
+    assert_int_equal(engine_seat_next_unit(a), 3);
+    engine_seat_close(b);
+
+    /* a newcomer needs two cores, one is free: a takes nothing more, and pauses at its checkpoint */
+    engine_seat *d = engine_seat_open(c);
+    caller newcomer;
+    start(&newcomer, d, INT_MAX);
+    wait_for(c, waiting_is, 1);
+    assert_int_equal(engine_seat_next_unit(a), 3);
+    checker k;
+    start_checkpoint(&k, a, false);
+    pthread_join(newcomer.th, NULL);
+    assert_int_equal(atomic_load(&newcomer.grant), 3);   /* a pauses: the newcomer may use its cores */
+    engine_seat_end(d);
+    pthread_join(k.th, NULL);
+    assert_int_equal(atomic_load(&k.result), ENGINE_SEAT_GO);
+    engine_seat_end(a);
+    engine_seat_close(a);
+    engine_seat_close(d);
+    engine_cores_stats st = engine_cores_get_stats(c);
+    assert_int_equal(st.grown, 1);
+    assert_int_equal(st.paused, 1);
+    assert_int_equal(st.peak_busy, 4);
     engine_cores_free(c);
 }
 
@@ -359,6 +409,7 @@ static void *stress_worker(void *arg)
             if (whisper_like) {
                 atomic_fetch_sub(&g_running, grant);
                 engine_seat_checkpoint(s, false);
+                grant = engine_seat_next_unit(s);   /* (between passes) */
                 run_threads(grant);
             }
         }
@@ -397,8 +448,10 @@ static void test_random_load_never_overbooks(void **state)
     assert_int_equal(st.busy, 0);
     assert_int_equal(st.seats, 0);
     assert_true(st.paused > 0 && st.regranted > 0);   /* the load did exercise both ways of stepping aside */
-    print_message("calls %llu, asked %llu, paused %llu, regranted %llu\n", (unsigned long long)st.calls,
-                  (unsigned long long)st.asked, (unsigned long long)st.paused, (unsigned long long)st.regranted);
+    assert_true(st.grown > 0);                         /* ... and calls taking freed cores */
+    print_message("calls %llu, asked %llu, paused %llu, regranted %llu, grown %llu\n", (unsigned long long)st.calls,
+                  (unsigned long long)st.asked, (unsigned long long)st.paused, (unsigned long long)st.regranted,
+                  (unsigned long long)st.grown);
     engine_cores_free(c);
 }
 
@@ -407,6 +460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lone_call_gets_every_core_up_to_the_cap),
         cmocka_unit_test(test_open_seats_share_the_cores),
+        cmocka_unit_test(test_survivor_grows_inside_its_call),
         cmocka_unit_test(test_calls_wait_for_their_share),
         cmocka_unit_test(test_newcomer_makes_a_running_call_pause),
         cmocka_unit_test(test_call_without_work_begins_again_with_its_share),

@@ -11,7 +11,8 @@
  *   vad          silence, a tone, noise and synthesized music give nothing; jfk padded with silence gives text only
  *                where the speech is
  *   concurrency  four threads on one engine (four states) get what one thread gets; two
- *                recognitions sharing a core budget keep their transcripts; a newcomer stops a
+ *                recognitions sharing a core budget keep their transcripts, and the survivor takes
+ *                the freed core back at its next encoder pass; a newcomer stops a
  *                call's first encoder pass, or a later one, within milliseconds (on a generated
  *                real-size encoder), and the call's transcript stays the same
  * A random-weight model says random things, so the tests check structure and invariants, never
@@ -894,6 +895,16 @@ static void test_four_threads_match_one(void **state)
     engine_destroy(e);
 }
 
+/* The samples of pcm, times times over. */
+static float *repeated(const audio_pcm *pcm, int times, size_t *n)
+{
+    *n = pcm->n * (size_t)times;
+    float *out = xcalloc(*n, sizeof *out);
+    for (int i = 0; i < times; i++)
+        memcpy(out + (size_t)i * pcm->n, pcm->samples, pcm->n * sizeof *out);
+    return out;
+}
+
 /* Two recognitions on one core budget (src/engine/cores.c): a long one decoding alone on both cores
  * and a short one arriving while it runs. The long call steps aside (pauses, or begins again when
  * it has not encoded yet), the short one finishes first, and neither transcript changes: the thread
@@ -1022,11 +1033,8 @@ static void test_seats_share_cores_and_keep_results(void **state)
     engine *e = new_engine(NULL, true, 2);
     audio_pcm pcm;
     load_pcm(g_jfk, &pcm);
-    enum { REPEATS = 6 };   /* 66 s: a call of a second or two on this model */
-    size_t nlong = pcm.n * REPEATS;
-    float *longpcm = xcalloc(nlong, sizeof *longpcm);
-    for (int i = 0; i < REPEATS; i++)
-        memcpy(longpcm + (size_t)i * pcm.n, pcm.samples, pcm.n * sizeof *longpcm);
+    size_t nlong;
+    float *longpcm = repeated(&pcm, 6, &nlong);   /* 66 s: a call of a second or two on this model */
     engine_result ref_long, ref_short;
     transcribe_pcm(e, longpcm, nlong, "en", NULL, &ref_long);
     transcribe_pcm(e, pcm.samples, pcm.n, "en", NULL, &ref_short);
@@ -1035,6 +1043,55 @@ static void test_seats_share_cores_and_keep_results(void **state)
     engine_result_free(&ref_long);
     engine_result_free(&ref_short);
     free(longpcm);
+    audio_pcm_free(&pcm);
+    engine_destroy(e);
+}
+
+/* Two comparable recognitions begin side by side on a core each (132 s and 77 s: five passes and
+ * three). Once the shorter one ends, the longer one takes both cores at its next encoder pass,
+ * inside its call (third_party/whisper.cpp/threads-per-pass.patch; before, only at its next
+ * call), and both transcripts stay the solo ones. */
+static void test_survivor_takes_freed_cores_back(void **state)
+{
+    (void)state;
+    engine *e = new_engine(NULL, true, 2);
+    audio_pcm pcm;
+    load_pcm(g_jfk, &pcm);
+    size_t nlong, nmid;
+    float *longpcm = repeated(&pcm, 12, &nlong), *midpcm = repeated(&pcm, 7, &nmid);
+    engine_result ref_long, ref_mid;
+    transcribe_pcm(e, longpcm, nlong, "en", NULL, &ref_long);
+    transcribe_pcm(e, midpcm, nmid, "en", NULL, &ref_mid);
+
+    engine_cores_params cp = engine_cores_default_params();
+    cp.cores = 2;
+    engine_cores *c = engine_cores_new(&cp);
+    seat_worker a = {.e = e, .pcm = longpcm, .n = nlong, .seat = engine_seat_open(c)};
+    seat_worker b = {.e = e, .pcm = midpcm, .n = nmid, .seat = engine_seat_open(c)};
+    engine_seat_finishing(a.seat);   /* one call each, as jobs say before their last window */
+    engine_seat_finishing(b.seat);
+    assert_int_equal(pthread_create(&a.thread, NULL, seat_worker_main, &a), 0);
+    assert_int_equal(pthread_create(&b.thread, NULL, seat_worker_main, &b), 0);
+    assert_int_equal(pthread_join(b.thread, NULL), 0);
+    assert_int_equal(pthread_join(a.thread, NULL), 0);
+    expect_same(&a, &ref_long, "the long recognition");
+    expect_same(&b, &ref_mid, "the shorter recognition");
+    assert_true(b.done_ms < a.done_ms);
+    engine_cores_stats st = engine_cores_get_stats(c);
+    printf("side by side: calls %llu, grown %llu, asked %llu, peak %d of %d cores\n", (unsigned long long)st.calls,
+           (unsigned long long)st.grown, (unsigned long long)st.asked, st.peak_busy, st.cores);
+    assert_int_equal(st.calls, 2);
+    assert_int_equal(st.grown, 1);
+    assert_int_equal(st.peak_busy, 2);
+    engine_seat_close(a.seat);
+    engine_seat_close(b.seat);
+    engine_cores_free(c);
+    engine_result_free(&a.out);
+    engine_result_free(&b.out);
+    engine_result_free(&ref_long);
+    engine_result_free(&ref_mid);
+    free(longpcm);
+    free(midpcm);
     audio_pcm_free(&pcm);
     engine_destroy(e);
 }
@@ -1124,11 +1181,8 @@ static void test_newcomer_stops_a_later_encoder_pass(void **state)
     }
     audio_pcm pcm;
     load_pcm(g_jfk, &pcm);
-    enum { REPEATS = 6 };
-    size_t nlong = pcm.n * REPEATS, nshort = pcm.n / 4;
-    float *longpcm = xcalloc(nlong, sizeof *longpcm);
-    for (int i = 0; i < REPEATS; i++)
-        memcpy(longpcm + (size_t)i * pcm.n, pcm.samples, pcm.n * sizeof *longpcm);
+    size_t nlong, nshort = pcm.n / 4;
+    float *longpcm = repeated(&pcm, 6, &nlong);
     engine_result ref_long, ref_short;
     transcribe_pcm(h.e, longpcm, nlong, "en", NULL, &ref_long);
     transcribe_pcm(h.e, pcm.samples, nshort, "en", NULL, &ref_short);
@@ -1227,6 +1281,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest concurrency[] = {
         cmocka_unit_test(test_four_threads_match_one),
         cmocka_unit_test(test_seats_share_cores_and_keep_results),
+        cmocka_unit_test(test_survivor_takes_freed_cores_back),
         cmocka_unit_test(test_newcomer_stops_a_first_encoder_pass),
         cmocka_unit_test(test_newcomer_stops_a_later_encoder_pass),
     };
