@@ -1111,12 +1111,14 @@ typedef struct heavy_engine {
     engine *e;
 } heavy_engine;
 
-/* false: WHISPER_MODEL_GEN unset (ctest sets it) */
-static bool heavy_engine_new(heavy_engine *h)
+/* Skips the test when WHISPER_MODEL_GEN is unset (ctest sets it). */
+static void heavy_engine_new(heavy_engine *h)
 {
     const char *gen = getenv("WHISPER_MODEL_GEN");
-    if (!gen || !gen[0])
-        return false;
+    if (!gen || !gen[0]) {
+        print_message("WHISPER_MODEL_GEN unset (ctest sets it): skipped\n");
+        skip();
+    }
     snprintf(h->dir, sizeof h->dir, "/tmp/cicada-encoder-XXXXXX");
     assert_non_null(mkdtemp(h->dir));
     snprintf(h->model, sizeof h->model, "%s/heavy-encoder.bin", h->dir);
@@ -1134,7 +1136,6 @@ static bool heavy_engine_new(heavy_engine *h)
     h->e = engine_whisper_new(&p, err, sizeof err);
     if (!h->e)
         fail_msg("engine_whisper_new(%s): %s", h->model, err);
-    return true;
 }
 
 static void heavy_engine_free(heavy_engine *h)
@@ -1144,28 +1145,34 @@ static void heavy_engine_free(heavy_engine *h)
     rmdir(h->dir);
 }
 
-/* The newcomer comes 400 ms after the call took its cores. whisper.cpp asks the abort callback
+/* jfk long_repeats times over for the long call, its first 2.75 s for the newcomer. */
+static void heavy_scenario(int long_repeats, int delay_ms, int want_regrant)
+{
+    heavy_engine h;
+    heavy_engine_new(&h);
+    audio_pcm pcm;
+    load_pcm(g_jfk, &pcm);
+    size_t nlong, nshort = pcm.n / 4;
+    float *longpcm = repeated(&pcm, long_repeats, &nlong);
+    engine_result ref_long, ref_short;
+    transcribe_pcm(h.e, longpcm, nlong, "en", NULL, &ref_long);
+    transcribe_pcm(h.e, pcm.samples, nshort, "en", NULL, &ref_short);
+    seats_scenario(h.e, pcm.samples, nshort, longpcm, nlong, &ref_long, &ref_short, delay_ms, want_regrant,
+                   STOP_WITHIN_MS);
+    engine_result_free(&ref_long);
+    engine_result_free(&ref_short);
+    free(longpcm);
+    audio_pcm_free(&pcm);
+    heavy_engine_free(&h);
+}
+
+/* jfk once, the newcomer 400 ms after the call took its cores. whisper.cpp asks the abort callback
  * after a whole pass too, so the call would begin again without the patch as well, but only once
  * the pass ended. */
 static void test_newcomer_stops_a_first_encoder_pass(void **state)
 {
     (void)state;
-    heavy_engine h;
-    if (!heavy_engine_new(&h)) {
-        print_message("WHISPER_MODEL_GEN unset (ctest sets it): skipped\n");
-        skip();
-    }
-    audio_pcm pcm;
-    load_pcm(g_jfk, &pcm);
-    size_t nshort = pcm.n / 4;   /* under 3 s */
-    engine_result ref_long, ref_short;
-    transcribe_pcm(h.e, pcm.samples, pcm.n, "en", NULL, &ref_long);
-    transcribe_pcm(h.e, pcm.samples, nshort, "en", NULL, &ref_short);
-    seats_scenario(h.e, pcm.samples, nshort, pcm.samples, pcm.n, &ref_long, &ref_short, 400, 1, STOP_WITHIN_MS);
-    engine_result_free(&ref_long);
-    engine_result_free(&ref_short);
-    audio_pcm_free(&pcm);
-    heavy_engine_free(&h);
+    heavy_scenario(1, 400, 1);
 }
 
 /* 66 s of audio (jfk six times over: three passes at least), the newcomer early in the second or a
@@ -1174,25 +1181,7 @@ static void test_newcomer_stops_a_first_encoder_pass(void **state)
 static void test_newcomer_stops_a_later_encoder_pass(void **state)
 {
     (void)state;
-    heavy_engine h;
-    if (!heavy_engine_new(&h)) {
-        print_message("WHISPER_MODEL_GEN unset (ctest sets it): skipped\n");
-        skip();
-    }
-    audio_pcm pcm;
-    load_pcm(g_jfk, &pcm);
-    size_t nlong, nshort = pcm.n / 4;
-    float *longpcm = repeated(&pcm, 6, &nlong);
-    engine_result ref_long, ref_short;
-    transcribe_pcm(h.e, longpcm, nlong, "en", NULL, &ref_long);
-    transcribe_pcm(h.e, pcm.samples, nshort, "en", NULL, &ref_short);
-    seats_scenario(h.e, pcm.samples, nshort, longpcm, nlong, &ref_long, &ref_short, IN_A_LATER_PASS, 0,
-                   STOP_WITHIN_MS);
-    engine_result_free(&ref_long);
-    engine_result_free(&ref_short);
-    free(longpcm);
-    audio_pcm_free(&pcm);
-    heavy_engine_free(&h);
+    heavy_scenario(6, IN_A_LATER_PASS, 0);
 }
 
 /* ---- main ---- */
