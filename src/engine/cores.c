@@ -230,6 +230,16 @@ static int spare_for(const engine_cores *c, const engine_seat *s, int left)
     return left > reserve ? left - reserve : 0;
 }
 
+/* Gives s n more cores (they are free). */
+static void take(engine_cores *c, engine_seat *s, int n)
+{
+    s->held += n;
+    c->free -= n;
+    int busy = c->total - c->free;
+    if (busy > c->stats.peak_busy)
+        c->stats.peak_busy = busy;
+}
+
 /* Serves s (the head of the line, its need free): a new call takes its want and the spare cores;
  * a paused call takes its grant back. */
 static void serve(engine_cores *c, engine_seat *s)
@@ -239,13 +249,9 @@ static void serve(engine_cores *c, engine_seat *s)
         grant += min_int(spare_for(c, s, c->free - grant), s->max - grant);
         s->grant = grant;
     }
-    s->held = s->grant;
-    c->free -= s->held;
+    take(c, s, s->grant);   /* (held is 0 while waiting) */
     s->waiting = false;
     s->paused = false;
-    int busy = c->total - c->free;
-    if (busy > c->stats.peak_busy)
-        c->stats.peak_busy = busy;
     wake_head(c);   /* the next in line may fit too */
 }
 
@@ -392,12 +398,8 @@ int engine_seat_next_unit(engine_seat *s)
         int more = min_int(spare_for(c, s, c->free), s->max - s->grant);
         if (more > 0) {
             s->grant += more;
-            s->held += more;
-            c->free -= more;
+            take(c, s, more);
             c->stats.grown++;
-            int busy = c->total - c->free;
-            if (busy > c->stats.peak_busy)
-                c->stats.peak_busy = busy;
             log_debug("cores: a call of %lld ms grows to %d of %d cores", (long long)s->work_ms, s->grant, c->total);
         }
     }

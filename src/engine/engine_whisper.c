@@ -657,11 +657,11 @@ static void on_decoding_step(struct whisper_context *ctx, struct whisper_state *
 
 /* samples NULL: the state's spectrogram from an earlier, abandoned start of this call is reused. */
 static int run_decoder(whisper_engine *we, slot *s, const float *samples, int nsamples, int n, const speech *sp,
-                       const char *language, const engine_opts *o, int threads, call_ctl *cc, engine_result *out,
+                       const char *language, const engine_opts *o, call_ctl *cc, engine_result *out,
                        const char **detected, char *err, size_t errlen)
 {
     struct whisper_full_params wp = whisper_engine_full_params(&we->base, language, o->hotwords);
-    wp.n_threads = threads;
+    wp.n_threads = cc->threads;
     wp.encoder_begin_callback = on_encoder_begin;
     wp.encoder_begin_callback_user_data = cc;
     wp.logits_filter_callback = on_decoding_step;
@@ -703,8 +703,8 @@ static int decode(whisper_engine *we, slot *s, const float *pcm, int n, const ch
         const float *samples = s->vad ? sp.pcm : pcm;
         int nsamples = s->vad ? sp.n : n;
         if (rc == 0 && nsamples > 0)
-            rc = run_decoder(we, s, retry ? NULL : samples, nsamples, n, &sp, language, o, threads, &cc, out,
-                             detected, err, errlen);
+            rc = run_decoder(we, s, retry ? NULL : samples, nsamples, n, &sp, language, o, &cc, out, detected,
+                             err, errlen);
         bool again = o->seat && rc == 0 && atomic_load(&cc.regrant);
         if (!again) {
             if (o->seat)
