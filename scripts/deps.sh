@@ -6,10 +6,12 @@ PKGS=(build-essential cmake ninja-build pkg-config patch
       libmicrohttpd-dev libexpat1-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libavcodec-dev libavformat-dev libavutil-dev libswresample-dev
       libjansson-dev libinih-dev libopencc-dev
+      liblapacke-dev                 # speaker diarization: the eigen-solver of its spectral clustering
       libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
       libcmocka-dev ffmpeg sox espeak-ng wrk sqlite3 curl
       postgresql-15                  # scaling out: the tests start their own server (no systemd)
       python3-botocore               # test-only: cross-checks our SigV4 signer
+      sctk                           # test-only: md-eval.pl scores diarization (DER)
       libopencore-amrnb-dev libvo-amrwbenc-dev)   # test-only: AMR test files (FFmpeg cannot encode AMR)
 missing=()
 for p in "${PKGS[@]}"; do

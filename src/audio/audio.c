@@ -970,6 +970,11 @@ int audio_reader_channels(const audio_reader *r)
     return r->c.in_channels;
 }
 
+int audio_reader_input_rate(const audio_reader *r)
+{
+    return r->c.swr_rate;
+}
+
 void audio_close(audio_reader *r)
 {
     if (!r)

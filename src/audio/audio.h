@@ -68,6 +68,8 @@ int64_t audio_reader_duration_ms(const audio_reader *r);
 /* Channels of the input's audio stream (what params.channel may choose from); 0 when the
  * container does not say, until the first audio_read. */
 int audio_reader_channels(const audio_reader *r);
+/* The input's own sample rate (before resampling); 0 until the first audio_read. */
+int audio_reader_input_rate(const audio_reader *r);
 void audio_close(audio_reader *r);
 
 /* Decodes the whole file (downmixed to mono or one channel, resampled). On failure err holds a

@@ -102,6 +102,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_diarize(int argc, char **argv);
 /* `cicada text`: the text options (ConvertNumMode, FilterModal/Dirty/Punc) on stdin lines. */
 int cmd_text(int argc, char **argv);
 

@@ -21,6 +21,7 @@ static void usage(FILE *f)
                "  serve        run the speech-recognition service (API + object store + workers)\n"
                "  migrate      create or upgrade the database schema, then exit (serve does it too)\n"
                "  transcribe   recognise one local audio file and print the result\n"
+               "  diarize      find who spoke when in one local audio file, printed as RTTM\n"
                "  models       list, verify and download (pull) whisper models\n"
                "  text         apply the text options (numbers, fillers, dirty words, punctuation) to stdin lines\n"
                "  version      print versions of cicada and its libraries\n\n"
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
         return cmd_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "transcribe") == 0)
         return cmd_transcribe(argc - 2, argv + 2);
+    if (strcmp(cmd, "diarize") == 0)
+        return cmd_diarize(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "text") == 0)

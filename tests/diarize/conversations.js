@@ -4,7 +4,7 @@
 // the overlap variant, sometimes starting a little before the previous turn ends). Each utterance is
 // trimmed of its leading and trailing silence first, so that the reference marks speech only.
 //
-//   node tests/diarization/conversations.js SET SEED OUT_DIR [--turns N] [--overlap] [--speakers K]
+//   node tests/diarize/conversations.js SET SEED OUT_DIR [--turns N] [--overlap] [--speakers K]
 //
 // SET: aishell (two Mandarin speakers, 16 kHz), fsdd (up to six digit speakers, 8 kHz), en (a Hi-Fi
 // TTS voice and a LibriSpeech voice, 16 kHz). Writes OUT_DIR/<name>.wav and OUT_DIR/<name>.rttm
@@ -82,7 +82,7 @@ function build(set, seed, { turns = 20, overlap = false, speakers: nspk = 0 } = 
   let t = 0.3 + rand() * 0.5;   // a little silence first
   let cur = pick(speakers.length);
   for (let k = 0; k < turns; k++) {
-    if (k > 0) {   // the next speaker is never the current one
+    if (k > 0 && speakers.length > 1) {   // the next speaker is never the current one
       const others = speakers.map((_, i) => i).filter((i) => i !== cur);
       cur = others[pick(others.length)];
     }

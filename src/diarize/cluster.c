@@ -1,0 +1,415 @@
+/* cluster.c — segments into speakers: Gaussian likelihood-ratio (GLR) distances between segments,
+ * and spectral clustering of the distance ranks (NME-SC, Park et al. 2019): each row keeps its p
+ * nearest segments as a binary affinity, the p whose Laplacian shows the clearest eigengap relative
+ * to p chooses the graph, and the rows of the Laplacian's first k eigenvectors are grouped by
+ * k-means. LAPACK does the linear algebra.
+ *
+ * The count, when not given, is not the eigengap's: on these small graphs (tens to hundreds of
+ * 1.5 s segments) the gap named 4-10 speakers for two on most English conversations. Instead each
+ * k in 2..max is clustered and scored by separation(): how far apart its closest two clusters
+ * stand, against how far apart each cluster's own halves stand. The best k is kept if it clears
+ * SEPARATION, else one speaker (measured in docs/benchmarks.md).
+ *
+ * Cost: O(N^2) distances and O(N^3) per eigen-solve (one per p tried, one per k), N <= CLUSTER_CAP
+ * (diarize.c). */
+#include "diarize/diarize_internal.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RIDGE 1e-4              /* added to covariance diagonals (relative to the mean variance) */
+#define KMEANS_RESTARTS 10      /* k-means++ starts; the tightest result wins */
+#define KMEANS_ITERS 100
+#define SEPARATION 2.7          /* separation() from which two clusters are two speakers: two AISHELL
+                                   voices scored 2.8-5.7, one voice split in two at most 2.6 */
+
+static int tri(int i, int j) { return i * DZ_DIM - i * (i - 1) / 2 + (j - i); }
+
+bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *s2)
+{
+    if (n < 2)
+        return false;
+    g->n = n;
+    for (int i = 0; i < DZ_DIM; i++)
+        g->mean[i] = s1[i] / n;
+    double trace = 0;
+    for (int i = 0; i < DZ_DIM; i++)
+        for (int j = i; j < DZ_DIM; j++) {
+            double c = s2[tri(i, j)] / n - g->mean[i] * g->mean[j];
+            g->cov[i + j * DZ_DIM] = g->cov[j + i * DZ_DIM] = c;
+            if (i == j)
+                trace += c;
+        }
+    double ridge = RIDGE * (trace / DZ_DIM) + 1e-9;
+    double chol[DZ_DIM * DZ_DIM];
+    memcpy(chol, g->cov, sizeof chol);
+    for (int i = 0; i < DZ_DIM; i++)
+        chol[i + i * DZ_DIM] += ridge;
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', DZ_DIM, chol, DZ_DIM) != 0)
+        return false;
+    g->logdet = 0;
+    for (int i = 0; i < DZ_DIM; i++)
+        g->logdet += 2.0 * log(chol[i + i * DZ_DIM]);
+    for (int i = 0; i < DZ_DIM; i++)
+        g->cov[i + i * DZ_DIM] += ridge;
+    return true;
+}
+
+bool dz_gauss_inverse(const dz_gauss *g, double *prec)
+{
+    memcpy(prec, g->cov, sizeof(double) * DZ_DIM * DZ_DIM);
+    if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', DZ_DIM, prec, DZ_DIM) != 0 ||
+        LAPACKE_dpotri_work(LAPACK_COL_MAJOR, 'U', DZ_DIM, prec, DZ_DIM) != 0)
+        return false;
+    for (int j = 0; j < DZ_DIM; j++)   /* dpotri fills the upper triangle only */
+        for (int i = j + 1; i < DZ_DIM; i++)
+            prec[i + j * DZ_DIM] = prec[j + i * DZ_DIM];
+    return true;
+}
+
+/* GLR distance: how much likelier two segments are as two Gaussians than as one, per frame. */
+static double glr(const dz_seg *a, const dz_gauss *ga, const dz_seg *b, const dz_gauss *gb)
+{
+    double s1[DZ_DIM], s2[DZ_TRI];
+    for (int i = 0; i < DZ_DIM; i++)
+        s1[i] = a->s1[i] + b->s1[i];
+    for (int i = 0; i < DZ_TRI; i++)
+        s2[i] = a->s2[i] + b->s2[i];
+    dz_gauss g;
+    if (!dz_gauss_from_stats(&g, a->n + b->n, s1, s2))
+        return INFINITY;
+    return 0.5 * (g.n * g.logdet - ga->n * ga->logdet - gb->n * gb->logdet) / g.n;
+}
+
+typedef struct {
+    double d;
+    int j;
+} ranked;
+
+static int by_distance(const void *x, const void *y)
+{
+    const ranked *a = x, *b = y;
+    return a->d < b->d ? -1 : a->d > b->d ? 1 : a->j - b->j;
+}
+
+/* The Laplacian D - A of the p-nearest-neighbour graph, symmetrised (A + A^T) / 2. */
+static void laplacian(const int *near, int n, int p, double *L)
+{
+    memset(L, 0, sizeof(double) * (size_t)n * n);
+    for (int i = 0; i < n; i++)
+        for (int q = 0; q < p; q++) {
+            int j = near[(size_t)i * (n - 1) + q];
+            L[(size_t)i * n + j] -= 0.5;
+            L[(size_t)j * n + i] -= 0.5;
+        }
+    for (int i = 0; i < n; i++) {
+        double deg = 0;
+        for (int j = 0; j < n; j++)
+            deg -= j == i ? 0 : L[(size_t)i * n + j];
+        L[(size_t)i * n + i] = deg;
+    }
+}
+
+/* Eigenvalues of L ascending (L is destroyed). */
+static bool eigenvalues(double *L, int n, double *w)
+{
+    return LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'U', n, L, n, w) == 0;
+}
+
+/* A small deterministic generator (xorshift), so that a recording always gets the same labels. */
+static uint32_t next_rand(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static double sqdist(const double *a, const double *b, int k)
+{
+    double s = 0;
+    for (int i = 0; i < k; i++)
+        s += (a[i] - b[i]) * (a[i] - b[i]);
+    return s;
+}
+
+/* k-means++ on n rows of k values; labels out. */
+static bool kmeans(const double *x, int n, int k, int *labels)
+{
+    double *cent = malloc(sizeof(double) * (size_t)k * k), *dist = malloc(sizeof(double) * (size_t)n);
+    int *lab = malloc(sizeof(int) * (size_t)n), *cnt = malloc(sizeof(int) * (size_t)k);
+    if (!cent || !dist || !lab || !cnt) {
+        free(cent), free(dist), free(lab), free(cnt);
+        return false;
+    }
+    uint32_t seed = 2463534242u;
+    double best = INFINITY;
+    for (int r = 0; r < KMEANS_RESTARTS; r++) {
+        /* seeding: first centre at random, each next one with probability ~ squared distance */
+        int first = (int)(next_rand(&seed) % (uint32_t)n);
+        memcpy(cent, x + (size_t)first * k, sizeof(double) * k);
+        for (int c = 1; c < k; c++) {
+            double total = 0;
+            for (int i = 0; i < n; i++) {
+                double m = INFINITY;
+                for (int e = 0; e < c; e++) {
+                    double s = sqdist(x + (size_t)i * k, cent + (size_t)e * k, k);
+                    m = s < m ? s : m;
+                }
+                dist[i] = m;
+                total += m;
+            }
+            double at = total * (double)(next_rand(&seed) % 1000000u) / 1e6;
+            int pick = n - 1;
+            for (int i = 0; i < n; i++) {
+                at -= dist[i];
+                if (at < 0) {
+                    pick = i;
+                    break;
+                }
+            }
+            memcpy(cent + (size_t)c * k, x + (size_t)pick * k, sizeof(double) * k);
+        }
+        double inertia = 0;
+        for (int it = 0; it < KMEANS_ITERS; it++) {
+            bool moved = false;
+            inertia = 0;
+            for (int i = 0; i < n; i++) {
+                int arg = 0;
+                double m = INFINITY;
+                for (int c = 0; c < k; c++) {
+                    double s = sqdist(x + (size_t)i * k, cent + (size_t)c * k, k);
+                    if (s < m) {
+                        m = s;
+                        arg = c;
+                    }
+                }
+                moved |= it == 0 || lab[i] != arg;
+                lab[i] = arg;
+                inertia += m;
+            }
+            if (!moved)
+                break;
+            memset(cent, 0, sizeof(double) * (size_t)k * k);
+            memset(cnt, 0, sizeof(int) * (size_t)k);
+            for (int i = 0; i < n; i++) {
+                cnt[lab[i]]++;
+                for (int j = 0; j < k; j++)
+                    cent[(size_t)lab[i] * k + j] += x[(size_t)i * k + j];
+            }
+            for (int c = 0; c < k; c++)
+                for (int j = 0; j < k; j++)
+                    cent[(size_t)c * k + j] = cnt[c] ? cent[(size_t)c * k + j] / cnt[c] : cent[(size_t)c * k + j];
+        }
+        if (inertia < best) {
+            best = inertia;
+            memcpy(labels, lab, sizeof(int) * (size_t)n);
+        }
+    }
+    free(cent), free(dist), free(lab), free(cnt);
+    return true;
+}
+
+/* Renumbers labels 0.. by first appearance and drops empty clusters; returns the count. */
+static int compact(int *labels, int n, int k)
+{
+    int map[DIARIZE_MAX_SPEAKERS];
+    for (int c = 0; c < k; c++)
+        map[c] = -1;
+    int next = 0;
+    for (int i = 0; i < n; i++) {
+        if (map[labels[i]] < 0)
+            map[labels[i]] = next++;
+        labels[i] = map[labels[i]];
+    }
+    return next;
+}
+
+/* The p whose graph shows the clearest eigengap among counts 1..kmax, relative to p (NME);
+ * *k_out: the count that gap suggests. */
+static int nme_p(const int *ps, double low[][DIARIZE_MAX_SPEAKERS + 2], const double *top, int np, int n,
+                 int kmax, int *k_out)
+{
+    int best_p = ps[0], best_k = 1;
+    double best_r = INFINITY;
+    for (int i = 0; i < np; i++) {
+        int k = 1;
+        double gap = -1;
+        for (int c = 1; c <= kmax && c < n; c++)
+            if (low[i][c] - low[i][c - 1] > gap) {
+                gap = low[i][c] - low[i][c - 1];
+                k = c;
+            }
+        double ratio = gap / (top[i] > 1e-12 ? top[i] : 1e-12);
+        double r = (double)ps[i] / n / (ratio > 1e-12 ? ratio : 1e-12);
+        if (r < best_r) {
+            best_r = r;
+            best_p = ps[i];
+            best_k = k;
+        }
+    }
+    if (k_out)
+        *k_out = best_k;
+    return best_p;
+}
+
+/* k clusters of the p-nearest-neighbour graph: the rows of its Laplacian's first k eigenvectors,
+ * normalised, grouped by k-means. Returns the clusters found (empty ones dropped), -1 on error. */
+static int spectral(const int *near, int n, int p, int k, double *L, double *w, double *vecs, int *labels)
+{
+    if (k <= 1) {
+        for (int i = 0; i < n; i++)
+            labels[i] = 0;
+        return 1;
+    }
+    laplacian(near, n, p, L);
+    lapack_int found, support[2 * DIARIZE_MAX_SPEAKERS];
+    int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', n, L, n, 0, 0, 1, k, 0.0, &found, w, vecs, k,
+                              support);
+    if (info != 0 || found != k)
+        return -1;
+    for (int i = 0; i < n; i++) {   /* rows to unit length */
+        double s = 0;
+        for (int j = 0; j < k; j++)
+            s += vecs[(size_t)i * k + j] * vecs[(size_t)i * k + j];
+        s = sqrt(s) > 1e-12 ? sqrt(s) : 1;
+        for (int j = 0; j < k; j++)
+            vecs[(size_t)i * k + j] /= s;
+    }
+    if (!kmeans(vecs, n, k, labels))
+        return -1;
+    return compact(labels, n, k);
+}
+
+/* Per-frame GLR between the pooled statistics of two sets of segments. */
+static double set_glr(const dz_seg *a, const dz_seg *b)
+{
+    dz_gauss ga, gb;
+    if (!dz_gauss_from_stats(&ga, a->n, a->s1, a->s2) || !dz_gauss_from_stats(&gb, b->n, b->s1, b->s2))
+        return 0;
+    return glr(a, &ga, b, &gb);
+}
+
+/* How far apart the closest two clusters stand, against how far apart each cluster's own halves
+ * (alternate segments) stand: the least, over pairs of clusters, of GLR(a, b) / mean(GLR(a's
+ * halves), GLR(b's halves)). Pooled statistics average the words out, so a speaker's two halves
+ * come closer with more speech, two speakers do not. */
+static double separation(const dz_seg *segs, int n, const int *labels, int k)
+{
+    dz_seg all[DIARIZE_MAX_SPEAKERS], half[DIARIZE_MAX_SPEAKERS][2];
+    memset(all, 0, sizeof all);
+    memset(half, 0, sizeof half);
+    int seen[DIARIZE_MAX_SPEAKERS] = {0};
+    for (int i = 0; i < n; i++) {
+        int c = labels[i];
+        dz_seg *t[2] = {&all[c], &half[c][seen[c]++ & 1]};
+        for (int m = 0; m < 2; m++) {
+            t[m]->n += segs[i].n;
+            for (int j = 0; j < DZ_DIM; j++)
+                t[m]->s1[j] += segs[i].s1[j];
+            for (int j = 0; j < DZ_TRI; j++)
+                t[m]->s2[j] += segs[i].s2[j];
+        }
+    }
+    double own[DIARIZE_MAX_SPEAKERS];
+    for (int c = 0; c < k; c++)
+        own[c] = set_glr(&half[c][0], &half[c][1]);
+    double least = INFINITY;
+    for (int a = 0; a < k; a++)
+        for (int b = a + 1; b < k; b++) {
+            double within = 0.5 * (own[a] + own[b]);
+            double r = within > 0 ? set_glr(&all[a], &all[b]) / within : 0;
+            least = r < least ? r : least;
+        }
+    return least;
+}
+
+int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, int *labels)
+{
+    int n = (int)nseg;
+    if (n == 0)
+        return 0;
+    if (n <= 2 || speakers == 1) {
+        int k = speakers > 0 && speakers <= n ? speakers : 1;
+        for (int i = 0; i < n; i++)
+            labels[i] = k == 1 ? 0 : i;
+        return k;
+    }
+    int result = -1;
+    dz_gauss *g = malloc(sizeof *g * (size_t)n);
+    ranked *row = malloc(sizeof *row * (size_t)n);
+    int *near = malloc(sizeof(int) * (size_t)n * (n - 1));
+    double *L = malloc(sizeof(double) * (size_t)n * n), *w = malloc(sizeof(double) * (size_t)n);
+    double *dist = malloc(sizeof(double) * (size_t)n * n);
+    double *vecs = malloc(sizeof(double) * (size_t)n * DIARIZE_MAX_SPEAKERS);
+    if (!g || !row || !near || !L || !w || !dist || !vecs)
+        goto out;
+    for (int i = 0; i < n; i++)
+        if (!dz_gauss_from_stats(&g[i], segs[i].n, segs[i].s1, segs[i].s2))
+            g[i].n = 0;
+    for (int i = 0; i < n; i++) {
+        dist[(size_t)i * n + i] = 0;
+        for (int j = i + 1; j < n; j++) {
+            double d = g[i].n > 0 && g[j].n > 0 ? glr(&segs[i], &g[i], &segs[j], &g[j]) : INFINITY;
+            dist[(size_t)i * n + j] = dist[(size_t)j * n + i] = d;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int m = 0;
+        for (int j = 0; j < n; j++)
+            if (j != i)
+                row[m++] = (ranked){dist[(size_t)i * n + j], j};
+        qsort(row, (size_t)m, sizeof *row, by_distance);
+        for (int q = 0; q < m; q++)
+            near[(size_t)i * (n - 1) + q] = row[q].j;
+    }
+    /* NME: each p's Laplacian spectrum (its low end and its largest value) is kept, so that the p
+     * for a count bound is chosen without solving again */
+    int np = 0, ps[64];
+    double low[64][DIARIZE_MAX_SPEAKERS + 2], top[64];
+    int pmax = n / 4 > 2 ? n / 4 : 2;
+    if (pmax > n - 1)
+        pmax = n - 1;
+    for (int p = 2; p <= pmax && np < 64; p += p < 10 ? 1 : p < 30 ? 3 : p / 8) {
+        laplacian(near, n, p, L);
+        if (!eigenvalues(L, n, w))
+            goto out;
+        ps[np] = p;
+        for (int c = 0; c < DIARIZE_MAX_SPEAKERS + 2; c++)
+            low[np][c] = c < n ? w[c] : w[n - 1];
+        top[np++] = w[n - 1];
+    }
+    if (speakers > 0) {
+        int k = speakers < n ? speakers : n;
+        result = spectral(near, n, nme_p(ps, low, top, np, n, k, NULL), k, L, w, vecs, labels);
+        goto out;
+    }
+    /* The count: of the partitions into 2..max_speakers, the one whose closest two clusters stand
+     * furthest apart, if they stand apart enough; otherwise one speaker. */
+    int *trial = malloc(sizeof(int) * (size_t)n);
+    if (!trial)
+        goto out;
+    for (int i = 0; i < n; i++)
+        labels[i] = 0;
+    result = 1;
+    double best = SEPARATION;
+    for (int k = 2; k <= max_speakers && k <= n; k++) {
+        int got = spectral(near, n, nme_p(ps, low, top, np, n, k, NULL), k, L, w, vecs, trial);
+        if (got < 0) {
+            result = -1;
+            break;
+        }
+        double sep = got == k ? separation(segs, n, trial, k) : 0;
+        if (sep >= best) {
+            best = sep;
+            memcpy(labels, trial, sizeof(int) * (size_t)n);
+            result = k;
+        }
+    }
+    free(trial);
+out:
+    free(g), free(row), free(near), free(L), free(w), free(dist), free(vecs);
+    return result;
+}
