@@ -48,7 +48,15 @@ function rng(seed) {
   };
 }
 
+// Decoded recordings, kept for the process: a conversation uses each file once, a test run many times.
+const decoded = new Map();
 function pcmOf(file, rate) {
+  const key = `${file}@${rate}`;
+  if (!decoded.has(key)) decoded.set(key, decode(file, rate));
+  return decoded.get(key);
+}
+
+function decode(file, rate) {
   const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '1', '-ar', String(rate), '-'],
     { maxBuffer: 1 << 28 });
   return new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2);
