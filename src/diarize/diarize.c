@@ -199,7 +199,10 @@ diarize_rc diarize_feed(diarizer *d, const float *pcm, size_t n)
     for (size_t i = 0; i < n;) {
         size_t want = (size_t)d->win - d->have;
         size_t take = n - i < want ? n - i : want;
-        memcpy(d->ring + d->have, pcm + i, take * sizeof(float));
+        for (size_t j = 0; j < take; j++) {   /* decoders of float formats can hand out anything */
+            float x = pcm[i + j];
+            d->ring[d->have + j] = !isfinite(x) ? 0.0f : x > 1.0f ? 1.0f : x < -1.0f ? -1.0f : x;
+        }
         d->have += take;
         i += take;
         if (d->have < (size_t)d->win)

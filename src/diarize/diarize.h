@@ -71,7 +71,8 @@ int diarize_speaker_of(const diarize_result *r, int64_t start_ms, int64_t end_ms
 
 typedef struct diarizer diarizer;
 diarize_rc diarize_new(const diarize_params *p, diarizer **out);
-/* Any number of samples per call; the result does not depend on how they are cut. Memory grows
+/* Any number of samples per call; the result does not depend on how they are cut. Samples are
+ * taken as [-1, 1]: larger ones are clipped, NaN and infinities read as silence. Memory grows
  * by under 3 KB per second of speech (summaries, not frames). */
 diarize_rc diarize_feed(diarizer *d, const float *pcm, size_t n);
 /* Clusters everything fed so far and returns the turns. Call once; *out is owned by the caller. */
