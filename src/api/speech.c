@@ -107,20 +107,14 @@ static bool parse_ints(api_response *r, const api_request *q, const xml_node *sr
     return true;
 }
 
-/* No engine here tells speakers apart, so asking for it is refused rather than answered with
- * sentences that look diarized and are not (ChannelNum 2 labels each channel as its speaker). */
+/* SpeakerDiarization 1 works with every engine and type (src/diarize hears the same samples as
+ * the engine); with ChannelNum 2 it is accepted and has no effect, each channel being its speaker.
+ * A count without diarization means nothing, so it is refused rather than ignored. */
 static bool check_speakers(api_response *r, const api_request *q, const job_params *p)
 {
-    if (p->speaker_diarization == 1) {
-        api_error(r, q, 400, "InvalidArgument", "SpeakerDiarization 1: speaker diarization is not available on this "
-                  "server; send 0 or leave it out (with ChannelNum 2 each channel's sentences carry the channel as "
-                  "SpeakerId)");
-        return false;
-    }
-    if (p->speaker_number != 0) {
+    if (p->speaker_number != 0 && p->speaker_diarization != 1) {
         api_error(r, q, 400, "InvalidArgument", "SpeakerNumber %d: a speaker count only has meaning with "
-                  "SpeakerDiarization 1, and speaker diarization is not available on this server; send 0 or leave "
-                  "it out", p->speaker_number);
+                  "SpeakerDiarization 1; send SpeakerDiarization 1, or SpeakerNumber 0", p->speaker_number);
         return false;
     }
     return true;

@@ -377,6 +377,7 @@ struct output_doc {
     size_t n, cap;
     size_t nchannels;
     int filter_punc;   /* FilterPunc 1: each sentence loses its final marks */
+    bool diarized;     /* a channel came with speakers: subtitle cues name them */
 };
 
 output_params output_default_params(void)
@@ -452,11 +453,55 @@ static void add_resegmented(output_doc *d, const sentence_source *src, const wor
     }
 }
 
-static void add_segment(output_doc *d, const output_params *p, size_t channel, int speaker_id,
+#define SPEAKER_MIN_RUN_MS 600   /* shorter stretches between two of one other speaker are that speaker's */
+
+/* Each word's speaker (see output.h): the speaker holding most of its time, short stretches
+ * between two of one other speaker smoothed away. */
+static int *word_speakers(const word_list *l, const diarize_result *spk)
+{
+    int *who = xmalloc((l->n ? l->n : 1) * sizeof *who);
+    for (size_t i = 0; i < l->n; i++)
+        who[i] = diarize_speaker_of(spk, l->w[i].start_ms, l->w[i].end_ms > l->w[i].start_ms ? l->w[i].end_ms
+                                                                                           : l->w[i].start_ms + 1);
+    for (size_t a = 0; a < l->n;) {
+        size_t b = a;
+        while (b < l->n && who[b] == who[a])
+            b++;
+        /* words [a, b) are one stretch; between two stretches of one other speaker, a short one joins them */
+        if (a > 0 && b < l->n && who[a - 1] == who[b] && l->w[b - 1].end_ms - l->w[a].start_ms < SPEAKER_MIN_RUN_MS) {
+            for (size_t i = a; i < b; i++)
+                who[i] = who[b];
+            while (a > 0 && who[a - 1] == who[b])   /* go on from the start of the merged stretch */
+                a--;
+            continue;
+        }
+        a = b;
+    }
+    return who;
+}
+
+/* The sentences of words [0, n) of one speaker's stretch of a segment (or of the whole segment). */
+static void add_words(output_doc *d, const output_params *p, const sentence_source *whole, const sentence_source *pieces,
+                      const word_list *l, const char *text)
+{
+    if (p->res_text_format == 0) {
+        if ((text && text[0]) || l->n)
+            doc_add(d, whole, l->w, l->n, text && text[0] ? text : NULL);
+    } else if (l->n > 0 && p->res_text_format < 3) {
+        doc_add(d, whole, l->w, l->n, NULL);
+    } else if (l->n > 0) {
+        add_resegmented(d, pieces, l, p->sentence_max_length);
+    }
+}
+
+static void add_segment(output_doc *d, const output_params *p, size_t channel, const output_channel *ch,
                         const engine_segment *seg)
 {
     int64_t seg_start = seg->start_ms < 0 ? 0 : seg->start_ms;
     int64_t seg_end = seg->end_ms < seg_start ? seg_start : seg->end_ms;
+    int speaker_id = ch->speaker_id;
+    if (ch->speakers && ch->speakers->nturns > 0)   /* a segment without words: its span's speaker */
+        speaker_id = diarize_speaker_of(ch->speakers, seg_start, seg_end > seg_start ? seg_end : seg_start + 1);
     sentence_source whole = {channel, speaker_id, seg_start, seg_end};
     sentence_source pieces = {channel, speaker_id, -1, -1};
     word_list l = segment_words(seg, p->res_text_format > 0);
@@ -464,16 +509,30 @@ static void add_segment(output_doc *d, const output_params *p, size_t channel, i
         words_punctuate_from_pauses(&l, p);
     if (p->res_text_format == 1 || p->filter_punc == 2)
         words_strip_punct(&l);
-    if (p->res_text_format == 0) {
-        char *text = p->filter_punc == 2 ? strip_punct(seg->text) : clean_text(seg->text);
-        if (text[0] || l.n)
-            doc_add(d, &whole, l.w, l.n, text[0] ? text : NULL);
-        free(text);
-    } else if (l.n > 0 && p->res_text_format < 3) {
-        doc_add(d, &whole, l.w, l.n, NULL);
-    } else if (l.n > 0) {
-        add_resegmented(d, &pieces, &l, p->sentence_max_length);
+    char *text = p->res_text_format == 0 ? (p->filter_punc == 2 ? strip_punct(seg->text) : clean_text(seg->text)) : NULL;
+    int *who = ch->speakers && ch->speakers->nturns > 0 && l.n > 0 ? word_speakers(&l, ch->speakers) : NULL;
+    bool split = false;
+    for (size_t i = 1; who && i < l.n; i++)
+        split = split || who[i] != who[0];
+    if (!split) {
+        if (who)
+            whole.speaker_id = pieces.speaker_id = who[0];
+        add_words(d, p, &whole, &pieces, &l, text);
+    } else {
+        /* one piece per stretch; the first keeps the segment's start, the last its end */
+        for (size_t a = 0; a < l.n;) {
+            size_t b = a;
+            while (b < l.n && who[b] == who[a])
+                b++;
+            word_list part = {.w = l.w + a, .n = b - a};
+            sentence_source pw = {channel, who[a], a == 0 ? seg_start : -1, b == l.n ? seg_end : -1};
+            sentence_source pp = {channel, who[a], -1, -1};
+            add_words(d, p, &pw, &pp, &part, NULL);
+            a = b;
+        }
     }
+    free(who);
+    free(text);
     words_free(&l);
 }
 
@@ -524,8 +583,9 @@ output_doc *output_build(const output_channel *ch, size_t nch, const output_para
     d->filter_punc = p->filter_punc;
     for (size_t c = 0; c < nch; c++) {
         const engine_result *r = ch[c].r;
+        d->diarized = d->diarized || ch[c].speakers;
         for (size_t i = 0; r && i < r->nsegs; i++)
-            add_segment(d, p, c, ch[c].speaker_id, &r->segs[i]);
+            add_segment(d, p, c, &ch[c], &r->segs[i]);
     }
     if (d->n > 1)
         qsort(d->e, d->n, sizeof *d->e, entry_cmp);
@@ -606,7 +666,10 @@ char *output_doc_srt(const output_doc *d)
         clock_time(&b, s->start_ms, ',');
         buf_puts(&b, " --> ");
         clock_time(&b, s->end_ms, ',');
-        buf_printf(&b, "\n%s\n\n", s->final_sentence);
+        buf_putc(&b, '\n');
+        if (d->diarized)
+            buf_printf(&b, "[SPEAKER_%d] ", s->speaker_id);
+        buf_printf(&b, "%s\n\n", s->final_sentence);
     }
     return buf_steal(&b);
 }
@@ -637,7 +700,9 @@ char *output_doc_vtt(const output_doc *d)
         buf_puts(&b, " --> ");
         clock_time(&b, s->end_ms, '.');
         buf_putc(&b, '\n');
-        if (d->nchannels > 1)
+        if (d->diarized)
+            buf_printf(&b, "<v Speaker %d>", s->speaker_id);
+        else if (d->nchannels > 1)
             buf_printf(&b, "<v %zu>", s->channel);
         vtt_escaped(&b, s->final_sentence);
         buf_putc(&b, '\n');
@@ -738,7 +803,7 @@ char *output_doc_file(const output_doc *d, const char *file_type, const char **c
 
 static char *render_format0(const engine_result *r, int speaker_id, char *(*render)(const output_doc *))
 {
-    output_channel ch = {r, speaker_id};
+    output_channel ch = {.r = r, .speaker_id = speaker_id};
     output_params p = output_default_params();
     output_doc *d = output_build(&ch, 1, &p, NULL, 0);
     char *s = render(d);

@@ -33,7 +33,17 @@
  * interleaved by StartMs (ties: lower channel index first, then engine order), each carrying its
  * channel's speaker_id. With more than one channel the Result lines are prefixed by the channel
  * index ("0 [0:1.000,0:2.500]  text") and WebVTT cues carry a voice tag (<v 0>); SubRip cues carry
- * no channel mark (use vtt or json to tell the speakers apart). */
+ * no channel mark (use vtt or json to tell the speakers apart).
+ *
+ * Speakers (SpeakerDiarization 1): a channel given who spoke when (output_channel.speakers) labels
+ * each word with the speaker holding most of its time; a stretch of words shorter than
+ * SPEAKER_MIN_RUN_MS between two stretches of one other speaker takes their label (a boundary
+ * word half-heard, not a turn). A segment is then cut where the label changes, before the
+ * sentences are made, so that no sentence of any ResTextFormat mixes speakers; a piece's
+ * FinalSentence is joined from its words. Each sentence carries its speaker as SpeakerId (0, 1, ...
+ * by first appearance), the Result lines stay as they are, SubRip cues open with "[SPEAKER_<id>] "
+ * (the bracketed tag subtitle editors and most players show as text) and WebVTT cues with the
+ * voice span "<v Speaker <id>>" (WebVTT's own way to name a speaker; players show or style it). */
 #ifndef CICADA_OUTPUT_H
 #define CICADA_OUTPUT_H
 
@@ -41,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diarize/diarize.h"
 #include "engine/engine.h"
 
 typedef struct output_params {
@@ -60,6 +71,7 @@ output_params output_default_params(void);
 typedef struct output_channel {
     const engine_result *r;       /* NULL = nothing recognised on this channel */
     int speaker_id;               /* SpeakerId of its sentences (the channel number for ChannelNum 2) */
+    const diarize_result *speakers;   /* who spoke when (see Speakers above); NULL = speaker_id throughout */
 } output_channel;
 
 /* A read-only view of one sentence; times absolute in ms, words in order. */

@@ -2,7 +2,8 @@
  * engine's hot words, resolve the input object (or download the Input/Url) to a readable file,
  * decode it as a stream (mixed to mono, channel 0 alone, or each of two channels on its own; read as
  * the job's Format declares, else as its content shows) and recognise it
- * window by window (audio, engine: at most one window of PCM in memory), build its sentences
+ * window by window (audio, engine: at most one window of PCM in memory; the diarizer, asked for,
+ * hears the same samples and keeps only summaries), build its sentences
  * (output) and write the output objects. Every failure becomes a precise Code and Message on the
  * job; nothing here can leave a job Running. */
 #include "sched/sched.h"
@@ -22,6 +23,7 @@ void pipeline_result_free(pipeline_result *r)
 {
     for (int c = 0; c < PIPELINE_MAX_CHANNELS; c++)
         engine_result_free(&r->channels[c]);
+    diarize_result_free(&r->speakers);
 }
 
 pipeline_request pipeline_default_request(const char *engine_model_type)
@@ -73,11 +75,31 @@ static void append_shifted(engine_result *dst, const engine_result *src, int64_t
     }
 }
 
-/* Streams the audio through the engine one window at a time. final: these are the recognition's
+/* Hands the diarizer the samples the engine gets; it is made at the first samples, when the
+ * recording's own rate is known. */
+static bool feed_diarizer(audio_reader *ar, diarize_params *dp, diarizer **dz, const float *x, size_t n,
+                          pipeline_result *r)
+{
+    diarize_rc rc = DIARIZE_OK;
+    if (!*dz) {
+        dp->input_rate = audio_reader_input_rate(ar);
+        rc = diarize_new(dp, dz);
+    }
+    if (rc == DIARIZE_OK)
+        rc = diarize_feed(*dz, x, n);
+    if (rc != DIARIZE_OK) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "speaker diarization: %s", diarize_rc_message(rc));
+        set_failure(r->code, r->message, sizeof r->message, "DiarizationFailed", msg);
+    }
+    return rc == DIARIZE_OK;
+}
+
+/* Streams the audio through the engine one window at a time (and through the diarizer, dp not NULL). final: these are the recognition's
  * last windows (its last channel), so the seat learns before its last call that it will need no
  * more cores after it. */
 static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window, bool final,
-                              engine_result *out, pipeline_result *r)
+                              diarize_params *dp, diarizer **dz, engine_result *out, pipeline_result *r)
 {
     int rate = engine_sample_rate(e);
     float *buf = xmalloc(window * sizeof *buf);
@@ -90,6 +112,10 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
         audio_rc arc = audio_read(ar, buf + n, window - n, &got, err, sizeof err);
         if (arc != AUDIO_OK) {
             set_failure(r->code, r->message, sizeof r->message, audio_rc_code(arc), err);
+            ok = false;
+            break;
+        }
+        if (dp && got > 0 && !feed_diarizer(ar, dp, dz, buf + n, got, r)) {
             ok = false;
             break;
         }
@@ -121,7 +147,7 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
 
 /* Decodes one channel of `path` (or all of them mixed, channel -1) and recognises it into out. */
 static bool recognise_channel(engine *e, const engine_opts *opts, const char *path, const pipeline_request *req,
-                              int channel, bool final, engine_result *out, pipeline_result *r)
+                              int channel, bool final, diarizer **dz, engine_result *out, pipeline_result *r)
 {
     audio_params ap = audio_default_params();
     ap.sample_rate = engine_sample_rate(e);
@@ -146,7 +172,11 @@ static bool recognise_channel(engine *e, const engine_opts *opts, const char *pa
     int64_t window_ms = req->window_ms > 0 ? req->window_ms : engine_window_ms(e);
     if (window_ms <= 0)
         window_ms = PIPELINE_WINDOW_MS;
-    bool ok = recognise_windows(e, opts, ar, (size_t)(window_ms * ap.sample_rate / 1000), final, out, r);
+    diarize_params dp = diarize_default_params();
+    dp.sample_rate = ap.sample_rate;
+    dp.speakers = req->speakers;
+    bool ok = recognise_windows(e, opts, ar, (size_t)(window_ms * ap.sample_rate / 1000), final, dz ? &dp : NULL, dz,
+                                out, r);
     if (channel <= 0)
         r->audio_ms = audio_reader_duration_ms(ar);
     audio_close(ar);
@@ -178,11 +208,29 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
     r->nchannels = req->channel_num;
     /* the last channel first: a mono file sent as ChannelNum 2 fails at once, not after channel 0 */
     int mono = req->first_channel_only ? 0 : -1;   /* ChannelNum 1: channel 0 alone, or all mixed */
+    if (req->diarize && (req->speakers < 0 || req->speakers > DIARIZE_MAX_SPEAKERS)) {
+        set_failure(r->code, r->message, sizeof r->message, "InvalidArgument", "SpeakerNumber must be 0 to 10");
+        return false;
+    }
+    bool diarize = req->diarize && r->nchannels == 1;   /* ChannelNum 2: each channel is its speaker */
+    diarizer *dz = NULL;
     opts.seat = engine_seat_open(engine_registry_cores(engines));   /* this recognition's share of the cores */
     bool ok = true;
     for (int c = r->nchannels - 1; ok && c >= 0; c--)
-        ok = recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, c == 0, &r->channels[c], r);
+        ok = recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, c == 0, diarize ? &dz : NULL,
+                               &r->channels[c], r);
     engine_seat_close(opts.seat);
+    if (ok && diarize) {   /* no audio at all: no speakers, and no diarizer was made */
+        diarize_rc rc = dz ? diarize_finish(dz, &r->speakers) : DIARIZE_OK;
+        if (rc != DIARIZE_OK) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "speaker diarization: %s", diarize_rc_message(rc));
+            set_failure(r->code, r->message, sizeof r->message, "DiarizationFailed", msg);
+            ok = false;
+        }
+        r->diarized = ok;
+    }
+    diarize_free(dz);
     if (!ok)
         return false;
     snprintf(r->code, sizeof r->code, "Success");
@@ -262,7 +310,8 @@ output_doc *pipeline_output(const pipeline_result *r, const pipeline_shape *shap
     for (int c = 0; c < r->nchannels; c++) {
         if (process)
             text_result_of(shape->texts, &tp, &r->channels[c], &processed[c]);
-        ch[c] = (output_channel){.r = process ? &processed[c] : &r->channels[c], .speaker_id = c};
+        ch[c] = (output_channel){.r = process ? &processed[c] : &r->channels[c], .speaker_id = c,
+                                 .speakers = r->diarized ? &r->speakers : NULL};
     }
     output_params op = output_default_params();
     op.res_text_format = shape->res_text_format;
@@ -515,6 +564,8 @@ static pipeline_request job_request(const pipeline_deps *d, const store_job *j, 
     req.max_audio_ms = d->max_audio_ms;
     req.max_input_bytes = d->max_input_bytes;
     req.window_ms = d->window_ms;
+    req.diarize = j->params.speaker_diarization == 1;
+    req.speakers = j->params.speaker_number;
     return req;
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "blob/blob.h"
+#include "diarize/diarize.h"
 #include "engine/engine.h"
 #include "notify/notify.h"
 #include "store/store.h"
@@ -38,6 +39,10 @@ typedef struct pipeline_request {
     int64_t max_audio_ms;      /* 0 = the audio layer's default (5 h) */
     int64_t max_input_bytes;   /* 0 = the audio layer's default (512 MiB) */
     int64_t window_ms;         /* 0 = the engine's (engine_window_ms), else PIPELINE_WINDOW_MS */
+    /* SpeakerDiarization 1: who spoke when, from the same samples the engine gets, so that every
+     * sentence carries its speaker (output.h). ChannelNum 2 ignores it: each channel is a speaker. */
+    bool diarize;
+    int speakers;              /* SpeakerNumber: 0 = estimated (1-10), 1-10 = exactly that many */
 } pipeline_request;
 pipeline_request pipeline_default_request(const char *engine_model_type);
 
@@ -48,6 +53,8 @@ typedef struct pipeline_result {
     bool punctuated;           /* the engine's text carries punctuation (engine_vtbl.punctuates) */
     const char *language;      /* the engine's language for this type ("en", "zh", ...) */
     int64_t audio_ms;
+    bool diarized;             /* speakers holds who spoke when (request.diarize with one channel) */
+    diarize_result speakers;
     char code[64];             /* "Success" or a failure code */
     char message[512];
 } pipeline_result;

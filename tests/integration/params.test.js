@@ -112,6 +112,19 @@ const VALID = [
   { set: { EngineModelType: '16k_en', ChannelNum: '1', ResTextFormat: '0', FilterPunc: '0', SpeakerDiarization: '0',
     SpeakerNumber: '0', OutputFileType: 'txt', FlashAsr: 'false', Format: 'wav', FirstChannelOnly: '1', WordInfo: '0' },
   effect: 'same' },   // FlashAsr false is what every job here is (echo-only); a mono input's channel 0 is all of it
+  // one voice: diarization keeps it whole, one speaker, the same text
+  { set: { SpeakerDiarization: '1' }, object: SPEECH, also: '<ResTextFormat>2</ResTextFormat>', effect: (j, b) => {
+    assert.equal(words(j), words(b));
+    assert.ok(detail(j).length > 0 && detail(j).every((x) => Number(x.SpeakerId) === 0), JSON.stringify(detail(j)));
+  } },
+  // a count forced on one voice may cut it in two, never loses or mixes a word
+  { set: { SpeakerDiarization: '1', SpeakerNumber: '2' }, object: SPEECH, also: '<ResTextFormat>2</ResTextFormat>',
+    effect: (j, b) => {
+      assert.equal(words(j), words(b));
+      assert.ok(detail(j).every((x) => ['0', '1'].includes(String(x.SpeakerId))), JSON.stringify(detail(j)));
+    } },
+  // ChannelNum 2: each channel is its speaker, SpeakerDiarization changes nothing
+  { set: { SpeakerDiarization: '1', ChannelNum: '2' }, object: STEREO, also: '<ChannelNum>2</ChannelNum>', effect: 'same' },
   { set: { ChannelNum: '2' }, object: STEREO, effect: (j) => {
     const lines = result(j).Result.split('\n');
     assert.ok(lines.some((l) => l.startsWith('0 [')) && lines.some((l) => l.startsWith('1 [')), result(j).Result);
@@ -236,9 +249,9 @@ const SR_INVALID = [
   ['FilterModal', `${EN}<FilterModal>3</FilterModal>`],
   ['FilterPunc', `${EN}<FilterPunc>3</FilterPunc>`],
   ...['2', '4'].map((v) => ['ConvertNumMode', `${EN}<ConvertNumMode>${v}</ConvertNumMode>`]),
-  ...['1', '2'].map((v) => ['SpeakerDiarization', `${EN}<SpeakerDiarization>${v}</SpeakerDiarization>`]),
-  ...['1', '10', '11'].map((v) => ['SpeakerNumber', `${EN}<SpeakerNumber>${v}</SpeakerNumber>`]),
-  ['SpeakerDiarization', `${EN}<SpeakerDiarization>1</SpeakerDiarization><SpeakerNumber>2</SpeakerNumber>`],
+  ...['2', '-1', 'yes'].map((v) => ['SpeakerDiarization', `${EN}<SpeakerDiarization>${v}</SpeakerDiarization>`]),
+  ...['1', '10'].map((v) => ['SpeakerNumber', `${EN}<SpeakerNumber>${v}</SpeakerNumber>`]),   // without diarization
+  ...['11', '-1'].map((v) => ['SpeakerNumber', `${EN}<SpeakerDiarization>1</SpeakerDiarization><SpeakerNumber>${v}</SpeakerNumber>`]),
   ['OutputFileType', `${EN}<OutputFileType>doc</OutputFileType>`],
   ...['5', '41', '06'].map((v) => ['SentenceMaxLength', `${EN}<SentenceMaxLength>${v}</SentenceMaxLength>`]),
   ['HotVocabularyTableId', `${EN}<HotVocabularyTableId>hnothere</HotVocabularyTableId>`],

@@ -40,7 +40,7 @@ static void mandarin(engine_result *r)
 
 static output_doc *build_with(const engine_result *r, const output_params *p)
 {
-    output_channel ch = {r, 0};
+    output_channel ch = {.r = r, .speaker_id = 0};
     char err[256] = "";
     output_doc *d = output_build(&ch, 1, p, err, sizeof err);
     if (!d)
@@ -500,7 +500,7 @@ static void test_two_channels_interleave(void **state)
     ADD_SEG(&left, "left two", 5000, 6000, {"left", 5000, 5500}, {"two", 5500, 6000});
     ADD_SEG(&right, "right one", 2000, 3000, {"right", 2000, 2500}, {"one", 2500, 3000});
     ADD_SEG(&right, "right two", 5000, 5500, {"right", 5000, 5200}, {"two", 5200, 5500});
-    output_channel ch[2] = {{&left, 0}, {&right, 1}};
+    output_channel ch[2] = {{.r = &left, .speaker_id = 0}, {.r = &right, .speaker_id = 1}};
     output_params p = output_default_params();
     p.res_text_format = 2;
     output_doc *d = output_build(ch, 2, &p, NULL, 0);
@@ -519,14 +519,14 @@ static void test_two_channels_interleave(void **state)
     free(vtt);
     output_doc_free(d);
     /* channel order given reversed: the tie at 5000 goes to the lower index */
-    output_channel rev[2] = {{&right, 1}, {&left, 0}};
+    output_channel rev[2] = {{.r = &right, .speaker_id = 1}, {.r = &left, .speaker_id = 0}};
     d = output_build(rev, 2, &p, NULL, 0);
     assert_lines(d, "1 [0:0.000,0:1.000]  left one\n0 [0:2.000,0:3.000]  right one\n"
                     "0 [0:5.000,0:5.500]  right two\n1 [0:5.000,0:6.000]  left two");
     assert_int_equal(sentence(d, 0)->speaker_id, 0);
     output_doc_free(d);
     /* one channel with nothing recognised */
-    output_channel half[2] = {{&left, 0}, {NULL, 1}};
+    output_channel half[2] = {{.r = &left, .speaker_id = 0}, {.r = NULL, .speaker_id = 1}};
     d = output_build(half, 2, &p, NULL, 0);
     assert_int_equal(output_doc_count(d), 2);
     assert_lines(d, "0 [0:0.000,0:1.000]  left one\n0 [0:5.000,0:6.000]  left two");
@@ -716,7 +716,7 @@ static void test_params_validated(void **state)
     (void)state;
     engine_result r = {0};
     english(&r);
-    output_channel ch = {&r, 0};
+    output_channel ch = {.r = &r, .speaker_id = 0};
     const int bad[][2] = {{-1, 0}, {4, 0}, {3, 5}, {3, 41}, {3, -6}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         output_params p = output_default_params();

@@ -191,7 +191,7 @@ static void test_random_layouts(void **state)
         output_channel ch[MAX_CHANNELS];
         for (size_t c = 0; c < l.nch; c++) {
             random_channel(&l, c);
-            ch[c] = (output_channel){&l.r[c], (int)c};
+            ch[c] = (output_channel){.r = &l.r[c], .speaker_id = (int)c};
         }
         output_params p = random_params();
         output_doc *d = output_build(ch, l.nch, &p, NULL, 0);
