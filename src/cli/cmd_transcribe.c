@@ -35,10 +35,15 @@ static void transcribe_help(void)
            "  --filter-modal 0-2         and FilterPunc, applied to the sentences (all 0)\n"
            "  --filter-dirty 0-2\n"
            "  --filter-punc 0-2\n"
+           "  --speaker-diarization 0|1  1: every sentence carries its speaker (SpeakerId; [SPEAKER_n] in srt,\n"
+           "                             <v Speaker n> in vtt), a sentence is cut where the speaker changes;\n"
+           "                             as the job parameter SpeakerDiarization (0). Ignored with --channel-num 2\n"
+           "  --speaker-number 0-10      with --speaker-diarization 1: 0 estimates the count, 1-10 fixes it (0)\n"
            "  -h, --help                 this help\n\n"
            "examples:\n"
            "  cicada transcribe interview.m4a --engine 16k_zh --format srt > interview.srt\n"
-           "  cicada transcribe recording.pcm --pcm --model ggml-base.en.bin --format json\n\n");
+           "  cicada transcribe recording.pcm --pcm --model ggml-base.en.bin --format json\n"
+           "  cicada transcribe meeting.wav --engine 16k_zh --speaker-diarization 1 --format srt\n\n");
     config_print_help(CLI_TRANSCRIBE);
 }
 
@@ -65,6 +70,7 @@ static char *render(const char *format, const output_doc *doc)
 typedef struct transcribe_opts {
     const char *engine_type, *format, *model;
     int res_text_format, sentence_max_length, channel_num;
+    int speaker_diarization, speaker_number;
     text_params text;
     bool pcm;
 } transcribe_opts;
@@ -97,6 +103,8 @@ static int run(engine_registry *reg, const text_engine *texts, const char *file,
     req.channel_num = o->channel_num;
     req.raw_pcm = o->pcm;
     req.max_audio_ms = 5LL * 3600 * 1000;
+    req.diarize = o->speaker_diarization == 1;
+    req.speakers = o->speaker_number;
     pipeline_result r;
     int rc = 0;
     char err[256];
@@ -128,14 +136,15 @@ int cmd_transcribe(int argc, char **argv)
 {
     bool help = false;
     transcribe_opts o = {.engine_type = "16k_en", .format = "txt", .channel_num = 1, .text = text_default_params()};
-    const char *rtf = "0", *sml = "0", *chn = "1", *cnm = "0", *fm = "0", *fd = "0", *fp = "0";
+    const char *rtf = "0", *sml = "0", *chn = "1", *cnm = "0", *fm = "0", *fd = "0", *fp = "0", *sd = "0", *sn = "0";
     cli_extra_opt extra[] = {{"--help", false, NULL, &help}, {"-h", false, NULL, &help},
                              {"--engine", true, &o.engine_type, NULL}, {"--format", true, &o.format, NULL},
                              {"--model", true, &o.model, NULL}, {"--res-text-format", true, &rtf, NULL},
                              {"--sentence-max-length", true, &sml, NULL}, {"--channel-num", true, &chn, NULL},
                              {"--pcm", false, NULL, &o.pcm}, {"--convert-num-mode", true, &cnm, NULL},
                              {"--filter-modal", true, &fm, NULL}, {"--filter-dirty", true, &fd, NULL},
-                             {"--filter-punc", true, &fp, NULL}};
+                             {"--filter-punc", true, &fp, NULL}, {"--speaker-diarization", true, &sd, NULL},
+                             {"--speaker-number", true, &sn, NULL}};
     config cfg;
     const char *pos[1];
     size_t npos = 0;
@@ -159,8 +168,14 @@ int cmd_transcribe(int argc, char **argv)
         !parse_small_int("--convert-num-mode", cnm, 0, 3, &o.text.convert_num_mode) ||
         !parse_small_int("--filter-modal", fm, 0, 2, &o.text.filter_modal) ||
         !parse_small_int("--filter-dirty", fd, 0, 2, &o.text.filter_dirty) ||
-        !parse_small_int("--filter-punc", fp, 0, 2, &o.text.filter_punc))
+        !parse_small_int("--filter-punc", fp, 0, 2, &o.text.filter_punc) ||
+        !parse_small_int("--speaker-diarization", sd, 0, 1, &o.speaker_diarization) ||
+        !parse_small_int("--speaker-number", sn, 0, 10, &o.speaker_number))
         return 2;
+    if (o.speaker_number != 0 && o.speaker_diarization != 1) {
+        fprintf(stderr, "cicada transcribe: --speaker-number only has meaning with --speaker-diarization 1\n");
+        return 2;
+    }
     log_set_level(LOG_WARN);
     char err[1024];
     engine_registry_params ep;

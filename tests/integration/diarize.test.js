@@ -2,7 +2,8 @@
 // (tests/diarize/conversations.js, fixed seeds that took no part in tuning), scored by the standard
 // scorer, md-eval.pl from Debian's sctk (collar 0.25 s, overlap scored). The issue's targets:
 // AISHELL two speakers, count given, DER <= 8%; count estimated, DER <= 12% with the count right
-// on >= 90% of conversations; one speaker is never split. And the command's refusals.
+// on >= 90% of conversations; one speaker is never split. And the command's refusals, and
+// `cicada transcribe --speaker-diarization 1`.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -100,6 +101,21 @@ test('refusals: bad options exit 2, unreadable input exits 1, each with a reason
   const help = diarize(['--help']);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /RTTM/);
+});
+
+test('cicada transcribe --speaker-diarization 1 names the speakers; its refusals', () => {
+  const c = conv.build('en', 212, { turns: 6 });
+  const { wav } = conv.write(c, dir);
+  const t = spawnSync(L.BIN, ['transcribe', wav, '--engine', '16k_en', '--speaker-diarization', '1', '--speaker-number', '2',
+    '--format', 'srt'], { encoding: 'utf8' });
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /\n\[SPEAKER_0\] \S/);
+  assert.match(t.stdout, /\n\[SPEAKER_1\] \S/);
+  for (const args of [['--speaker-number', '2'], ['--speaker-diarization', '2'], ['--speaker-diarization', '1', '--speaker-number', '11']]) {
+    const r = spawnSync(L.BIN, ['transcribe', wav, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /speaker/);
+  }
 });
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 /* test_output.c — the sentence model and renderers of output.h on hand-made engine results:
  * every ResTextFormat on English and Mandarin, punctuation removal, re-segmentation and
- * SentenceMaxLength, punctuation from pauses, two channels, timestamps, JSON, empty results. */
+ * SentenceMaxLength, punctuation from pauses, two channels, timestamps, JSON, empty results, and
+ * speakers (sentences cut where the speaker changes, short flips smoothed, subtitle tags). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -748,6 +749,115 @@ static void test_params_validated(void **state)
     engine_result_free(&r);
 }
 
+
+/* ---- speakers (SpeakerDiarization 1) ---- */
+
+static output_doc *build_speakers(const engine_result *r, const diarize_result *spk, int format)
+{
+    output_channel ch = {.r = r, .speaker_id = 0, .speakers = spk};
+    output_params p = output_default_params();
+    p.res_text_format = format;
+    char err[256] = "";
+    output_doc *d = output_build(&ch, 1, &p, err, sizeof err);
+    if (!d)
+        fail_msg("output_build: %s", err);
+    return d;
+}
+
+/* A segment whose words belong to two speakers is cut at the change in every format; each piece
+ * carries its speaker and its own words; a segment of one speaker stays whole. */
+static void test_speakers_split_sentences(void **state)
+{
+    (void)state;
+    engine_result r = {0};
+    ADD_SEG(&r, "Hello, world. How are you?", 0, 2500, {"Hello,", 0, 400}, {"world.", 500, 1000},
+            {"How", 1200, 1400}, {"are", 1400, 1600}, {"you?", 1600, 2400});
+    ADD_SEG(&r, "Fine.", 3000, 4000, {"Fine.", 3100, 3900});
+    diarize_turn turns[] = {{0, 1100, 1}, {1150, 2450, 0}, {3050, 3950, 1}};
+    diarize_result spk = {.turns = turns, .nturns = 3, .speakers = 2};
+    for (int format = 0; format <= 3; format++) {
+        output_doc *d = build_speakers(&r, &spk, format);
+        size_t n = output_doc_count(d);
+        /* format 3 cuts "Hello, world." into two; the others keep it as one piece */
+        assert_int_equal(n, format == 3 ? 4 : 3);
+        const output_sentence *first = output_doc_sentence(d, 0), *mid = output_doc_sentence(d, n - 2),
+                              *last = output_doc_sentence(d, n - 1);
+        assert_int_equal(first->speaker_id, 1);
+        assert_int_equal(first->start_ms, 0);
+        assert_int_equal(mid->speaker_id, 0);
+        assert_int_equal(mid->nwords, 3);
+        assert_int_equal(mid->start_ms, 1200);
+        assert_int_equal(mid->end_ms, format == 3 ? 2400 : 2500);   /* as whole segments: format 3 by its words */
+        assert_string_equal(mid->final_sentence, format == 1 ? "How are you" : "How are you?");
+        assert_int_equal(last->speaker_id, 1);
+        assert_string_equal(last->final_sentence, format == 1 ? "Fine" : "Fine.");
+        for (size_t i = 0; i < n; i++)
+            for (size_t w = 0; w < output_doc_sentence(d, i)->nwords; w++) {
+                const output_word *x = &output_doc_sentence(d, i)->words[w];
+                assert_int_equal(diarize_speaker_of(&spk, x->start_ms, x->end_ms), output_doc_sentence(d, i)->speaker_id);
+            }
+        output_doc_free(d);
+    }
+    engine_result_free(&r);
+}
+
+/* A word or two of the other voice inside one speaker's stretch (shorter than 600 ms) is a
+ * boundary misheard, not a turn: the sentence stays whole. A longer stretch is a turn. */
+static void test_speakers_short_flips_are_smoothed(void **state)
+{
+    (void)state;
+    engine_result r = {0};
+    ADD_SEG(&r, "one two three four five", 0, 5000, {"one", 0, 900}, {"two", 1000, 1900}, {"three", 2000, 2300},
+            {"four", 3000, 3900}, {"five", 4000, 4900});
+    diarize_turn flip[] = {{0, 1950, 0}, {1950, 2350, 1}, {2350, 5000, 0}};
+    diarize_result spk = {.turns = flip, .nturns = 3, .speakers = 2};
+    output_doc *d = build_speakers(&r, &spk, 2);
+    assert_int_equal(output_doc_count(d), 1);
+    assert_int_equal(output_doc_sentence(d, 0)->speaker_id, 0);
+    output_doc_free(d);
+    diarize_turn turn[] = {{0, 1950, 0}, {1950, 3950, 1}, {3950, 5000, 0}};
+    spk.turns = turn;
+    d = build_speakers(&r, &spk, 2);
+    assert_int_equal(output_doc_count(d), 3);
+    assert_string_equal(output_doc_sentence(d, 1)->final_sentence, "three four");
+    assert_int_equal(output_doc_sentence(d, 1)->speaker_id, 1);
+    output_doc_free(d);
+    engine_result_free(&r);
+}
+
+/* Subtitles name the speaker: SubRip "[SPEAKER_n] ", WebVTT "<v Speaker n>"; the Result lines stay
+ * as they are; JSON carries SpeakerId. Without speakers nothing changes. */
+static void test_speakers_in_subtitles(void **state)
+{
+    (void)state;
+    engine_result r = {0};
+    english(&r);
+    diarize_turn turns[] = {{0, 2500, 0}, {2900, 4100, 1}};
+    diarize_result spk = {.turns = turns, .nturns = 2, .speakers = 2};
+    output_doc *d = build_speakers(&r, &spk, 0);
+    char *srt = output_doc_srt(d), *vtt = output_doc_vtt(d), *lines = output_doc_result_lines(d);
+    char *json = output_doc_detail_json(d);
+    assert_string_equal(srt, "1\n00:00:00,000 --> 00:00:02,500\n[SPEAKER_0] Hello, world. How are you?\n\n"
+                             "2\n00:00:03,000 --> 00:00:04,000\n[SPEAKER_1] Fine.\n\n");
+    assert_string_equal(vtt, "WEBVTT\n\n00:00:00.000 --> 00:00:02.500\n<v Speaker 0>Hello, world. How are you?\n"
+                             "\n00:00:03.000 --> 00:00:04.000\n<v Speaker 1>Fine.\n");
+    assert_string_equal(lines, "[0:0.000,0:2.500]  Hello, world. How are you?\n[0:3.000,0:4.000]  Fine.");
+    assert_non_null(strstr(json, "\"SpeakerId\":1"));
+    free(srt), free(vtt), free(lines), free(json);
+    output_doc_free(d);
+    d = build(&r, 0, 0);
+    srt = output_doc_srt(d);
+    assert_null(strstr(srt, "SPEAKER"));
+    free(srt);
+    output_doc_free(d);
+    /* speakers asked for, none found (silence): every sentence is speaker 0, tags still shown */
+    diarize_result none = {0};
+    d = build_speakers(&r, &none, 0);
+    assert_int_equal(output_doc_sentence(d, 1)->speaker_id, 0);
+    output_doc_free(d);
+    engine_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -778,6 +888,9 @@ int main(void)
         cmocka_unit_test(test_empty_results),
         cmocka_unit_test(test_output_files),
         cmocka_unit_test(test_params_validated),
+        cmocka_unit_test(test_speakers_split_sentences),
+        cmocka_unit_test(test_speakers_short_flips_are_smoothed),
+        cmocka_unit_test(test_speakers_in_subtitles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
