@@ -5,12 +5,13 @@
  * k-means. LAPACK does the linear algebra.
  *
  * The count, when not given, is not the eigengap's: on these small graphs (tens to hundreds of
- * 1.5 s segments) the gap named 4-10 speakers for two on most English conversations. Instead each
- * k in 2..max is clustered and scored by separation(): how far apart its closest two clusters
- * stand, against how far apart each cluster's own halves stand. The best k is kept if it clears
- * SEPARATION, else one speaker (measured in docs/benchmarks.md).
+ * 1.5 s segments) the gap named 4-10 speakers for two on most English conversations. Nor is it the
+ * best-scoring partition into k: any partition of two voices into three mixed groups scores as
+ * well as two voices. It is found top-down (count_speakers): a group is split in two and the
+ * halves kept apart only if their pooled voices stand SEPARATION apart, then each half is tried
+ * again (measured in docs/benchmarks.md).
  *
- * Cost: O(N^2) distances and O(N^3) per eigen-solve (one per p tried, one per k), N <= CLUSTER_CAP
+ * Cost: O(N^2) distances and O(N^3) per eigen-solve (one per p tried, per clustering), N <= CLUSTER_CAP
  * (diarize.c). */
 #include "diarize/diarize_internal.h"
 
@@ -22,8 +23,10 @@
 #define RIDGE 1e-4              /* added to covariance diagonals (relative to the mean variance) */
 #define KMEANS_RESTARTS 10      /* k-means++ starts; the tightest result wins */
 #define KMEANS_ITERS 100
-#define SEPARATION 2.7          /* separation() from which two clusters are two speakers: two AISHELL
-                                   voices scored 2.8-5.7, one voice split in two at most 2.6 */
+#define SEPARATION 0.6          /* separation() from which two groups are two speakers (count_speakers) */
+#define NOISE 250.0             /* GLR per frame that estimation alone gives two groups of n_a and n_b
+                                   frames of one voice: NOISE * (1/n_a + 1/n_b), taken off before the
+                                   comparison (fit on splits of one voice; tiny groups stood far apart) */
 
 static int tri(int i, int j) { return i * DZ_DIM - i * (i - 1) / 2 + (j - i); }
 
@@ -292,38 +295,126 @@ static double set_glr(const dz_seg *a, const dz_seg *b)
     return glr(a, &ga, b, &gb);
 }
 
-/* How far apart the closest two clusters stand, against how far apart each cluster's own halves
- * (alternate segments) stand: the least, over pairs of clusters, of GLR(a, b) / mean(GLR(a's
- * halves), GLR(b's halves)). Pooled statistics average the words out, so a speaker's two halves
- * come closer with more speech, two speakers do not. */
+/* How far apart the closest two clusters stand: the least, over pairs of clusters, of the GLR
+ * per frame between their pooled statistics, less what estimation alone gives (NOISE). Pooling
+ * averages the words out, so what is left is the voice (and the room): two AISHELL or English
+ * voices stood 0.8-1.0 apart, one voice split in two by its recording sessions 0.2-0.5. The
+ * measure is free of the features' scale (a ratio of determinants). */
 static double separation(const dz_seg *segs, int n, const int *labels, int k)
 {
-    dz_seg all[DIARIZE_MAX_SPEAKERS], half[DIARIZE_MAX_SPEAKERS][2];
+    dz_seg all[DIARIZE_MAX_SPEAKERS];
     memset(all, 0, sizeof all);
-    memset(half, 0, sizeof half);
-    int seen[DIARIZE_MAX_SPEAKERS] = {0};
     for (int i = 0; i < n; i++) {
-        int c = labels[i];
-        dz_seg *t[2] = {&all[c], &half[c][seen[c]++ & 1]};
-        for (int m = 0; m < 2; m++) {
-            t[m]->n += segs[i].n;
-            for (int j = 0; j < DZ_DIM; j++)
-                t[m]->s1[j] += segs[i].s1[j];
-            for (int j = 0; j < DZ_TRI; j++)
-                t[m]->s2[j] += segs[i].s2[j];
-        }
+        dz_seg *t = &all[labels[i]];
+        t->n += segs[i].n;
+        for (int j = 0; j < DZ_DIM; j++)
+            t->s1[j] += segs[i].s1[j];
+        for (int j = 0; j < DZ_TRI; j++)
+            t->s2[j] += segs[i].s2[j];
     }
-    double own[DIARIZE_MAX_SPEAKERS];
-    for (int c = 0; c < k; c++)
-        own[c] = set_glr(&half[c][0], &half[c][1]);
     double least = INFINITY;
     for (int a = 0; a < k; a++)
         for (int b = a + 1; b < k; b++) {
-            double within = 0.5 * (own[a] + own[b]);
-            double r = within > 0 ? set_glr(&all[a], &all[b]) / within : 0;
-            least = r < least ? r : least;
+            double d = set_glr(&all[a], &all[b]) - NOISE * (1.0 / all[a].n + 1.0 / all[b].n);
+            least = d < least ? d : least;
         }
     return least;
+}
+
+/* k clusters of the segments idx[0..m) (indices into dist, an n x n distance matrix), by spectral
+ * clustering of their p-nearest-neighbour graph with the NME choice of p for k. labels[0..m) out.
+ * Returns the clusters found, -1 when out of memory or LAPACK fails. */
+static int cluster_subset(const double *dist, int n, const int *idx, int m, int k, int *labels)
+{
+    if (k > m)
+        k = m;
+    if (k <= 1 || m <= 2) {   /* one group, or one segment each */
+        for (int i = 0; i < m; i++)
+            labels[i] = k <= 1 ? 0 : i;
+        return m == 0 ? 0 : k <= 1 ? 1 : m;
+    }
+    int result = -1;
+    ranked *row = malloc(sizeof *row * (size_t)m);
+    int *near = malloc(sizeof(int) * (size_t)m * (m - 1));
+    double *L = malloc(sizeof(double) * (size_t)m * m), *w = malloc(sizeof(double) * (size_t)m);
+    double *vecs = malloc(sizeof(double) * (size_t)m * DIARIZE_MAX_SPEAKERS);
+    if (!row || !near || !L || !w || !vecs)
+        goto out;
+    for (int i = 0; i < m; i++) {
+        int r = 0;
+        for (int j = 0; j < m; j++)
+            if (j != i)
+                row[r++] = (ranked){dist[(size_t)idx[i] * n + idx[j]], j};
+        qsort(row, (size_t)r, sizeof *row, by_distance);
+        for (int q = 0; q < r; q++)
+            near[(size_t)i * (m - 1) + q] = row[q].j;
+    }
+    /* NME: each p's Laplacian spectrum (its low end and its largest value) */
+    int np = 0, ps[64];
+    double low[64][DIARIZE_MAX_SPEAKERS + 2], top[64];
+    int pmax = m / 4 > 2 ? m / 4 : 2;
+    if (pmax > m - 1)
+        pmax = m - 1;
+    for (int p = 2; p <= pmax && np < 64; p += p < 10 ? 1 : p < 30 ? 3 : p / 8) {
+        laplacian(near, m, p, L);
+        if (!eigenvalues(L, m, w))
+            goto out;
+        ps[np] = p;
+        for (int c = 0; c < DIARIZE_MAX_SPEAKERS + 2; c++)
+            low[np][c] = c < m ? w[c] : w[m - 1];
+        top[np++] = w[m - 1];
+    }
+    result = spectral(near, m, nme_p(ps, low, top, np, m, k, NULL), k, L, w, vecs, labels);
+out:
+    free(row), free(near), free(L), free(w), free(vecs);
+    return result;
+}
+
+/* The count, top-down: a group of segments is split in two (cluster_subset) when the halves stand
+ * SEPARATION apart, and each half is tried again; the groups left are the speakers. A split of one
+ * voice (by its recording sessions, by what was said) stood 0.2-0.6 apart, two voices 0.8-1.0. Asking
+ * "are these two?" of each group, rather than scoring whole partitions into k, keeps one speaker's
+ * variation from passing for a speaker of its own. Returns the count (<= max_speakers), -1 on error. */
+static int count_speakers(const dz_seg *segs, const double *dist, int n, int max_speakers)
+{
+    int *group = malloc(sizeof(int) * (size_t)n), *idx = malloc(sizeof(int) * (size_t)n);
+    int *half = malloc(sizeof(int) * (size_t)n);
+    dz_seg *sub = malloc(sizeof *sub * (size_t)n);
+    int count = -1;
+    if (!group || !idx || !half || !sub)
+        goto out;
+    for (int i = 0; i < n; i++)
+        group[i] = 0;
+    count = 1;
+    bool settled[DIARIZE_MAX_SPEAKERS] = {false};
+    for (int g = 0; g < count && count < max_speakers;) {
+        if (settled[g]) {
+            g++;
+            continue;
+        }
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (group[i] == g) {
+                sub[m] = segs[i];
+                idx[m++] = i;
+            }
+        int got = m >= 4 ? cluster_subset(dist, n, idx, m, 2, half) : 1;
+        if (got < 0) {
+            count = -1;
+            break;
+        }
+        if (got == 2 && separation(sub, m, half, 2) >= SEPARATION) {
+            for (int i = 0; i < m; i++)
+                if (half[i] == 1)
+                    group[idx[i]] = count;
+            count++;   /* g is tried again, and so is the new group */
+        } else {
+            settled[g] = true;
+        }
+    }
+out:
+    free(group), free(idx), free(half), free(sub);
+    return count;
 }
 
 int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, int *labels)
@@ -339,16 +430,15 @@ int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, 
     }
     int result = -1;
     dz_gauss *g = malloc(sizeof *g * (size_t)n);
-    ranked *row = malloc(sizeof *row * (size_t)n);
-    int *near = malloc(sizeof(int) * (size_t)n * (n - 1));
-    double *L = malloc(sizeof(double) * (size_t)n * n), *w = malloc(sizeof(double) * (size_t)n);
     double *dist = malloc(sizeof(double) * (size_t)n * n);
-    double *vecs = malloc(sizeof(double) * (size_t)n * DIARIZE_MAX_SPEAKERS);
-    if (!g || !row || !near || !L || !w || !dist || !vecs)
+    int *all = malloc(sizeof(int) * (size_t)n);
+    if (!g || !dist || !all)
         goto out;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        all[i] = i;
         if (!dz_gauss_from_stats(&g[i], segs[i].n, segs[i].s1, segs[i].s2))
             g[i].n = 0;
+    }
     for (int i = 0; i < n; i++) {
         dist[(size_t)i * n + i] = 0;
         for (int j = i + 1; j < n; j++) {
@@ -356,60 +446,10 @@ int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, 
             dist[(size_t)i * n + j] = dist[(size_t)j * n + i] = d;
         }
     }
-    for (int i = 0; i < n; i++) {
-        int m = 0;
-        for (int j = 0; j < n; j++)
-            if (j != i)
-                row[m++] = (ranked){dist[(size_t)i * n + j], j};
-        qsort(row, (size_t)m, sizeof *row, by_distance);
-        for (int q = 0; q < m; q++)
-            near[(size_t)i * (n - 1) + q] = row[q].j;
-    }
-    /* NME: each p's Laplacian spectrum (its low end and its largest value) is kept, so that the p
-     * for a count bound is chosen without solving again */
-    int np = 0, ps[64];
-    double low[64][DIARIZE_MAX_SPEAKERS + 2], top[64];
-    int pmax = n / 4 > 2 ? n / 4 : 2;
-    if (pmax > n - 1)
-        pmax = n - 1;
-    for (int p = 2; p <= pmax && np < 64; p += p < 10 ? 1 : p < 30 ? 3 : p / 8) {
-        laplacian(near, n, p, L);
-        if (!eigenvalues(L, n, w))
-            goto out;
-        ps[np] = p;
-        for (int c = 0; c < DIARIZE_MAX_SPEAKERS + 2; c++)
-            low[np][c] = c < n ? w[c] : w[n - 1];
-        top[np++] = w[n - 1];
-    }
-    if (speakers > 0) {
-        int k = speakers < n ? speakers : n;
-        result = spectral(near, n, nme_p(ps, low, top, np, n, k, NULL), k, L, w, vecs, labels);
-        goto out;
-    }
-    /* The count: of the partitions into 2..max_speakers, the one whose closest two clusters stand
-     * furthest apart, if they stand apart enough; otherwise one speaker. */
-    int *trial = malloc(sizeof(int) * (size_t)n);
-    if (!trial)
-        goto out;
-    for (int i = 0; i < n; i++)
-        labels[i] = 0;
-    result = 1;
-    double best = SEPARATION;
-    for (int k = 2; k <= max_speakers && k <= n; k++) {
-        int got = spectral(near, n, nme_p(ps, low, top, np, n, k, NULL), k, L, w, vecs, trial);
-        if (got < 0) {
-            result = -1;
-            break;
-        }
-        double sep = got == k ? separation(segs, n, trial, k) : 0;
-        if (sep >= best) {
-            best = sep;
-            memcpy(labels, trial, sizeof(int) * (size_t)n);
-            result = k;
-        }
-    }
-    free(trial);
+    int k = speakers > 0 ? speakers : count_speakers(segs, dist, n, max_speakers);
+    if (k >= 1)   /* the labels: the whole graph clustered at once, which places the borders best */
+        result = cluster_subset(dist, n, all, n, k, labels);
 out:
-    free(g), free(row), free(near), free(L), free(w), free(dist), free(vecs);
+    free(g), free(dist), free(all);
     return result;
 }
