@@ -1,14 +1,15 @@
 // whisper.test.js — real jobs through `cicada serve` on the whisper engine, with a small model the
 // test fixture generated from a real vocabulary (random weights: deterministic, real compute) and
 // the real Silero VAD: a job succeeds with timed segments, silence yields no text, two jobs share the
-// one loaded model concurrently and agree, and a corrupt model file fails jobs with a clear error
-// while the server goes on serving.
+// one loaded model concurrently and agree, a corrupt model file fails jobs with a clear error
+// while the server goes on serving, and SpeakerDiarization 1 labels whisper's timed words.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const L = require('./lib');
+const conv = require('../diarize/conversations');
 
 const jfk = path.join(L.TESTDATA, 'en', 'jfk', 'jfk.wav');
 const models = process.env.CICADA_TEST_MODELS || '';
@@ -33,7 +34,11 @@ test.before(async () => {
   const silence = path.join(dir, 'silence.wav');
   L.execFileSync('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', silence, 'trim', '0', '6']);
   await L.putFile(cos, 'in/silence.wav', silence);
+  const two = conv.write(conv.build('en', 213, { turns: 6 }), dir);
+  await L.putFile(cos, 'in/two.wav', two.wav);
+  twoWav = two.wav;
 });
+let twoWav;
 test.after(async () => { await srv.stop(); });
 
 async function run(object, engine, output, sr = '<ResTextFormat>1</ResTextFormat>') {
@@ -59,6 +64,37 @@ test('a job on the whisper engine succeeds with timed segments inside the speech
   }
   const detail = [].concat(res.ResultDetail);
   assert.ok(detail.every((s) => Number(s.WordsNum) === [].concat(s.Words || []).length));
+});
+
+// whisper's words (token times) take their speakers as pocketsphinx's do (speakers.test.js): every
+// word's sentence speaker is the one `cicada diarize` gives the word, but for boundary words smoothed
+// into their neighbours' sentence.
+test('SpeakerDiarization 1 on the whisper engine: each sentence is one speaker', async () => {
+  const job = await run('in/two.wav', '16k_en', 'out/two.txt',
+    '<ResTextFormat>2</ResTextFormat><SpeakerDiarization>1</SpeakerDiarization><SpeakerNumber>2</SpeakerNumber>');
+  assert.equal(job.State, 'Success', JSON.stringify(job));
+  const detail = [].concat(job.Operation.SpeechRecognitionResult.ResultDetail || []).filter((x) => x !== '');
+  const r = L.execFileSync(L.BIN, ['diarize', twoWav, '--speakers', '2'], { encoding: 'utf8' });
+  const turns = r.trim().split('\n').map((l) => l.split(/\s+/))
+    .map((f) => ({ a: Number(f[3]) * 1000, b: (Number(f[3]) + Number(f[4])) * 1000, spk: f[7].replace('spk', '') }));
+  let judged = 0, same = 0;
+  for (const s of detail) {
+    assert.ok(['0', '1'].includes(String(s.SpeakerId)), JSON.stringify(s));
+    for (const w of [].concat(s.Words || [])) {
+      const a = Number(s.StartMs) + Number(w.OffsetStartMs), b = Math.max(Number(s.StartMs) + Number(w.OffsetEndMs), a + 1);
+      const held = new Map();
+      for (const t of turns) {
+        const o = Math.min(b, t.b) - Math.max(a, t.a);
+        if (o > 0) held.set(t.spk, (held.get(t.spk) || 0) + o);
+      }
+      if (held.size === 0) continue;
+      judged++;
+      same += [...held.entries()].sort((x, y) => y[1] - x[1])[0][0] === String(s.SpeakerId);
+    }
+  }
+  console.log(`${detail.length} sentences; cicada diarize names the sentence's speaker for ${same}/${judged} words`);
+  assert.ok(judged >= 3 && same >= 0.9 * judged);
+  assert.deepEqual([...new Set(detail.map((s) => String(s.SpeakerId)))].sort(), ['0', '1']);
 });
 
 test('silence produces no text', async () => {
