@@ -4,7 +4,7 @@
  * Design notes.
  * - Memory. Nothing is kept at frame resolution: each 100 ms block keeps its speech frames'
  *   diagonal statistics (160 bytes) and each segment (a run of speech up to 1.5 s) full-covariance
- *   ones (1.7 KB): under 3 KB per second of speech, about 50 MB for 5 hours of talk. Clustering
+ *   ones (1.7 KB): about 3 KB per second of audio, 55 MB for 5 hours (bench/diarize.js). Clustering
  *   looks at no more than CLUSTER_CAP segments, evenly spread; the others join the nearest cluster.
  * - The speech gate is per 10 ms frame: louder than -65 dBFS and within 35 dB of the loudest frame
  *   of the last few seconds (a peak that decays 5 dB a second). A block is speech when 3 of its 10
@@ -420,6 +420,8 @@ int diarize_speaker_of(const diarize_result *r, int64_t start_ms, int64_t end_ms
     int64_t best_len = 0, nearest_gap = INT64_MAX;
     for (size_t i = 0; i < r->nturns; i++) {
         const diarize_turn *t = &r->turns[i];
+        if (t->speaker < 0 || t->speaker >= DIARIZE_MAX_SPEAKERS)   /* not ours: a caller's own list */
+            continue;
         int64_t a = t->start_ms > start_ms ? t->start_ms : start_ms;
         int64_t b = t->end_ms < end_ms ? t->end_ms : end_ms;
         if (b > a) {

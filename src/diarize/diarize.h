@@ -66,14 +66,14 @@ typedef struct diarize_result {
 void diarize_result_free(diarize_result *r);
 
 /* The speaker who holds most of [start_ms, end_ms), or, when no turn overlaps it, the speaker of the
- * nearest turn; -1 when there are no turns at all. */
+ * nearest turn; -1 when there are no turns at all. Turns naming a speaker outside 0-9 are skipped. */
 int diarize_speaker_of(const diarize_result *r, int64_t start_ms, int64_t end_ms);
 
 typedef struct diarizer diarizer;
 diarize_rc diarize_new(const diarize_params *p, diarizer **out);
 /* Any number of samples per call; the result does not depend on how they are cut. Samples are
  * taken as [-1, 1]: larger ones are clipped, NaN and infinities read as silence. Memory grows
- * by under 3 KB per second of speech (summaries, not frames). */
+ * by about 3 KB per second of audio (summaries, not frames). */
 diarize_rc diarize_feed(diarizer *d, const float *pcm, size_t n);
 /* Clusters everything fed so far and returns the turns. Call once; *out is owned by the caller. */
 diarize_rc diarize_finish(diarizer *d, diarize_result *out);

@@ -481,8 +481,8 @@ static int *word_speakers(const word_list *l, const diarize_result *spk)
 }
 
 /* The sentences of words [0, n) of one speaker's stretch of a segment (or of the whole segment). */
-static void add_words(output_doc *d, const output_params *p, const sentence_source *whole, const sentence_source *pieces,
-                      const word_list *l, const char *text)
+static void add_words(output_doc *d, const output_params *p, const sentence_source *whole,
+                      const sentence_source *pieces, const word_list *l, const char *text)
 {
     if (p->res_text_format == 0) {
         if ((text && text[0]) || l->n)
@@ -509,7 +509,9 @@ static void add_segment(output_doc *d, const output_params *p, size_t channel, c
         words_punctuate_from_pauses(&l, p);
     if (p->res_text_format == 1 || p->filter_punc == 2)
         words_strip_punct(&l);
-    char *text = p->res_text_format == 0 ? (p->filter_punc == 2 ? strip_punct(seg->text) : clean_text(seg->text)) : NULL;
+    char *text = NULL;   /* format 0's FinalSentence: the engine's segment text */
+    if (p->res_text_format == 0)
+        text = p->filter_punc == 2 ? strip_punct(seg->text) : clean_text(seg->text);
     int *who = ch->speakers && ch->speakers->nturns > 0 && l.n > 0 ? word_speakers(&l, ch->speakers) : NULL;
     bool split = false;
     for (size_t i = 1; who && i < l.n; i++)

@@ -95,9 +95,9 @@ static bool feed_diarizer(audio_reader *ar, diarize_params *dp, diarizer **dz, c
     return rc == DIARIZE_OK;
 }
 
-/* Streams the audio through the engine one window at a time (and through the diarizer, dp not NULL). final: these are the recognition's
- * last windows (its last channel), so the seat learns before its last call that it will need no
- * more cores after it. */
+/* Streams the audio through the engine one window at a time, and through the diarizer when dp is
+ * not NULL. final: these are the recognition's last windows (its last channel), so the seat learns
+ * before its last call that it will need no more cores after it. */
 static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window, bool final,
                               diarize_params *dp, diarizer **dz, engine_result *out, pipeline_result *r)
 {

@@ -231,6 +231,9 @@ static void test_speaker_of_and_rttm(void **state)
     assert_int_equal(diarize_speaker_of(&r, 6100, 6300), 1);   /* no overlap: the nearest turn */
     assert_int_equal(diarize_speaker_of(&r, 6800, 6900), 0);
     assert_int_equal(diarize_speaker_of(&r, 0, 10), 0);
+    diarize_turn odd[] = {{0, 1000, 42}, {1000, 2000, -1}, {2000, 3000, 1}};   /* not ours: skipped */
+    diarize_result bad = {.turns = odd, .nturns = 3, .speakers = 2};
+    assert_int_equal(diarize_speaker_of(&bad, 0, 2000), 1);
     const char *want = "SPEAKER call 1 1.000 2.000 <NA> <NA> spk0 <NA> <NA>\n"
                        "SPEAKER call 1 3.500 2.500 <NA> <NA> spk1 <NA> <NA>\n"
                        "SPEAKER call 1 7.000 0.500 <NA> <NA> spk0 <NA> <NA>\n";

@@ -794,7 +794,8 @@ static void test_speakers_split_sentences(void **state)
         for (size_t i = 0; i < n; i++)
             for (size_t w = 0; w < output_doc_sentence(d, i)->nwords; w++) {
                 const output_word *x = &output_doc_sentence(d, i)->words[w];
-                assert_int_equal(diarize_speaker_of(&spk, x->start_ms, x->end_ms), output_doc_sentence(d, i)->speaker_id);
+                assert_int_equal(diarize_speaker_of(&spk, x->start_ms, x->end_ms),
+                                 output_doc_sentence(d, i)->speaker_id);
             }
         output_doc_free(d);
     }
