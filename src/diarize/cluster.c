@@ -30,7 +30,7 @@
 
 static int tri(int i, int j) { return i * DZ_DIM - i * (i - 1) / 2 + (j - i); }
 
-bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *s2)
+bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *s2, bool diagonal)
 {
     if (n < 2)
         return false;
@@ -40,7 +40,7 @@ bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *
     double trace = 0;
     for (int i = 0; i < DZ_DIM; i++)
         for (int j = i; j < DZ_DIM; j++) {
-            double c = s2[tri(i, j)] / n - g->mean[i] * g->mean[j];
+            double c = i == j || !diagonal ? s2[tri(i, j)] / n - g->mean[i] * g->mean[j] : 0.0;
             g->cov[i + j * DZ_DIM] = g->cov[j + i * DZ_DIM] = c;
             if (i == j)
                 trace += c;
@@ -72,8 +72,9 @@ bool dz_gauss_inverse(const dz_gauss *g, double *prec)
     return true;
 }
 
-/* GLR distance: how much likelier two segments are as two Gaussians than as one, per frame. */
-static double glr(const dz_seg *a, const dz_gauss *ga, const dz_seg *b, const dz_gauss *gb)
+/* GLR distance: how much likelier two segments are as two Gaussians than as one, per frame (the
+ * Gaussians diagonal when ga and gb are). */
+static double glr(const dz_seg *a, const dz_gauss *ga, const dz_seg *b, const dz_gauss *gb, bool diagonal)
 {
     double s1[DZ_DIM], s2[DZ_TRI];
     for (int i = 0; i < DZ_DIM; i++)
@@ -81,7 +82,7 @@ static double glr(const dz_seg *a, const dz_gauss *ga, const dz_seg *b, const dz
     for (int i = 0; i < DZ_TRI; i++)
         s2[i] = a->s2[i] + b->s2[i];
     dz_gauss g;
-    if (!dz_gauss_from_stats(&g, a->n + b->n, s1, s2))
+    if (!dz_gauss_from_stats(&g, a->n + b->n, s1, s2, diagonal))
         return INFINITY;
     return 0.5 * (g.n * g.logdet - ga->n * ga->logdet - gb->n * gb->logdet) / g.n;
 }
@@ -290,9 +291,9 @@ static int spectral(const int *near, int n, int p, int k, double *L, double *w, 
 static double set_glr(const dz_seg *a, const dz_seg *b)
 {
     dz_gauss ga, gb;
-    if (!dz_gauss_from_stats(&ga, a->n, a->s1, a->s2) || !dz_gauss_from_stats(&gb, b->n, b->s1, b->s2))
+    if (!dz_gauss_from_stats(&ga, a->n, a->s1, a->s2, false) || !dz_gauss_from_stats(&gb, b->n, b->s1, b->s2, false))
         return 0;
-    return glr(a, &ga, b, &gb);
+    return glr(a, &ga, b, &gb, false);
 }
 
 /* How far apart the closest two clusters stand: the least, over pairs of clusters, of the GLR
@@ -417,7 +418,7 @@ out:
     return count;
 }
 
-int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, int *labels)
+int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, bool diagonal, int *labels)
 {
     int n = (int)nseg;
     if (n == 0)
@@ -436,13 +437,13 @@ int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, 
         goto out;
     for (int i = 0; i < n; i++) {
         all[i] = i;
-        if (!dz_gauss_from_stats(&g[i], segs[i].n, segs[i].s1, segs[i].s2))
+        if (!dz_gauss_from_stats(&g[i], segs[i].n, segs[i].s1, segs[i].s2, diagonal))
             g[i].n = 0;
     }
     for (int i = 0; i < n; i++) {
         dist[(size_t)i * n + i] = 0;
         for (int j = i + 1; j < n; j++) {
-            double d = g[i].n > 0 && g[j].n > 0 ? glr(&segs[i], &g[i], &segs[j], &g[j]) : INFINITY;
+            double d = g[i].n > 0 && g[j].n > 0 ? glr(&segs[i], &g[i], &segs[j], &g[j], diagonal) : INFINITY;
             dist[(size_t)i * n + j] = dist[(size_t)j * n + i] = d;
         }
     }

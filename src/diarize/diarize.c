@@ -24,7 +24,9 @@
 #define BLOCK_MIN_SPEECH 3       /* speech frames that make a block speech */
 #define SEG_MAX_BLOCKS 15        /* a segment is at most 1.5 s ... */
 #define SEG_MAX_GAP 2            /* ... and is cut by a pause longer than 200 ms */
-#define SEG_MIN_FRAMES 50        /* segments with less speech are too short to cluster */
+#define SEG_MIN_FRAMES 50        /* segments with less speech are too short to cluster ... */
+#define SHORT_SHARE 0.5          /* ... unless they hold more than half the speech: then */
+#define SHORT_MIN_FRAMES 20      /* segments this long are clustered, compared as diagonal Gaussians */
 #define CLUSTER_CAP 600          /* segments clustered at most (the eigen-solver is cubic) */
 #define TURN_BRIDGE 3            /* a pause up to 300 ms inside one speaker's speech stays in the turn */
 
@@ -244,8 +246,18 @@ static int label_segments(diarizer *d, int *seglab)
 {
     dz_seg *segs = d->segs.p;
     size_t nseg = d->segs.n, nbig = 0;
+    /* Short turns (a spoken digit, "yes", "no"): when most speech lies in segments under
+     * SEG_MIN_FRAMES, segments down to SHORT_MIN_FRAMES are clustered, compared as diagonal
+     * Gaussians. Elsewhere full covariances tell voices apart far better (docs/benchmarks.md). */
+    double speech = 0, in_big = 0;
+    for (size_t i = 0; i < nseg; i++) {
+        speech += segs[i].n;
+        in_big += segs[i].n >= SEG_MIN_FRAMES ? segs[i].n : 0;
+    }
+    bool short_turns = in_big < SHORT_SHARE * speech;
+    double min_frames = short_turns ? SHORT_MIN_FRAMES : SEG_MIN_FRAMES;
     for (size_t i = 0; i < nseg; i++)
-        nbig += segs[i].n >= SEG_MIN_FRAMES;
+        nbig += segs[i].n >= min_frames;
     if (nbig == 0) {   /* speech too short to compare: one speaker */
         for (size_t i = 0; i < nseg; i++)
             seglab[i] = 0;
@@ -261,7 +273,7 @@ static int label_segments(diarizer *d, int *seglab)
     /* evenly spread picks among the big segments */
     size_t bi = 0, taken = 0;
     for (size_t i = 0; i < nseg && taken < npick; i++) {
-        if (segs[i].n < SEG_MIN_FRAMES)
+        if (segs[i].n < min_frames)
             continue;
         if (bi * npick / nbig == taken) {   /* the taken-th pick falls on this big segment */
             from[taken] = i;
@@ -271,7 +283,7 @@ static int label_segments(diarizer *d, int *seglab)
     }
     npick = taken;
     int speakers = d->p.speakers;
-    k = dz_cluster(pick, npick, speakers, d->p.max_speakers, lab);
+    k = dz_cluster(pick, npick, speakers, d->p.max_speakers, short_turns, lab);
     if (k < 1)
         goto out;
     /* one full-covariance Gaussian per cluster, from its picked segments */
@@ -289,7 +301,7 @@ static int label_segments(diarizer *d, int *seglab)
             for (int j = 0; j < DZ_TRI; j++)
                 sum.s2[j] += pick[i].s2[j];
         }
-        usable[c] = dz_gauss_from_stats(&g[c], sum.n, sum.s1, sum.s2) && dz_gauss_inverse(&g[c], prec[c]);
+        usable[c] = dz_gauss_from_stats(&g[c], sum.n, sum.s1, sum.s2, false) && dz_gauss_inverse(&g[c], prec[c]);
     }
     for (size_t i = 0; i < nseg; i++)
         seglab[i] = -1;

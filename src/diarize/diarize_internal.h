@@ -45,14 +45,16 @@ typedef struct dz_gauss {
     double logdet;
 } dz_gauss;
 
-/* From statistics: n frames, sum s1, packed sum of outer products s2. False when singular. */
-bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *s2);
+/* From statistics: n frames, sum s1, packed sum of outer products s2; diagonal: the covariance's
+ * off-diagonal terms are dropped. False when singular. */
+bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *s2, bool diagonal);
 /* The inverse of g's covariance (full, column-major). False when singular. */
 bool dz_gauss_inverse(const dz_gauss *g, double *prec);
 
 /* ---- cluster.c ---- */
 /* Labels nseg segments with 0..k-1; k is speakers when > 0, else estimated in [1, max_speakers].
- * Returns k, or -1 on failure (out of memory, LAPACK error). */
-int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, int *labels);
+ * diagonal: segments are compared as diagonal Gaussians (short segments: a full covariance of a
+ * few dozen frames is mostly noise). Returns k, or -1 on failure (out of memory, LAPACK error). */
+int dz_cluster(const dz_seg *segs, size_t nseg, int speakers, int max_speakers, bool diagonal, int *labels);
 
 #endif

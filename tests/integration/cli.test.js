@@ -16,7 +16,7 @@ const line = (banner, label) => (banner.match(new RegExp(`${label}:\\s+(\\S+)`))
 
 test('subcommands, --help and version', () => {
   assert.equal(run(['--help']).status, 0);
-  assert.match(run(['--help']).stdout, /serve[\s\S]*transcribe[\s\S]*version/);
+  assert.match(run(['--help']).stdout, /serve[\s\S]*transcribe[\s\S]*diarize[\s\S]*version/);
   const bad = run(['frobnicate']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown command/);
@@ -73,7 +73,7 @@ test('transcribe --help shows what applies to transcribe, with examples', () => 
   assert.equal(h.status, 0);
   for (const opt of ['--engine TYPE', '--model PATH', '--format F', '--pcm', '--channel-num', '--res-text-format',
     '--sentence-max-length', '--convert-num-mode', '--filter-modal', '--filter-dirty', '--filter-punc',
-    'CICADA_MODEL_DIR', 'CICADA_ENGINES', 'CICADA_SPHINX_ZH_MODEL', 'CICADA_VAD_MODEL', 'CICADA_DIRTY_WORDS', '--config']) {
+    '--speaker-diarization 0|1', '--speaker-number 0-10', 'CICADA_MODEL_DIR', 'CICADA_ENGINES', 'CICADA_SPHINX_ZH_MODEL', 'CICADA_VAD_MODEL', 'CICADA_DIRTY_WORDS', '--config']) {
     assert.ok(h.stdout.includes(opt), `transcribe --help lacks ${opt}`);
   }
   for (const serveOnly of ['CICADA_LISTEN', 'CICADA_SECRET_KEY', 'CICADA_WORKERS', 'CICADA_KEYS_FILE', 'CICADA_REGION',
@@ -81,7 +81,7 @@ test('transcribe --help shows what applies to transcribe, with examples', () => 
     assert.ok(!h.stdout.includes(serveOnly), `transcribe --help shows ${serveOnly}`);
   }
   const examples = h.stdout.split('examples:\n')[1].split('\n\n')[0].split('\n');
-  assert.equal(examples.length, 2, h.stdout);
+  assert.equal(examples.length, 3, h.stdout);
   for (const e of examples) assert.match(e, /^ {2}cicada transcribe \S+\.\w+ --/);
   const m = run(['models', '--help']).stdout;
   assert.match(m, /CICADA_MODEL_DIR/);
