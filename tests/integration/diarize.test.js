@@ -21,8 +21,8 @@ const dir = L.tmpDir('cicada-diarize-');
 const diarize = (args) => spawnSync(L.BIN, ['diarize', ...args], { encoding: 'utf8' });
 
 // Builds one conversation, diarizes it, scores it: { der, ref, hyp } (DER in %, speaker counts).
-function score(set, seed, { speakers = 0, nspk = 0 } = {}) {
-  const c = conv.build(set, seed, { speakers: nspk });
+function score(set, seed, { speakers = 0, nspk = 0, turns = 20 } = {}) {
+  const c = conv.build(set, seed, { speakers: nspk, turns });
   const { wav, rttm } = conv.write(c, dir);
   const r = diarize([wav, '--speakers', String(speakers)]);
   assert.equal(r.status, 0, r.stderr);
@@ -60,6 +60,16 @@ test('one speaker is never split', () => {
       assert.equal(r.ref, 1);
       assert.equal(r.hyp, 1, `${r.name} was split into ${r.hyp} speakers`);
     }
+  }
+});
+
+// Short turns (spoken digits, 8 kHz): the short-turn mode keeps one voice whole and finds two.
+test('short turns: one voice stays one, two voices are found as two', () => {
+  for (const s of [221, 222, 223]) {
+    const one = score('fsdd', s, { nspk: 1, turns: 40 });
+    assert.equal(one.hyp, 1, `${one.name} was split into ${one.hyp} speakers`);
+    const two = score('fsdd', s, { nspk: 2, turns: 40 });
+    assert.equal(two.hyp, 2, `${two.name}: ${two.hyp} speakers`);
   }
 });
 
