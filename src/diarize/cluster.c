@@ -28,8 +28,6 @@
                                    frames of one voice: NOISE * (1/n_a + 1/n_b), taken off before the
                                    comparison (fit on splits of one voice; tiny groups stood far apart) */
 
-static int tri(int i, int j) { return i * DZ_DIM - i * (i - 1) / 2 + (j - i); }
-
 bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *s2, bool diagonal)
 {
     if (n < 2)
@@ -40,7 +38,7 @@ bool dz_gauss_from_stats(dz_gauss *g, double n, const double *s1, const double *
     double trace = 0;
     for (int i = 0; i < DZ_DIM; i++)
         for (int j = i; j < DZ_DIM; j++) {
-            double c = i == j || !diagonal ? s2[tri(i, j)] / n - g->mean[i] * g->mean[j] : 0.0;
+            double c = i == j || !diagonal ? s2[dz_tri(i, j)] / n - g->mean[i] * g->mean[j] : 0.0;
             g->cov[i + j * DZ_DIM] = g->cov[j + i * DZ_DIM] = c;
             if (i == j)
                 trace += c;

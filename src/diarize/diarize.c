@@ -224,9 +224,6 @@ diarize_rc diarize_feed(diarizer *d, const float *pcm, size_t n)
 
 /* ---- finishing ---- */
 
-/* Packed index of (i, j), i <= j, in a DZ_DIM upper triangle stored row by row. */
-static int tri(int i, int j) { return i * DZ_DIM - i * (i - 1) / 2 + (j - i); }
-
 /* Log-likelihood of a segment's frames under Gaussian g (full covariance given as its inverse). */
 static double seg_loglik(const dz_seg *s, const dz_gauss *g, const double *prec)
 {
@@ -234,7 +231,7 @@ static double seg_loglik(const dz_seg *s, const dz_gauss *g, const double *prec)
     double q = 0.0;
     for (int i = 0; i < DZ_DIM; i++)
         for (int j = 0; j < DZ_DIM; j++) {
-            double s2 = s->s2[i <= j ? tri(i, j) : tri(j, i)];
+            double s2 = s->s2[i <= j ? dz_tri(i, j) : dz_tri(j, i)];
             double pij = prec[i + j * DZ_DIM];
             q += pij * (s2 - g->mean[i] * s->s1[j] - g->mean[j] * s->s1[i] + s->n * g->mean[i] * g->mean[j]);
         }

@@ -22,6 +22,9 @@ float dz_mfcc_frame(dz_mfcc *m, const float *win, float out[DZ_DIM]);
 
 /* ---- summaries ---- */
 
+/* Index of (i, j), i <= j, in a packed DZ_DIM upper triangle stored row by row. */
+static inline int dz_tri(int i, int j) { return i * DZ_DIM - i * (i - 1) / 2 + (j - i); }
+
 /* 100 ms of audio: a diagonal Gaussian's sufficient statistics over its speech frames. */
 typedef struct dz_block {
     float n;                    /* speech frames (0-10) */
