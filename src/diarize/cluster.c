@@ -229,31 +229,23 @@ static int compact(int *labels, int n, int k)
     return next;
 }
 
-/* The p whose graph shows the clearest eigengap among counts 1..kmax, relative to p (NME);
- * *k_out: the count that gap suggests. */
-static int nme_p(const int *ps, double low[][DIARIZE_MAX_SPEAKERS + 2], const double *top, int np, int n,
-                 int kmax, int *k_out)
+/* The p whose graph shows the clearest eigengap among counts 1..kmax, relative to p (NME). */
+static int nme_p(const int *ps, double low[][DIARIZE_MAX_SPEAKERS + 2], const double *top, int np, int n, int kmax)
 {
-    int best_p = ps[0], best_k = 1;
+    int best_p = ps[0];
     double best_r = INFINITY;
     for (int i = 0; i < np; i++) {
-        int k = 1;
         double gap = -1;
         for (int c = 1; c <= kmax && c < n; c++)
-            if (low[i][c] - low[i][c - 1] > gap) {
+            if (low[i][c] - low[i][c - 1] > gap)
                 gap = low[i][c] - low[i][c - 1];
-                k = c;
-            }
         double ratio = gap / (top[i] > 1e-12 ? top[i] : 1e-12);
         double r = (double)ps[i] / n / (ratio > 1e-12 ? ratio : 1e-12);
         if (r < best_r) {
             best_r = r;
             best_p = ps[i];
-            best_k = k;
         }
     }
-    if (k_out)
-        *k_out = best_k;
     return best_p;
 }
 
@@ -363,7 +355,7 @@ static int cluster_subset(const double *dist, int n, const int *idx, int m, int 
             low[np][c] = c < m ? w[c] : w[m - 1];
         top[np++] = w[m - 1];
     }
-    result = spectral(near, m, nme_p(ps, low, top, np, m, k, NULL), k, L, w, vecs, labels);
+    result = spectral(near, m, nme_p(ps, low, top, np, m, k), k, L, w, vecs, labels);
 out:
     free(row), free(near), free(L), free(w), free(vecs);
     return result;
