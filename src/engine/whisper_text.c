@@ -92,13 +92,8 @@ static bool is_punct_cp(uint32_t cp)
            in_range(cp, 0xFF5B, 0xFF65) || cp == REPLACEMENT_CHAR;
 }
 
-/* Scripts written without spaces, where each character is a word: Han and kana. */
-static bool is_cjk_cp(uint32_t cp)
-{
-    return in_range(cp, 0x3005, 0x3007) || in_range(cp, 0x3040, 0x30FF) || in_range(cp, 0x31F0, 0x31FF) ||
-           in_range(cp, 0x3400, 0x4DBF) || in_range(cp, 0x4E00, 0x9FFF) || in_range(cp, 0xF900, 0xFAFF) ||
-           in_range(cp, 0xFF66, 0xFF9F) || in_range(cp, 0x20000, 0x3134F);
-}
+/* Scripts written without spaces, where each character is a word (src/util's one definition). */
+static bool is_cjk_cp(uint32_t cp) { return utf8_is_spaceless(cp); }
 
 static char_class classify(uint32_t cp)
 {
@@ -111,11 +106,8 @@ static char_class classify(uint32_t cp)
     return CC_OTHER;
 }
 
-/* Fullwidth and CJK punctuation: no space is written after it. */
-static bool is_wide_punct_cp(uint32_t cp)
-{
-    return in_range(cp, 0x3001, 0x303F) || in_range(cp, 0xFE30, 0xFE6F) || in_range(cp, 0xFF01, 0xFF65);
-}
+/* Fullwidth and CJK punctuation: no space is written after it (src/util's one definition). */
+static bool is_wide_punct_cp(uint32_t cp) { return utf8_is_wide_punct(cp); }
 
 static uint32_t first_cp(const char *s)
 {

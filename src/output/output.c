@@ -101,18 +101,9 @@ static bool keeps_inside_word(uint32_t cp)
         || cp == 0x2027 || cp == 0x30FB;
 }
 
-/* Han (all planes' unified and compatibility ideographs) and kana: written without spaces. */
-static bool is_cjk_char(uint32_t cp)
-{
-    return in_range(cp, 0x3040, 0x30FF) || in_range(cp, 0x31F0, 0x31FF) || in_range(cp, 0x3400, 0x4DBF)
-        || in_range(cp, 0x4E00, 0x9FFF) || in_range(cp, 0xF900, 0xFAFF) || in_range(cp, 0x20000, 0x3134F);
-}
-
-static bool is_cjk_side(uint32_t cp)
-{
-    return is_cjk_char(cp) || in_range(cp, 0x3000, 0x303F) || in_range(cp, 0xFE10, 0xFE1F)
-        || in_range(cp, 0xFE30, 0xFE4F) || in_range(cp, 0xFF00, 0xFF65);
-}
+/* Written without spaces (src/util's one definition): Han and kana, and their punctuation on a side. */
+static bool is_cjk_char(uint32_t cp) { return utf8_is_spaceless(cp); }
+static bool is_cjk_side(uint32_t cp) { return utf8_is_spaceless(cp) || utf8_is_wide_punct(cp); }
 
 /* ---- text helpers ---- */
 

@@ -46,6 +46,18 @@ bool utf8_is_han(uint32_t cp)
         || (cp >= 0x20000 && cp <= 0x3134f);   /* Extensions B-G and the supplement */
 }
 
+bool utf8_is_spaceless(uint32_t cp)
+{
+    return utf8_is_han(cp) || (cp >= 0x3005 && cp <= 0x3007) || (cp >= 0x3040 && cp <= 0x30ff)
+        || (cp >= 0x31f0 && cp <= 0x31ff) || (cp >= 0xff66 && cp <= 0xff9f);
+}
+
+bool utf8_is_wide_punct(uint32_t cp)
+{
+    return (cp >= 0x3000 && cp <= 0x303f && !(cp >= 0x3005 && cp <= 0x3007)) || (cp >= 0xfe10 && cp <= 0xfe1f)
+        || (cp >= 0xfe30 && cp <= 0xfe6f) || (cp >= 0xff00 && cp <= 0xff65);
+}
+
 static bool is_control(uint32_t cp)
 {
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);

@@ -83,6 +83,13 @@ bool comma_append(char *out, size_t *used, size_t cap, const char *item, size_t 
 size_t utf8_decode_strict(const char *s, size_t n, uint32_t *cp);
 /* A Chinese character: a CJK unified ideograph (any extension) or a compatibility ideograph. */
 bool utf8_is_han(uint32_t cp);
+/* The one definition of "written without spaces", shared by whisper's word joining, the output's
+ * sentences and the OpenAI endpoint's transcript, so they agree on every character:
+ * utf8_is_spaceless: scripts where each character is a word (Han, kana, the iteration marks 々〆〇,
+ * half-width katakana); utf8_is_wide_punct: CJK and full-width punctuation and forms (U+3000-303F,
+ * U+FE10-FE1F, U+FE30-FE6F, U+FF00-FF65). Neither side of a join wants a space next to either. */
+bool utf8_is_spaceless(uint32_t cp);
+bool utf8_is_wide_punct(uint32_t cp);
 /* Checks that s (n bytes) is UTF-8 text without control characters: every sequence valid (as
  * utf8_decode_strict) and no C0 control (U+0000-U+001F: tab and line breaks too), DEL or C1 control
  * (U+007F-U+009F). True with the length in code points in *chars. False at the first offending
