@@ -55,6 +55,14 @@ bool auth_keyring_add(auth_keyring *kr, const char *secret_id, const char *secre
 bool auth_keyring_load(auth_keyring *kr, const char *path, char *err, size_t errlen);
 const auth_key *auth_keyring_find(const auth_keyring *kr, const char *secret_id);
 size_t auth_keyring_count(const auth_keyring *kr);
+/* Bearer keys: a list of KEY or KEY:APPID items separated by commas or line breaks (KEY APPID also
+ * does, '#' comments), the appid defaulting to default_appid; each key is stored as SecretId and
+ * SecretKey. Keys are 8-127 characters of letters, digits and -_.~+/=. False with err (naming the
+ * item by position, never the key) on a malformed or repeated item; items before it stay added. */
+bool auth_keyring_add_bearer(auth_keyring *kr, const char *list, const char *default_appid, char *err,
+                             size_t errlen);
+/* The entry whose SecretId is token, compared in time independent of the keys' contents. */
+const auth_key *auth_keyring_find_secret(const auth_keyring *kr, const char *token);
 const auth_key *auth_keyring_at(const auth_keyring *kr, size_t i);   /* NULL past the end */
 
 /* The name of a parameter given twice (names compared ignoring case, as the check does), or NULL.

@@ -1,11 +1,15 @@
 /* keyring.c — the SecretId/SecretKey/appid triples the server accepts: a small array, loaded from a
- * text file ("SecretId SecretKey appid" per line, whitespace or commas, '#' comments). */
+ * text file ("SecretId SecretKey appid" per line, whitespace or commas, '#' comments). A keyring
+ * also holds the bearer keys of the OpenAI-compatible endpoint (the key as SecretId and SecretKey),
+ * found by a comparison whose time does not depend on the key. */
 #include "auth/auth.h"
 #include "util/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,5 +166,73 @@ bool auth_keyring_load(auth_keyring *kr, const char *path, char *err, size_t err
     OPENSSL_cleanse(text, len);
     free(text);
     auth_keyring_free(staged);
+    return ok;
+}
+
+/* ---- bearer keys (the OpenAI-compatible endpoint) ---- */
+
+const auth_key *auth_keyring_find_secret(const auth_keyring *kr, const char *token)
+{
+    if (!kr || !token)
+        return NULL;
+    /* Every entry is compared, each as a SHA-256 digest with CRYPTO_memcmp: the time taken says
+     * nothing about how much of a key a guess got right. */
+    unsigned char want[32], have[32];
+    SHA256((const unsigned char *)token, strlen(token), want);
+    const auth_key *found = NULL;
+    for (size_t i = 0; i < kr->count; i++) {
+        SHA256((const unsigned char *)kr->keys[i].secret_id, strlen(kr->keys[i].secret_id), have);
+        if (CRYPTO_memcmp(want, have, sizeof want) == 0)
+            found = &kr->keys[i];
+    }
+    OPENSSL_cleanse(want, sizeof want);
+    OPENSSL_cleanse(have, sizeof have);
+    return found;
+}
+
+/* A key may hold letters, digits and - _ . ~ + / = (what generated keys and base64 use). */
+static bool bearer_key_valid(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 8 || n >= sizeof(((auth_key *)0)->secret_id))
+        return false;
+    for (const char *p = k; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-_.~+/=", *p))
+            return false;
+    return true;
+}
+
+bool auth_keyring_add_bearer(auth_keyring *kr, const char *list, const char *default_appid, char *err,
+                             size_t errlen)
+{
+    char *text = xstrdup(list ? list : "");
+    bool ok = true;
+    int item = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, ",\n", &save); ok && line; line = strtok_r(NULL, ",\n", &save)) {
+        item++;
+        strip_comment(line);
+        char *f[4];
+        for (char *p = line; *p; p++)   /* KEY:APPID or KEY APPID */
+            if (*p == ':')
+                *p = ' ';
+        int n = split_fields(line, f);
+        if (n == 0)
+            continue;
+        const char *appid = n >= 2 ? f[1] : default_appid;
+        bool digits = appid && *appid;
+        for (const char *p = appid; digits && *p; p++)
+            digits = isdigit((unsigned char)*p);
+        if (n > 2 || !bearer_key_valid(f[0]) || !digits) {
+            err_printf(err, errlen, "API key %d: expected KEY or KEY:APPID, the key 8-127 characters of letters, "
+                       "digits and -_.~+/=, the appid digits", item);
+            ok = false;
+        } else if (!auth_keyring_add(kr, f[0], f[0], appid)) {
+            err_printf(err, errlen, "API key %d is given twice", item);
+            ok = false;
+        }
+    }
+    OPENSSL_cleanse(text, strlen(list ? list : ""));
+    free(text);
     return ok;
 }

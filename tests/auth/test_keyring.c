@@ -124,12 +124,45 @@ static void test_load_errors(void **state)
     auth_keyring_free(kr);
 }
 
+/* Bearer keys (the OpenAI-compatible endpoint): KEY[:APPID] lists, the file form, refusals that
+ * never echo a key, and lookup by the whole key only. */
+static void test_bearer(void **state)
+{
+    (void)state;
+    auth_keyring *kr = auth_keyring_new();
+    char err[256] = "";
+    assert_true(auth_keyring_add_bearer(kr, "sk-first-0001, sk-second-0002:1300000000", "1250000000", err, sizeof err));
+    assert_true(auth_keyring_add_bearer(kr, "# keys file\nsk-third-00003 1400000000\n\nsk-fourth-0004\n", "1250000000",
+                                        err, sizeof err));
+    assert_int_equal(auth_keyring_count(kr), 4);
+    const auth_key *k = auth_keyring_find_secret(kr, "sk-second-0002");
+    assert_non_null(k);
+    assert_string_equal(k->appid, "1300000000");
+    assert_string_equal(auth_keyring_find_secret(kr, "sk-first-0001")->appid, "1250000000");
+    assert_string_equal(auth_keyring_find_secret(kr, "sk-third-00003")->appid, "1400000000");
+    assert_string_equal(auth_keyring_find_secret(kr, "sk-fourth-0004")->appid, "1250000000");
+    assert_null(auth_keyring_find_secret(kr, "sk-first-000"));     /* a prefix is not the key */
+    assert_null(auth_keyring_find_secret(kr, "sk-first-00011"));
+    assert_null(auth_keyring_find_secret(kr, ""));
+    /* refusals name the item, never the key */
+    const char *bad[] = {"short", "sk-has space-0001:12:34", "sk-bad-appid-01:12a", "sk-first-0001", "sk-non-ascii-\xc3\xa9x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_false(auth_keyring_add_bearer(kr, bad[i], "1250000000", err, sizeof err));
+        assert_non_null(strstr(err, "API key 1"));
+        assert_null(strstr(err, "sk-"));
+    }
+    assert_int_equal(auth_keyring_count(kr), 4);
+    auth_keyring_free(kr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_find),
         cmocka_unit_test(test_load_formats),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_bearer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
