@@ -65,4 +65,24 @@ bool template_name_valid(const char *name, char *why, size_t whylen);
  * commas into out (cap bytes) and counted. False with the reason in why. */
 bool template_ids_clean(const char *in, char *out, size_t cap, size_t *count, char *why, size_t whylen);
 
+/* ---- form.c: multipart/form-data request bodies ---- */
+#define API_FORM_MAX_PARTS 32
+typedef struct api_form_part {
+    char name[64];
+    char filename[256];           /* "" when the part is not a file */
+    char content_type[128];       /* "" when not given */
+    const char *data;             /* points into the body */
+    size_t len;
+} api_form_part;
+typedef struct api_form {
+    api_form_part part[API_FORM_MAX_PARTS];
+    size_t n;
+} api_form;
+/* The boundary of a "multipart/form-data; boundary=..." Content-Type (1-70 characters). */
+bool api_form_boundary(const char *content_type, char out[72], char *why, size_t whylen);
+/* Parses a whole multipart/form-data body; false with the reason in why. */
+bool api_form_parse(const char *content_type, const char *body, size_t len, api_form *f, char *why, size_t whylen);
+/* The first part named name, or NULL. */
+const api_form_part *api_form_get(const api_form *f, const char *name);
+
 #endif
