@@ -14,7 +14,8 @@
 api_params api_default_params(void)
 {
     return (api_params){.region = "ap-chongqing", .default_bucket = NULL, .server_name = "cicada",
-                        .max_body = 1 << 20, .max_skew_s = 60, .max_sign_lifetime_s = API_DEFAULT_SIGN_LIFETIME};
+                        .max_body = 1 << 20, .max_skew_s = 60, .max_sign_lifetime_s = API_DEFAULT_SIGN_LIFETIME,
+                        .openai_max_upload = 25 << 20};
 }
 
 api *api_new(const api_params *p, const api_deps *d)

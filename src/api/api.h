@@ -33,6 +33,7 @@ typedef struct api_params {
     int64_t max_skew_s;            /* signature clock skew; default 60 */
     int64_t max_sign_lifetime_s;   /* longest q-key-time/q-sign-time window accepted; default 7 days */
     const seal_key *token_key;     /* seals nextToken; NULL = a random key (tokens die with the process) */
+    size_t openai_max_upload;      /* the largest /v1/audio request body; default 25 MiB */
 } api_params;
 api_params api_default_params(void);
 
@@ -43,6 +44,7 @@ typedef struct api_deps {
     auth_keyring *keys;
     notifier *notify;              /* woken after a cancel queued a callback; may be NULL (nothing is woken) */
     sched *sched;                  /* may be NULL: nothing is woken */
+    auth_keyring *bearer_keys;     /* the OpenAI-compatible endpoint's keys; NULL or empty = endpoint off */
 } api_deps;
 
 api *api_new(const api_params *p, const api_deps *d);
@@ -123,6 +125,42 @@ void api_template_create(api *a, api_request *q, api_response *r);  /* POST /tem
 void api_template_update(api *a, api_request *q, api_response *r, const char *id);  /* PUT /template/<id> */
 void api_template_list(api *a, api_request *q, api_response *r);    /* GET /template?category=&ids=&name=&... */
 void api_template_delete(api *a, api_request *q, api_response *r, const char *id);  /* DELETE /template/<id> */
+
+/* ---- OpenAI-compatible audio API (openai.c) ---- */
+/* Whether any bearer key is configured (else every /v1 request gets a 404 saying the endpoint is off). */
+bool api_openai_enabled(const api *a);
+/* The largest request body a /v1/audio call may have (the http layer refuses longer ones unread). */
+size_t api_openai_max_upload(const api *a);
+/* The bucket an appid's OpenAI requests run in: the default bucket when it is the appid's, else
+ * cicada-<appid> (which the serve command opens at start-up). */
+void api_openai_bucket(const api *a, const char *appid, char out[AUTH_BUCKET_MAX]);
+/* Writes OpenAI's error body {"error": {"message", "type", "param", "code"}} (param, code may be NULL). */
+void api_openai_error(api_response *r, int status, const char *type, const char *code, const char *param,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* "Authorization: Bearer <key>": sets q->key, q->appid and q->bucket; false with the 401/404 in r. */
+bool api_openai_authenticate(api *a, api_request *q, api_response *r);
+void api_openai_models(api *a, api_request *q, api_response *r);   /* GET /v1/models */
+
+enum { OPENAI_JSON, OPENAI_TEXT, OPENAI_SRT, OPENAI_VTT, OPENAI_VERBOSE_JSON };
+/* A submitted request, waited on by the http layer. */
+typedef struct api_openai_wait {
+    char bucket[AUTH_BUCKET_MAX];
+    char job_id[40];
+    char input_key[96];            /* the uploaded audio, deleted once answered */
+    char output_key[96];           /* srt/vtt: the job's output object; "" otherwise */
+    char language[16];
+    int format;                    /* OPENAI_* */
+    bool words;                    /* timestamp_granularities[] = word */
+} api_openai_wait;
+/* POST /v1/audio/transcriptions (translate false) or /translations: parses the buffered multipart
+ * body, stores the file, inserts the job. True when the job is queued and the caller must wait
+ * (w filled); false with the error answer in r. */
+bool api_openai_submit(api *a, api_request *q, api_response *r, bool translate, api_openai_wait *w);
+/* Whether w's job has ended; if so its answer is in r, and its objects are deleted. */
+bool api_openai_poll(api *a, const api_openai_wait *w, api_response *r);
+/* The client went away: a job not yet started is cancelled and its objects deleted (true); a
+ * running one is left to finish (false: poll it until it ends, then drop the answer). */
+bool api_openai_abandon(api *a, const api_openai_wait *w);
 
 /* ---- embedded object store ---- */
 /* GET and HEAD (the http layer sends no body for HEAD, with the same headers). */

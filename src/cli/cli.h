@@ -44,6 +44,10 @@ typedef struct config {
     char node_id[64];          /* CICADA_NODE_ID: this node's lease owner name (<host>-<random>, kept in the data dir) */
     char job_lease[24];        /* CICADA_JOB_LEASE: 30, 2m (30s) */
     int64_t job_lease_ms;      /* the same in ms, set by config_load */
+    /* The OpenAI-compatible endpoint (README "OpenAI-compatible API"). */
+    char api_keys[4096];       /* CICADA_API_KEYS: KEY[:APPID],... ("" = none) */
+    char api_keys_file[1024];  /* CICADA_API_KEYS_FILE: lines "KEY [APPID]" */
+    int openai_max_upload_mb;  /* CICADA_OPENAI_MAX_UPLOAD: MiB (25) */
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
 

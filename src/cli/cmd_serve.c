@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <openssl/crypto.h>
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
@@ -32,6 +33,7 @@ typedef struct service {
     engine_registry *engines;
     text_engine *texts;        /* the text options' word lists, shared by every worker */
     auth_keyring *keys;
+    auth_keyring *bearer;      /* the OpenAI-compatible endpoint's keys */
     notifier *notify;
     api *a;
     sched *sched;
@@ -95,6 +97,51 @@ static bool load_keys(service *sv, char *err, size_t errlen)
         return false;
     }
     return auth_keyring_add(sv->keys, id, key, c->appid);
+}
+
+/* The OpenAI-compatible endpoint's bearer keys (CICADA_API_KEYS, the keys file), and for each
+ * appid they name other than the default bucket's, its bucket cicada-<appid>, ready for jobs. */
+static bool prepare_bucket(service *sv, const char *name, char *err, size_t errlen);
+static bool load_bearer_keys(service *sv, char *err, size_t errlen)
+{
+    config *c = &sv->cfg;
+    sv->bearer = auth_keyring_new();
+    if (c->api_keys[0] && !auth_keyring_add_bearer(sv->bearer, c->api_keys, c->appid, err, errlen))
+        return false;
+    if (c->api_keys_file[0]) {
+        char *text = NULL;
+        size_t len = 0;
+        if (!fs_read_file(c->api_keys_file, &text, &len, 1 << 20)) {
+            snprintf(err, errlen, "cannot read the API keys file %.900s", c->api_keys_file);
+            return false;
+        }
+        char why[256];
+        bool ok = auth_keyring_add_bearer(sv->bearer, text, c->appid, why, sizeof why);
+        OPENSSL_cleanse(text, len);
+        free(text);
+        if (!ok) {
+            snprintf(err, errlen, "%.700s: %.250s", c->api_keys_file, why);
+            return false;
+        }
+    }
+    size_t n = auth_keyring_count(sv->bearer);
+    if (n == 0) {
+        log_info("the OpenAI-compatible endpoint (/v1/audio/transcriptions) is off: no API key is configured "
+                 "(CICADA_API_KEYS)");
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const auth_key *k = auth_keyring_at(sv->bearer, i);
+        char owner[32];
+        if (auth_bucket_name_valid(c->default_bucket, owner) && strcmp(owner, k->appid) == 0)
+            continue;
+        char bucket[AUTH_BUCKET_MAX];
+        snprintf(bucket, sizeof bucket, "cicada-%s", k->appid);
+        if (!prepare_bucket(sv, bucket, err, errlen))
+            return false;
+    }
+    log_info("the OpenAI-compatible endpoint serves %zu API key(s) at /v1/audio/transcriptions", n);
+    return true;
 }
 
 /* 64 hex digits into the key; false if they are not. */
@@ -182,23 +229,24 @@ static bool open_storage(service *sv, char *err, size_t errlen)
     return (sv->blobs = blob_open(&bp, err, errlen)) != NULL;
 }
 
-/* The default bucket is ready to use on a fresh install: it exists and has ASR open. */
-static bool prepare_default_bucket(service *sv, char *err, size_t errlen)
+/* A bucket ready to use: it exists and has ASR open (the default bucket on a fresh install; the
+ * bucket of each other appid with an OpenAI API key). */
+static bool prepare_bucket(service *sv, const char *name, char *err, size_t errlen)
 {
     config *c = &sv->cfg;
-    if (blob_bucket_create(sv->blobs, c->default_bucket) != BLOB_OK) {
-        snprintf(err, errlen, "cannot create the default bucket %s (a name like <name>-<appid>)", c->default_bucket);
+    if (blob_bucket_create(sv->blobs, name) != BLOB_OK) {
+        snprintf(err, errlen, "cannot create the bucket %s (a name like <name>-<appid>)", name);
         return false;
     }
     store_bucket b = {0};
-    snprintf(b.name, sizeof b.name, "%s", c->default_bucket);
-    const char *dash = strrchr(c->default_bucket, '-');
+    snprintf(b.name, sizeof b.name, "%s", name);
+    const char *dash = strrchr(name, '-');
     snprintf(b.appid, sizeof b.appid, "%s", dash ? dash + 1 : c->appid);
     snprintf(b.region, sizeof b.region, "%s", c->region);
     b.create_ms = time_now_ms();
     store_queue q;
     if (store_bucket_open(sv->st, &b, &q) != STORE_OK) {
-        snprintf(err, errlen, "cannot open ASR on %s: %s", c->default_bucket, store_last_error());
+        snprintf(err, errlen, "cannot open ASR on %s: %s", name, store_last_error());
         return false;
     }
     return true;
@@ -279,7 +327,7 @@ static bool start_service(service *sv, char *err, size_t errlen)
         return false;
     }
     if (!node_identity(sv, err, errlen) || !open_storage(sv, err, errlen) || !load_keys(sv, err, errlen) || !load_token_key(sv, err, errlen) ||
-        !prepare_default_bucket(sv, err, errlen))
+        !prepare_bucket(sv, c->default_bucket, err, errlen) || !load_bearer_keys(sv, err, errlen))
         return false;
     engine_registry_params ep;
     config_engine_params(c, &ep);
@@ -302,7 +350,9 @@ static bool start_service(service *sv, char *err, size_t errlen)
     ap.token_key = &sv->token_key;
     if (c->max_sign_lifetime_s > 0)
         ap.max_sign_lifetime_s = c->max_sign_lifetime_s;
-    api_deps ad = {.st = sv->st, .blobs = sv->blobs, .engines = sv->engines, .keys = sv->keys, .notify = sv->notify};
+    ap.openai_max_upload = (size_t)c->openai_max_upload_mb << 20;
+    api_deps ad = {.st = sv->st, .blobs = sv->blobs, .engines = sv->engines, .keys = sv->keys, .notify = sv->notify,
+                   .bearer_keys = sv->bearer};
     sv->a = api_new(&ap, &ad);
     int released = 0;
     if (sv->node_own && store_job_release(sv->st, sv->node, &released) != STORE_OK) {
@@ -338,6 +388,7 @@ static void stop_service(service *sv)
     engine_registry_free(sv->engines);
     text_engine_free(sv->texts);
     auth_keyring_free(sv->keys);
+    auth_keyring_free(sv->bearer);
     if (sv->blobs)
         blob_close(sv->blobs);
     if (sv->st)

@@ -79,6 +79,12 @@ static const setting SETTINGS[] = {
       "this node's name in job leases (<host>-<random>, kept in the data directory)"),
     S("job_lease", "CICADA_JOB_LEASE", "--job-lease", job_lease, CLI_SERVE,
       "how long a running job survives its node going silent before another node takes it over: seconds or Nm (30)"),
+    S("api_keys", "CICADA_API_KEYS", "--api-keys", api_keys, CLI_SERVE,
+      "bearer keys of the OpenAI-compatible endpoint: KEY[:APPID],... (none: the endpoint is off)"),
+    S("api_keys_file", "CICADA_API_KEYS_FILE", "--api-keys-file", api_keys_file, CLI_SERVE,
+      "file of \"KEY [APPID]\" lines, more bearer keys"),
+    N("openai_max_upload", "CICADA_OPENAI_MAX_UPLOAD", "--openai-max-upload", openai_max_upload_mb, CLI_SERVE,
+      "largest /v1/audio upload, MiB (25)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -94,6 +100,7 @@ static void defaults(config *c)
     snprintf(c->s3_region, sizeof c->s3_region, "us-east-1");
     c->workers = fs_cpu_count();
     c->http_threads = 128;
+    c->openai_max_upload_mb = 25;
 }
 
 static bool set_value(config *c, const setting *s, const char *value, const char *from)

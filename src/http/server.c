@@ -18,6 +18,11 @@
  * mode send) are accepted: the path is taken from them, and their authority replaces the Host
  * header (RFC 9112 §3.2.2), so the signature must cover that host.
  *
+ * An OpenAI-compatible transcription (/v1/audio/...) is answered when its job ends: once the job is
+ * queued the connection is suspended (parked), and one waiter thread asks the API every
+ * WAIT_POLL_MS whether each parked job has ended and whether each client is still there, then
+ * resumes the connection with its answer. Nothing blocks an MHD thread while a job runs.
+ *
  * A refused request is answered at once, before its body is read, and the connection is closed
  * when a body was announced: a bad signature with "Expect: 100-continue" never gets 100 Continue,
  * and a buffered body that passes the limit is cut off where it passes it. Such a connection closes
@@ -30,17 +35,22 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_HEADERS 128          /* more is a 431: no client of this API sends half as many */
 #define MAX_PARAMS 128           /* more query parameters is a 414 */
 #define MAX_AUTHORITY 256        /* the host[:port] of an absolute-form target */
+
+typedef struct req_ctx req_ctx;
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -48,9 +58,21 @@ struct http_server {
     http_params p;
     size_t max_body;
     linger *linger;           /* closes the connections answered before their body was read */
+    /* OpenAI-compatible requests waiting for their job (suspended connections), and the thread
+     * that watches them: every WAIT_POLL_MS it asks whether each job has ended, and whether each
+     * client is still there, and resumes the connections whose answer is ready. */
+    pthread_mutex_t park_mu;
+    pthread_cond_t park_cv;
+    req_ctx *parked;
+    pthread_t waiter;
+    bool waiter_started, stopping;
 };
 
-typedef struct req_ctx {
+#define WAIT_POLL_MS 100
+
+enum { OPENAI_NONE, OPENAI_TRANSCRIBE, OPENAI_TRANSLATE, OPENAI_MODELS };
+
+struct req_ctx {
     http_server *srv;
     route rt;
     api_request q;
@@ -63,7 +85,16 @@ typedef struct req_ctx {
     bool answered;            /* a response is queued already */
     bool has_body;            /* the request announced a body (Content-Length > 0 or chunked) */
     bool close;               /* answer with "Connection: close" and drop the connection after */
-} req_ctx;
+    /* the OpenAI-compatible endpoint */
+    int openai;               /* OPENAI_*: which call this is */
+    size_t limit;             /* the body limit of this request (0 = the server's) */
+    api_openai_wait wait;     /* the job it waits for */
+    struct MHD_Connection *conn;
+    int fd;                   /* its socket, watched for the client leaving */
+    bool ready;               /* the answer is in r: send it when resumed */
+    bool gone;                /* the client left; its job is left to finish (abandoned) */
+    req_ctx *next_parked;
+};
 
 /* The unescape callback marks a request whose path or query decodes to a NUL byte with this
  * connection value (of the trailer kind, which requests here never carry), for begin_request. */
@@ -297,6 +328,48 @@ static const char *request_target(req_ctx *c, const char *url)
     return auth[n] ? auth + n : "/";
 }
 
+/* Which OpenAI-compatible call the path names, unless the request carries a COS signature: then
+ * the path is an object key like any other (a bucket may hold an object called v1/models). */
+static int openai_call(const api_request *q, const char *path)
+{
+    int call = strcmp(path, "/v1/audio/transcriptions") == 0 ? OPENAI_TRANSCRIBE
+             : strcmp(path, "/v1/audio/translations") == 0  ? OPENAI_TRANSLATE
+             : strcmp(path, "/v1/models") == 0              ? OPENAI_MODELS
+                                                            : OPENAI_NONE;
+    const char *auth = api_header(q, "Authorization");
+    if (call && ((auth && strncasecmp(auth, "q-sign-algorithm", 16) == 0) || api_param_present(q, "q-sign-algorithm")))
+        return OPENAI_NONE;
+    return call;
+}
+
+/* begin_request for the OpenAI-compatible calls: bearer key, method, the upload limit. */
+static bool begin_openai(req_ctx *c, const char *method, const char *path)
+{
+    api *a = c->srv->a;
+    api_request *q = &c->q;
+    if (!api_openai_authenticate(a, q, &c->r))
+        return false;
+    bool want_post = c->openai != OPENAI_MODELS;
+    if (strcmp(method, want_post ? "POST" : "GET") != 0) {
+        api_openai_error(&c->r, 405, "invalid_request_error", "method_not_allowed", NULL, "%s is not allowed on %s "
+                         "(use %s)", method, path, want_post ? "POST" : "GET");
+        return false;
+    }
+    if (c->openai == OPENAI_MODELS) {
+        api_openai_models(a, q, &c->r);
+        return false;
+    }
+    c->limit = api_openai_max_upload(a);
+    const char *cl = api_header(q, "Content-Length");
+    if (cl && strtoll(cl, NULL, 10) > (int64_t)c->limit) {
+        api_openai_error(&c->r, 413, "invalid_request_error", "file_too_large", "file",
+                         "the request is larger than the upload limit of %zu bytes", c->limit);
+        return false;
+    }
+    c->close = false;
+    return true;
+}
+
 /* First callback: everything but the body is known. Returns false when an answer was set. */
 static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *method, const char *url,
                           const char *version)
@@ -356,6 +429,9 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
         api_error(&c->r, q, 404, "NoSuchResource", "this node runs jobs only (role worker): send requests to an API node");
         return false;
     }
+    c->openai = openai_call(q, path);
+    if (c->openai)
+        return begin_openai(c, method, path);
     c->rt = router_match(method, path, api_param_present(q, "cancel"));
     if (!api_authenticate(c->srv->a, q, &c->r, c->rt.need_bucket))
         return false;
@@ -382,26 +458,118 @@ static bool take_chunk(req_ctx *c, const char *data, size_t n)
         api_object_put_end(c->srv->a, &c->q, &c->r, w, rc);
         return false;
     }
-    if (c->body.len + n > c->srv->max_body) {
+    size_t limit = c->limit ? c->limit : c->srv->max_body;
+    if (c->body.len + n > limit) {
         c->close = true;
-        api_error(&c->r, &c->q, 400, "EntityTooLarge", "the request body is larger than %zu bytes", c->srv->max_body);
+        if (c->openai)
+            api_openai_error(&c->r, 413, "invalid_request_error", "file_too_large", "file",
+                             "the request is larger than the upload limit of %zu bytes", limit);
+        else
+            api_error(&c->r, &c->q, 400, "EntityTooLarge", "the request body is larger than %zu bytes", limit);
         return false;
     }
     buf_append(&c->body, data, n);
     return true;
 }
 
-static void finish_request(req_ctx *c)
+/* The whole request is in: runs it. True when the answer must wait for a job (park it). */
+static bool finish_request(req_ctx *c)
 {
     if (c->writer) {
         blob_writer *w = c->writer;
         c->writer = NULL;
         api_object_put_end(c->srv->a, &c->q, &c->r, w, BLOB_OK);
-        return;
+        return false;
     }
     c->q.body = c->body.data ? c->body.data : "";
     c->q.body_len = c->body.len;
+    if (c->openai) {
+        bool wait = api_openai_submit(c->srv->a, &c->q, &c->r, c->openai == OPENAI_TRANSLATE, &c->wait);
+        buf_free(&c->body);   /* the upload is stored: no need to hold it while waiting */
+        return wait;
+    }
     router_dispatch(c->srv->a, &c->rt, &c->q, &c->r);
+    return false;
+}
+
+/* ---- waiting for a job (the OpenAI-compatible calls) ---- */
+
+static void park(req_ctx *c, struct MHD_Connection *conn)
+{
+    http_server *s = c->srv;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    c->fd = ci ? ci->connect_fd : -1;
+    c->conn = conn;
+    MHD_suspend_connection(conn);
+    pthread_mutex_lock(&s->park_mu);
+    c->next_parked = s->parked;
+    s->parked = c;
+    pthread_cond_signal(&s->park_cv);
+    pthread_mutex_unlock(&s->park_mu);
+}
+
+/* Whether the peer has closed its side (a client that gave up waiting). */
+static bool client_left(int fd)
+{
+    if (fd < 0)
+        return false;
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static void *waiter_main(void *arg)
+{
+    http_server *s = arg;
+    pthread_mutex_lock(&s->park_mu);
+    while (!s->stopping) {
+        if (!s->parked) {
+            pthread_cond_wait(&s->park_cv, &s->park_mu);
+            continue;
+        }
+        req_ctx *list = s->parked, *keep = NULL;
+        s->parked = NULL;
+        pthread_mutex_unlock(&s->park_mu);
+        for (req_ctx *c = list, *next; c; c = next) {
+            next = c->next_parked;
+            if (!c->gone && client_left(c->fd)) {
+                c->gone = true;
+                c->ready = api_openai_abandon(s->a, &c->wait);   /* nobody reads the answer */
+            }
+            if (!c->ready)
+                c->ready = api_openai_poll(s->a, &c->wait, &c->r);
+            if (c->ready) {
+                MHD_resume_connection(c->conn);
+            } else {
+                c->next_parked = keep;
+                keep = c;
+            }
+        }
+        pthread_mutex_lock(&s->park_mu);
+        while (keep) {
+            req_ctx *next = keep->next_parked;
+            keep->next_parked = s->parked;
+            s->parked = keep;
+            keep = next;
+        }
+        if (s->parked && !s->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += WAIT_POLL_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&s->park_cv, &s->park_mu, &until);
+        }
+    }
+    /* shutting down: every waiting client is told; the jobs stay queued and run on a later start */
+    for (req_ctx *c = s->parked; c; c = c->next_parked) {
+        api_openai_error(&c->r, 503, "server_error", "shutting_down", NULL,
+                         "the server is shutting down; job %s stays queued", c->wait.job_id);
+        c->ready = true;
+        MHD_resume_connection(c->conn);
+    }
+    s->parked = NULL;
+    pthread_mutex_unlock(&s->park_mu);
+    return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -423,12 +591,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (c->ready)   /* resumed by the waiter with the answer */
+        return send_response(conn, c);
     if (*upload_data_size > 0) {
         bool ok = take_chunk(c, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return ok ? MHD_YES : answer_now(conn, c);
     }
-    finish_request(c);
+    if (finish_request(c)) {
+        park(c, conn);
+        return MHD_YES;
+    }
     return send_response(conn, c);
 }
 
@@ -503,6 +676,7 @@ http_server *http_start(const http_params *p, api *a, char *err, size_t errlen)
     }
     unsigned flags = s->p.threads ? MHD_USE_EPOLL_INTERNAL_THREAD
                                   : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    flags |= MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
@@ -520,6 +694,14 @@ http_server *http_start(const http_params *p, api *a, char *err, size_t errlen)
         return NULL;
     }
     s->linger = linger_start();   /* without it, refused connections are simply closed */
+    pthread_mutex_init(&s->park_mu, NULL);
+    pthread_cond_init(&s->park_cv, NULL);
+    s->waiter_started = pthread_create(&s->waiter, NULL, waiter_main, s) == 0;
+    if (!s->waiter_started) {
+        snprintf(err, errlen, "cannot start the thread that waits on jobs");
+        http_stop(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -533,7 +715,16 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
+    if (s->waiter_started) {   /* the waiting connections are answered and resumed first */
+        pthread_mutex_lock(&s->park_mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->park_cv);
+        pthread_mutex_unlock(&s->park_mu);
+        pthread_join(s->waiter, NULL);
+    }
     MHD_stop_daemon(s->d);
     linger_stop(s->linger);
+    pthread_mutex_destroy(&s->park_mu);   /* initialised by http_start before any http_stop */
+    pthread_cond_destroy(&s->park_cv);
     free(s);
 }
