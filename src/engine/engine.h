@@ -97,7 +97,8 @@ void engine_seat_end(engine_seat *s);
 
 typedef struct engine_opts {
     const char *language;       /* "en", "zh", ...; engine-specific meaning */
-    const char *hotwords;       /* optional, may be NULL */
+    const char *hotwords;       /* optional, may be NULL: whisper's initial prompt, ignored by pocketsphinx */
+    bool translate;             /* whisper: translate to English; pocketsphinx cannot (callers check kind) */
     engine_seat *seat;          /* the recognition's seat; NULL = the engine's own thread count */
 } engine_opts;
 

@@ -661,6 +661,7 @@ static int run_decoder(whisper_engine *we, slot *s, const float *samples, int ns
                        const char **detected, char *err, size_t errlen)
 {
     struct whisper_full_params wp = whisper_engine_full_params(&we->base, language, o->hotwords);
+    wp.translate = o->translate;
     wp.n_threads = cc->threads;
     wp.encoder_begin_callback = on_encoder_begin;
     wp.encoder_begin_callback_user_data = cc;

@@ -198,6 +198,7 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
         return false;
     }
     opts.hotwords = req->hotwords;
+    opts.translate = req->translate;
     r->engine_kind = e->vt->kind;
     r->punctuated = e->vt->punctuates;
     r->language = opts.language;
@@ -566,7 +567,24 @@ static pipeline_request job_request(const pipeline_deps *d, const store_job *j, 
     req.window_ms = d->window_ms;
     req.diarize = j->params.speaker_diarization == 1;
     req.speakers = j->params.speaker_number;
+    req.translate = j->params.translate == 1;
     return req;
+}
+
+/* The engine's prompt: the job's own prompt (OpenAI's `prompt`), then its hot words; heap or NULL. */
+static char *job_prompt(const store_job *j, char *hotwords)
+{
+    if (!j->params.prompt[0])
+        return hotwords;
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, j->params.prompt);
+    if (hotwords && hotwords[0]) {
+        buf_putc(&b, ' ');
+        buf_puts(&b, hotwords);
+    }
+    free(hotwords);
+    return buf_steal(&b);
 }
 
 void pipeline_run_job(const pipeline_deps *d, store_job *j)
@@ -575,6 +593,7 @@ void pipeline_run_job(const pipeline_deps *d, store_job *j)
     char *hotwords = NULL;
     if (!job_hotwords(d, j, &hotwords))
         return;
+    hotwords = job_prompt(j, hotwords);
     int fd = -1;
     char path[64];
     bool opened = j->input_object[0] ? open_input_object(d, j, &fd, path) : open_input_url(d, j, &fd, path);

@@ -43,6 +43,7 @@ typedef struct pipeline_request {
      * sentence carries its speaker (output.h). ChannelNum 2 ignores it: each channel is a speaker. */
     bool diarize;
     int speakers;              /* SpeakerNumber: 0 = estimated (1-10), 1-10 = exactly that many */
+    bool translate;            /* whisper translates to English (the OpenAI endpoint's translations) */
 } pipeline_request;
 pipeline_request pipeline_default_request(const char *engine_model_type);
 

@@ -141,6 +141,8 @@ const store_col store_job_cols[] = {
     CT("p_format", params.format),
     CT("p_first_channel_only", params.first_channel_only),
     CT("p_word_info", params.word_info),
+    CT("p_prompt", params.prompt),
+    CI("p_translate", params.translate),
     CT("output_region", output_region),
     CT("output_bucket", output_bucket),
     CT("output_object", output_object),
@@ -183,6 +185,8 @@ const store_col store_param_cols[] = {
     PT("p_format", format),
     PT("p_first_channel_only", first_channel_only),
     PT("p_word_info", word_info),
+    PT("p_prompt", prompt),
+    PI("p_translate", translate),
 };
 const size_t store_param_ncols = sizeof store_param_cols / sizeof store_param_cols[0];
 

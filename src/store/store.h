@@ -137,6 +137,9 @@ typedef struct job_params {
     char output_file_type[8];   /* "txt" */
     char hot_vocabulary_table_id[64];
     char flash_asr[16], format[16], first_channel_only[8], word_info[8];
+    /* Not CI API parameters: set by the OpenAI-compatible endpoint only (never rendered). */
+    char prompt[1024];          /* whisper's initial prompt ("" = none); hot words follow it */
+    int translate;              /* 1: whisper translates to English */
 } job_params;
 
 typedef struct store_job {

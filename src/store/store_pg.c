@@ -273,7 +273,14 @@ static const char schema_v2[] =
     "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs REFERENCING NEW TABLE AS inserted"
     "  FOR EACH STATEMENT EXECUTE FUNCTION cicada_count_inserted();";
 
-static const char *const migrations[] = {schema_v1, schema_v2};
+/* v3: the OpenAI-compatible endpoint's prompt and translate task */
+static const char schema_v3[] =
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS p_prompt text NOT NULL DEFAULT '',"
+    "  ADD COLUMN IF NOT EXISTS p_translate integer NOT NULL DEFAULT 0;"
+    "ALTER TABLE templates ADD COLUMN IF NOT EXISTS p_prompt text NOT NULL DEFAULT '',"
+    "  ADD COLUMN IF NOT EXISTS p_translate integer NOT NULL DEFAULT 0;";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- the job row <-> store_job mapping: store_job_cols and store_param_cols (store.c) ---- */

@@ -218,6 +218,12 @@ static const migration migrations[] = {
       {"jobs", "output_body", "TEXT"},
       {"jobs", "output_content_type", "TEXT NOT NULL DEFAULT ''"}},
      schema_v5},
+    /* v6: the OpenAI-compatible endpoint's prompt and translate task */
+    {{{"jobs", "p_prompt", "TEXT NOT NULL DEFAULT ''"},
+      {"jobs", "p_translate", "INTEGER NOT NULL DEFAULT 0"},
+      {"templates", "p_prompt", "TEXT NOT NULL DEFAULT ''"},
+      {"templates", "p_translate", "INTEGER NOT NULL DEFAULT 0"}},
+     "SELECT 1"},
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

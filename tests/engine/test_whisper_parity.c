@@ -9,7 +9,8 @@
  * and must come out identical. Audio is 16 kHz 16-bit WAV, which both sides read as the same floats
  * (whisper-cli with miniaudio, Cicada with FFmpeg; a resampled or compressed file would not be).
  * Cases: beam search (whisper-cli's default), greedy on 2 threads, the English-only vocabulary,
- * language detection, and a file longer than one 30 s window, decoded as Mandarin. */
+ * language detection, translation with an initial prompt, and a file longer than one 30 s window,
+ * decoded as Mandarin. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +45,8 @@ typedef struct parity_case {
     const char *language;    /* "en", "zh", "auto" */
     int beam_size;           /* 1 = greedy (with best-of 5 for fallbacks) */
     int threads;
+    bool translate;          /* whisper-cli -tr; the engine's engine_opts.translate */
+    const char *prompt;      /* whisper-cli --prompt; the engine's engine_opts.hotwords; NULL = none */
 } parity_case;
 
 /* whisper-cli's defaults, passed explicitly to whisper-cli and matched by the engine's. */
@@ -68,10 +71,18 @@ static void run_cli(const parity_case *c, char *csv_path, size_t csv_len)
     snprintf(beam, sizeof beam, "%d", c->beam_size);
     snprintf(nth, sizeof nth, "%.2f", NO_SPEECH_THOLD);
     unlink(csv_path);
-    const char *argv[] = {g_cli, "-m", model, "-f", c->audio, "-l", c->language, "-t", threads,
-                          "-bs", beam, "-bo", BEST_OF, "-tp", TEMPERATURE, "-tpi", TEMPERATURE_INC,
-                          "-et", ENTROPY_THOLD, "-lpt", LOGPROB_THOLD, "-nth", nth, "-fa", "-ng",
-                          "-ocsv", "-of", out_base, NULL};
+    const char *argv[32] = {g_cli, "-m", model, "-f", c->audio, "-l", c->language, "-t", threads,
+                            "-bs", beam, "-bo", BEST_OF, "-tp", TEMPERATURE, "-tpi", TEMPERATURE_INC,
+                            "-et", ENTROPY_THOLD, "-lpt", LOGPROB_THOLD, "-nth", nth, "-fa", "-ng",
+                            "-ocsv", "-of", out_base};
+    int argc = 28;
+    if (c->translate)
+        argv[argc++] = "-tr";
+    if (c->prompt) {
+        argv[argc++] = "--prompt";
+        argv[argc++] = c->prompt;
+    }
+    argv[argc] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
         if (!freopen(log_path, "w", stdout) || dup2(fileno(stdout), 2) < 0)
@@ -175,7 +186,7 @@ static void run_engine(const parity_case *c, const audio_pcm *pcm, engine_result
     engine *e = engine_whisper_new(&p, err, sizeof err);
     if (!e)
         fail_msg("engine_whisper_new: %s", err);
-    engine_opts o = {.language = c->language, .hotwords = NULL};
+    engine_opts o = {.language = c->language, .hotwords = c->prompt, .translate = c->translate};
     if (engine_transcribe(e, pcm->samples, pcm->n, &o, out, err, sizeof err) != 0)
         fail_msg("engine_transcribe: %s", err);
     engine_destroy(e);
@@ -321,7 +332,7 @@ static void test_beam_search(void **state)
     (void)state;
     char jfk[1024];
     jfk_path(jfk, sizeof jfk);
-    check_parity(&(parity_case){MULTI_MODEL, jfk, "en", 5, 1});
+    check_parity(&(parity_case){MULTI_MODEL, jfk, "en", 5, 1, false, NULL});
 }
 
 /* Greedy decoding on the engine's default 2 threads. */
@@ -330,7 +341,7 @@ static void test_greedy_two_threads(void **state)
     (void)state;
     char jfk[1024];
     jfk_path(jfk, sizeof jfk);
-    check_parity(&(parity_case){MULTI_MODEL, jfk, "en", 1, 2});
+    check_parity(&(parity_case){MULTI_MODEL, jfk, "en", 1, 2, false, NULL});
 }
 
 static void test_english_only_model(void **state)
@@ -338,7 +349,7 @@ static void test_english_only_model(void **state)
     (void)state;
     char jfk[1024];
     jfk_path(jfk, sizeof jfk);
-    check_parity(&(parity_case){EN_MODEL, jfk, "en", 1, 1});
+    check_parity(&(parity_case){EN_MODEL, jfk, "en", 1, 1, false, NULL});
 }
 
 static void test_language_detection(void **state)
@@ -346,7 +357,17 @@ static void test_language_detection(void **state)
     (void)state;
     char hifi[1024];
     testdata_path(hifi, sizeof hifi, HIFI_A);
-    check_parity(&(parity_case){MULTI_MODEL, hifi, "auto", 1, 1});
+    check_parity(&(parity_case){MULTI_MODEL, hifi, "auto", 1, 1, false, NULL});
+}
+
+/* The OpenAI endpoint's translations and prompt: whisper's translate task with an initial prompt,
+ * from Mandarin (so the task token matters), exactly as whisper-cli -tr --prompt decodes it. */
+static void test_translate_with_prompt(void **state)
+{
+    (void)state;
+    char hifi[1024];
+    testdata_path(hifi, sizeof hifi, HIFI_B);
+    check_parity(&(parity_case){MULTI_MODEL, hifi, "zh", 1, 1, true, "Kennedy, Americans."});
 }
 
 /* Over 30 s, beam search: whisper moves its window along by the timestamps it decodes. */
@@ -355,7 +376,7 @@ static void test_two_windows_mandarin(void **state)
     (void)state;
     if (!make_long_wav())
         fail_msg("could not write the long test file");
-    check_parity(&(parity_case){MULTI_MODEL, g_long_wav, "zh", 5, 1});
+    check_parity(&(parity_case){MULTI_MODEL, g_long_wav, "zh", 5, 1, false, NULL});
 }
 
 /* Everything the test needs; a missing piece of shared data skips it (77), a missing build
@@ -416,6 +437,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_greedy_two_threads),
         cmocka_unit_test(test_english_only_model),
         cmocka_unit_test(test_language_detection),
+        cmocka_unit_test(test_translate_with_prompt),
     };
     const struct CMUnitTest long_tests[] = {
         cmocka_unit_test(test_two_windows_mandarin),

@@ -239,6 +239,8 @@ static void fill_every_field(store_job *j, const store_queue *q)
     strlcpy_ok(p->format, "mp3", sizeof p->format);
     strlcpy_ok(p->first_channel_only, "1", sizeof p->first_channel_only);
     strlcpy_ok(p->word_info, "2", sizeof p->word_info);
+    strlcpy_ok(p->prompt, "Kennedy, Americans", sizeof p->prompt);
+    p->translate = 1;
     strlcpy_ok(j->output_region, "ap-beijing", sizeof j->output_region);
     strlcpy_ok(j->output_bucket, BUCKET_B, sizeof j->output_bucket);
     strlcpy_ok(j->output_object, "out/\xe4\xbd\xa0\xe5\xa5\xbd.txt", sizeof j->output_object);
@@ -274,6 +276,8 @@ static void assert_jobs_equal(const store_job *a, const store_job *b)
     assert_string_equal(a->params.format, b->params.format);
     assert_string_equal(a->params.first_channel_only, b->params.first_channel_only);
     assert_string_equal(a->params.word_info, b->params.word_info);
+    assert_string_equal(a->params.prompt, b->params.prompt);
+    assert_int_equal(a->params.translate, b->params.translate);
     assert_string_equal(a->output_region, b->output_region);
     assert_string_equal(a->output_bucket, b->output_bucket);
     assert_string_equal(a->output_object, b->output_object);

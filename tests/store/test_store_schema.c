@@ -64,7 +64,9 @@ static void test_pg_schema_version_is_recorded_and_checked(void **state)
     assert_null(try_open(&p, err, sizeof err));
     assert_non_null(strstr(err, "99"));
     assert_non_null(strstr(err, f->dbname));
-    fx_pg_exec(db, "UPDATE cicada_schema SET version = 2");
+    char current[64];
+    snprintf(current, sizeof current, "UPDATE cicada_schema SET version = %d", FX_PG_SCHEMA_VERSION);
+    fx_pg_exec(db, current);
     PQfinish(db);
     f->st = fx_open(f); /* reopening an up-to-date database changes nothing */
     assert_int_equal(fx_state_of(f->st, BUCKET_A, id), JOB_SUBMITTED);
@@ -101,6 +103,53 @@ static void test_pg_upgrade_from_v1(void **state)
     store_job_clear(&j);
     assert_int_equal(fx_pg_value(f, "SELECT waiting FROM queues"), 3);
     assert_int_equal(fx_pg_value(f, "SELECT running FROM queues"), 1);
+}
+
+/* A database from before the OpenAI-compatible endpoint (SQLite version 5, PostgreSQL version 2)
+ * gains the prompt and translate columns, on jobs and templates: its jobs read with the defaults,
+ * and a new job keeps both. */
+static void test_upgrade_adds_prompt_and_translate(void **state)
+{
+    fixture *f = *state;
+    f->st = fx_open(f);
+    fx_open_bucket(f->st, BUCKET_A, "ap-chongqing", &f->qa);
+    char old[40];
+    fx_insert(f->st, &f->qa, 0, 0, old);
+    store_close(f->st);
+    f->st = NULL;
+    if (f->pg) {
+        PGconn *db = fx_pg_connect(f->dbname);
+        fx_pg_exec(db, "ALTER TABLE jobs DROP COLUMN p_prompt, DROP COLUMN p_translate;"
+                       "ALTER TABLE templates DROP COLUMN p_prompt, DROP COLUMN p_translate;"
+                       "UPDATE cicada_schema SET version = 2");
+        PQfinish(db);
+    } else {
+        fx_exec_on(f->path, "ALTER TABLE jobs DROP COLUMN p_prompt; ALTER TABLE jobs DROP COLUMN p_translate;"
+                            "ALTER TABLE templates DROP COLUMN p_prompt; ALTER TABLE templates DROP COLUMN p_translate;"
+                            "PRAGMA user_version = 5;");
+    }
+    f->st = fx_open(f);
+    if (f->pg)
+        assert_int_equal(fx_pg_value(f, "SELECT version FROM cicada_schema"), FX_PG_SCHEMA_VERSION);
+    else
+        assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
+    store_job j;
+    store_job_init(&j);
+    assert_int_equal(store_job_get(f->st, BUCKET_A, old, &j), STORE_OK);
+    assert_string_equal(j.params.prompt, "");
+    assert_int_equal(j.params.translate, 0);
+    store_job_clear(&j);
+    fx_job(&j, &f->qa, 0, 0);
+    strlcpy_ok(j.params.prompt, "Kennedy, \xe7\xbe\x8e\xe5\x9b\xbd 'quoted' \"and\" so on", sizeof j.params.prompt);
+    j.params.translate = 1;
+    assert_int_equal(store_job_insert(f->st, &j), STORE_OK);
+    store_job got;
+    store_job_init(&got);
+    assert_int_equal(store_job_get(f->st, BUCKET_A, j.id, &got), STORE_OK);
+    assert_string_equal(got.params.prompt, j.params.prompt);
+    assert_int_equal(got.params.translate, 1);
+    store_job_clear(&got);
+    store_job_clear(&j);
 }
 
 typedef struct first_open {
@@ -245,6 +294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sqlite_version_from_the_future_is_refused, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_schema_version_is_recorded_and_checked, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_upgrade_from_v1, fx_setup_empty, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_adds_prompt_and_translate, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_concurrent_first_open, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_errors_name_the_database_not_the_password, fx_setup_empty,
                                         fx_teardown),

@@ -30,6 +30,8 @@ static void tpl_make(store_template *t, const char *bucket, const char *name)
     strlcpy_ok(p->format, "mp3", sizeof p->format);
     strlcpy_ok(p->first_channel_only, "1", sizeof p->first_channel_only);
     strlcpy_ok(p->word_info, "2", sizeof p->word_info);
+    strlcpy_ok(p->prompt, "Kennedy, Americans", sizeof p->prompt);
+    p->translate = 1;
 }
 
 static void assert_same_params(const job_params *a, const job_params *b)
@@ -50,6 +52,8 @@ static void assert_same_params(const job_params *a, const job_params *b)
     assert_string_equal(a->format, b->format);
     assert_string_equal(a->first_channel_only, b->first_channel_only);
     assert_string_equal(a->word_info, b->word_info);
+    assert_string_equal(a->prompt, b->prompt);
+    assert_int_equal(a->translate, b->translate);
 }
 
 static void insert_ok(store *st, store_template *t, int64_t create_ms)
