@@ -151,6 +151,7 @@ typedef struct api_openai_wait {
     char language[16];
     int format;                    /* OPENAI_* */
     bool words;                    /* timestamp_granularities[] = word */
+    bool translate;                /* /v1/audio/translations */
 } api_openai_wait;
 /* POST /v1/audio/transcriptions (translate false) or /translations: parses the buffered multipart
  * body, stores the file, inserts the job. True when the job is queued and the caller must wait

@@ -194,6 +194,32 @@ static const char *field(const api_form *f, const char *name, char *out, size_t 
     return out;
 }
 
+/* `prompt`: UTF-8 text of at most 1023 bytes, line breaks and tabs as spaces; false with the 400. */
+static bool take_prompt(api_response *r, const api_form_part *p, char out[1024])
+{
+    out[0] = '\0';
+    if (!p || p->len == 0)
+        return true;
+    if (p->len >= 1024) {
+        api_openai_error(r, 400, "invalid_request_error", "invalid_value", "prompt",
+                         "prompt is %zu bytes long; at most 1023 are taken", p->len);
+        return false;
+    }
+    memcpy(out, p->data, p->len);
+    out[p->len] = '\0';
+    for (char *c = out; *c; c++)
+        if (*c == '\n' || *c == '\r' || *c == '\t')
+            *c = ' ';
+    size_t chars, bad;
+    bool malformed;
+    if (p->len != strlen(out) || !utf8_text_valid(out, p->len, &chars, &bad, &malformed)) {
+        api_openai_error(r, 400, "invalid_request_error", "invalid_value", "prompt",
+                         "prompt must be UTF-8 text without control characters");
+        return false;
+    }
+    return true;
+}
+
 /* The EngineModelType for a model name and language; false with the 400 in r. */
 static bool pick_type(api *a, api_response *r, const char *model, const char *language, char type[32])
 {
@@ -260,12 +286,7 @@ static void extension_of(const char *filename, char out[12])
 bool api_openai_submit(api *a, api_request *q, api_response *r, bool translate, api_openai_wait *w)
 {
     memset(w, 0, sizeof *w);
-    if (translate) {
-        api_openai_error(r, 400, "invalid_request_error", "unsupported_task", NULL,
-                         "translation to English is not available on this server yet; use "
-                         "/v1/audio/transcriptions");
-        return false;
-    }
+    w->translate = translate;
     api_form form;
     char why[256];
     if (!api_form_parse(api_header(q, "Content-Type"), q->body, q->body_len, &form, why, sizeof why)) {
@@ -278,13 +299,9 @@ bool api_openai_submit(api *a, api_request *q, api_response *r, bool translate, 
                          file ? "the file is empty" : "the form has no file part");
         return false;
     }
-    const api_form_part *prompt = api_form_get(&form, "prompt");
-    if (prompt && prompt->len > 0) {
-        api_openai_error(r, 400, "invalid_request_error", "unsupported_parameter", "prompt",
-                         "prompt is not supported on this server yet (a hot-vocabulary table, through the CI API, "
-                         "biases recognition towards given words)");
+    char prompt[sizeof ((job_params *)0)->prompt] = "";
+    if (!take_prompt(r, api_form_get(&form, "prompt"), prompt))
         return false;
-    }
     char model[64], language[16], fmt[32], temp[32];
     bool long_value = false;
     const char *m = field(&form, "model", model, sizeof model, &long_value);
@@ -341,7 +358,19 @@ bool api_openai_submit(api *a, api_request *q, api_response *r, bool translate, 
     }
     store_job *j = xmalloc(sizeof *j);
     store_job_init(j);
-    bool ok = pick_type(a, r, m, lang, j->params.engine_model_type) && api_asr_open(a, q, r);
+    bool ok = pick_type(a, r, m, lang, j->params.engine_model_type);
+    if (ok && translate) {   /* whisper's translate task: no other engine has one */
+        const engine *e = installed(a, j->params.engine_model_type);
+        if (!e || strcmp(e->vt->kind, "whisper") != 0) {
+            api_openai_error(r, 400, "invalid_request_error", "unsupported_task", "model",
+                             "translation needs whisper, and %s is served by %s here (install a multilingual "
+                             "model: `cicada models pull base`)", j->params.engine_model_type, e ? e->name : "nothing");
+            ok = false;
+        }
+        j->params.translate = 1;
+    }
+    snprintf(j->params.prompt, sizeof j->params.prompt, "%s", prompt);
+    ok = ok && api_asr_open(a, q, r);
     if (!ok) {
         if (r->status != 400)   /* api_asr_open answered in the CI shape */
             api_openai_error(r, r->status == 404 ? 503 : r->status, "server_error", "bucket_not_open", NULL,
@@ -504,7 +533,7 @@ static json_t *verbose(const store_job *j, json_t *sentences, const api_openai_w
         }
     }
     json_t *o = json_object();
-    json_object_set_new(o, "task", json_string("transcribe"));
+    json_object_set_new(o, "task", json_string(w->translate ? "translate" : "transcribe"));
     json_object_set_new(o, "language", json_string(w->language[0] ? w->language : "auto"));
     json_object_set_new(o, "duration", json_real(j->audio_time));
     json_object_set_new(o, "text", json_string(text));

@@ -2,7 +2,8 @@
 // test fixture generated from a real vocabulary (random weights: deterministic, real compute) and
 // the real Silero VAD: a job succeeds with timed segments, silence yields no text, two jobs share the
 // one loaded model concurrently and agree, a corrupt model file fails jobs with a clear error
-// while the server goes on serving, and SpeakerDiarization 1 labels whisper's timed words.
+// while the server goes on serving, SpeakerDiarization 1 labels whisper's timed words, and the
+// OpenAI-compatible endpoint's prompt and translations reach the engine.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -25,8 +26,8 @@ test.before(async () => {
   broken = path.join(dir, 'broken.bin');
   fs.writeFileSync(broken, fs.readFileSync(model).subarray(0, 100000));   // truncated copy
   srv = await L.startServer({ env: {
-    CICADA_ENGINES: `16k_en=whisper:${model}:en,16k_ja=whisper:${broken}:ja`,
-    CICADA_VAD_MODEL: vad, CICADA_WORKERS: '2', CICADA_WHISPER_THREADS: '1',
+    CICADA_ENGINES: `16k_en=whisper:${model}:en,16k_zh=whisper:${model}:zh,16k_ja=whisper:${broken}:ja`,
+    CICADA_VAD_MODEL: vad, CICADA_WORKERS: '2', CICADA_WHISPER_THREADS: '1', CICADA_API_KEYS: 'sk-whisper-test-0001',
   } });
   cos = L.client(srv.port);
   await L.ci(cos, srv.port, 'POST', '/asrbucket');
@@ -95,6 +96,27 @@ test('SpeakerDiarization 1 on the whisper engine: each sentence is one speaker',
   console.log(`${detail.length} sentences; cicada diarize names the sentence's speaker for ${same}/${judged} words`);
   assert.ok(judged >= 3 && same >= 0.9 * judged);
   assert.deepEqual([...new Set(detail.map((s) => String(s.SpeakerId)))].sort(), ['0', '1']);
+});
+
+test('the OpenAI endpoint on whisper: its prompt and translations reach the engine', async () => {
+  const OpenAI = require('openai');
+  const oa = new OpenAI({ apiKey: 'sk-whisper-test-0001', baseURL: `http://127.0.0.1:${srv.port}/v1`, maxRetries: 0 });
+  const ask = (extra, kind = 'transcriptions') => oa.audio[kind].create({ file: fs.createReadStream(jfk), model: '16k_en',
+    response_format: 'verbose_json', ...extra });
+  const plain = await ask({});
+  const job = await run('in/jfk.wav', '16k_en', 'out/oa.txt', '<ResTextFormat>0</ResTextFormat>');
+  assert.equal(plain.text, L.resultWords(job.Operation.SpeechRecognitionResult.Result).join(' '));
+  assert.equal(plain.task, 'transcribe');
+  // the prompt is whisper's initial prompt (engine parity with whisper-cli --prompt: test_whisper_parity)
+  const prompted = await ask({ prompt: 'Kennedy, Americans.' });
+  assert.notEqual(prompted.text, plain.text, 'a prompt changes what the random-weight model decodes');
+  assert.equal((await ask({ prompt: 'Kennedy, Americans.' })).text, prompted.text);
+  // translations run whisper's translate task (parity with whisper-cli -tr: test_whisper_parity), here
+  // from Mandarin, where the task token changes what the random-weight model decodes
+  const zh = await ask({ model: '16k_zh' });
+  const translated = await ask({ model: '16k_zh' }, 'translations');
+  assert.equal(translated.task, 'translate');
+  assert.notEqual(translated.text, zh.text, 'the translate task token changes what is decoded');
 });
 
 test('silence produces no text', async () => {
