@@ -1,5 +1,6 @@
 # Thin front door over CMake/Ninja. `make` builds build/cicada; `make run` and `make test` are the
-# README's quick start: both install missing Debian packages first (scripts/deps.sh).
+# README's quick start: both install missing Debian packages first (scripts/deps.sh); `make run`
+# also fetches a whisper model when none is installed (scripts/first-model.sh).
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
@@ -18,6 +19,7 @@ deps:
 
 run: deps
 	$(MAKE) build
+	./scripts/first-model.sh ./$(BUILD)/cicada
 	./$(BUILD)/cicada serve
 
 test: deps

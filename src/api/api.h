@@ -134,6 +134,10 @@ size_t api_openai_max_upload(const api *a);
 /* The bucket an appid's OpenAI requests run in: the default bucket when it is the appid's, else
  * cicada-<appid> (which the serve command opens at start-up). */
 void api_openai_bucket(const api *a, const char *appid, char out[AUTH_BUCKET_MAX]);
+/* The operator's model names: "NAME=TYPE,..." (TYPE an EngineModelType; NAME 1-63 characters of
+ * letters, digits and -_.:/, not an EngineModelType itself). Replaces any earlier list; false with
+ * err (and no change) on a malformed list. */
+bool api_openai_set_models(api *a, const char *list, char *err, size_t errlen);
 /* Writes OpenAI's error body {"error": {"message", "type", "param", "code"}} (param, code may be NULL). */
 void api_openai_error(api_response *r, int status, const char *type, const char *code, const char *param,
                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));

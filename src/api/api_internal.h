@@ -19,6 +19,12 @@ typedef struct api_queue_slot {
     char queue_id[40];
 } api_queue_slot;
 
+#define API_OPENAI_MAX_ALIASES 32
+typedef struct api_model_alias {
+    char name[64];                 /* what clients send as `model` */
+    char type[32];                 /* the EngineModelType it means */
+} api_model_alias;
+
 struct api {
     api_params p;
     api_deps d;
@@ -27,6 +33,8 @@ struct api {
     seal_key token_key;            /* seals list page tokens (p.token_key, or drawn at start) */
     pthread_mutex_t queue_cache_mu;
     api_queue_slot queue_cache[API_QUEUE_CACHE_SLOTS];
+    api_model_alias aliases[API_OPENAI_MAX_ALIASES];   /* the operator's model names (openai.c) */
+    size_t naliases;
 };
 
 void api_xml_begin(api_response *r, xml_writer *w);

@@ -17,7 +17,8 @@
  * configured the endpoint is off. Errors are in OpenAI's shape {"error": {message, type, param,
  * code}}.
  *
- * Model names (documented in the README): an EngineModelType ("16k_zh") is that type; "whisper-1"
+ * Model names (documented in the README): an operator's name (CICADA_OPENAI_MODELS, NAME=TYPE) or an
+ * EngineModelType ("16k_zh") is that type; "whisper-1"
  * (and OpenAI's newer transcription model names) means the best engine installed for `language`:
  * its 16k type (zh, en, ja, th, ms; yue is 16k_ca), or with no language the auto-detecting
  * 16k_zh-PY when whisper serves it, else 16k_en. Anything else is a 400 naming the model. */
@@ -131,6 +132,39 @@ static const char *const k_types[] = {"16k_zh", "16k_zh_video", "16k_en", "16k_c
                                       "16k_ms", "8k_zh", "8k_zh_s", "8k_en"};
 #define NTYPES (sizeof k_types / sizeof k_types[0])
 
+bool api_openai_set_models(api *a, const char *list, char *err, size_t errlen)
+{
+    api_model_alias got[API_OPENAI_MAX_ALIASES];
+    size_t n = 0;
+    const char *cur = list ? list : "", *item;
+    size_t len;
+    while (comma_next(&cur, &item, &len)) {
+        const char *eq = memchr(item, '=', len);
+        size_t nl = eq ? (size_t)(eq - item) : 0, tl = eq ? len - nl - 1 : 0;
+        api_model_alias *m = &got[n < API_OPENAI_MAX_ALIASES ? n : 0];
+        bool ok = eq && nl > 0 && nl < sizeof m->name && tl > 0 && tl < sizeof m->type && n < API_OPENAI_MAX_ALIASES;
+        if (ok) {
+            memcpy(m->name, item, nl);
+            m->name[nl] = '\0';
+            memcpy(m->type, eq + 1, tl);
+            m->type[tl] = '\0';
+            for (const char *c = m->name; ok && *c; c++)
+                ok = isalnum((unsigned char)*c) || strchr("-_.:/", *c);
+            ok = ok && engine_type_known(m->type) && !engine_type_known(m->name);
+        }
+        if (!ok) {
+            err_printf(err, errlen, "model alias %zu (\"%.*s\"): expected NAME=TYPE, the name 1-63 characters of "
+                       "letters, digits and -_.:/ and not an EngineModelType, the type an EngineModelType (at most "
+                       "%d aliases)", n + 1, (int)(len > 80 ? 80 : len), item, API_OPENAI_MAX_ALIASES);
+            return false;
+        }
+        n++;
+    }
+    memcpy(a->aliases, got, n * sizeof *got);
+    a->naliases = n;
+    return true;
+}
+
 static const engine *installed(api *a, const char *type)
 {
     engine *e = NULL;
@@ -150,6 +184,17 @@ void api_openai_models(api *a, api_request *q, api_response *r)
         json_object_set_new(m, "object", json_string("model"));
         json_object_set_new(m, "created", json_integer(0));
         json_object_set_new(m, "owned_by", json_string("cicada"));
+        json_array_append_new(data, m);
+    }
+    for (size_t i = 0; i < a->naliases; i++) {   /* the operator's names for installed types */
+        const engine *e = installed(a, a->aliases[i].type);
+        if (!e)
+            continue;
+        json_t *m = json_object();
+        json_object_set_new(m, "id", json_string(a->aliases[i].name));
+        json_object_set_new(m, "object", json_string("model"));
+        json_object_set_new(m, "created", json_integer(0));
+        json_object_set_new(m, "owned_by", json_string(e->name));
         json_array_append_new(data, m);
     }
     for (size_t i = 0; i < NTYPES; i++) {
@@ -223,16 +268,20 @@ static bool take_prompt(api_response *r, const api_form_part *p, char out[1024])
 /* The EngineModelType for a model name and language; false with the 400 in r. */
 static bool pick_type(api *a, api_response *r, const char *model, const char *language, char type[32])
 {
-    if (engine_type_known(model)) {
-        snprintf(type, 32, "%s", model);
+    const api_model_alias *alias = NULL;
+    for (size_t i = 0; i < a->naliases; i++)
+        if (strcmp(model, a->aliases[i].name) == 0)
+            alias = &a->aliases[i];
+    if (engine_type_known(model) || alias) {
+        snprintf(type, 32, "%s", alias ? alias->type : model);
     } else {
         bool openai = false;
         for (size_t i = 0; i < NOPENAI; i++)
             openai |= strcmp(model, k_openai_names[i]) == 0;
         if (!openai) {
             api_openai_error(r, 400, "invalid_request_error", "model_not_found", "model",
-                             "model \"%s\" is not served here: use whisper-1 or an EngineModelType "
-                             "(GET /v1/models lists them)", model);
+                             "model \"%s\" is not served here: use whisper-1, an EngineModelType or one of the "
+                             "operator's names (GET /v1/models lists them)", model);
             return false;
         }
         if (language && language[0]) {

@@ -21,7 +21,7 @@
 
 typedef struct models_opts {
     bool help;
-    const char *url, *sha1, *sha256, *max_size;
+    const char *url, *sha1, *sha256, *max_size, *connect_timeout;
     const char *pos[MAX_ARGS];
     size_t npos;
 } models_opts;
@@ -30,7 +30,8 @@ static void models_help(void)
 {
     printf("usage: cicada models list\n"
            "       cicada models verify [NAME|FILE...]\n"
-           "       cicada models pull NAME [--url URL] [--sha256 HEX | --sha1 HEX] [--max-size BYTES]\n\n"
+           "       cicada models pull NAME [--url URL] [--sha256 HEX | --sha1 HEX] [--max-size BYTES]\n"
+           "                               [--connect-timeout SECONDS]\n\n"
            "list    the model directory's files (size, official name, the EngineModelTypes using them),\n"
            "        where every EngineModelType goes, and the official models `pull` knows\n"
            "verify  checks files against the official checksums (all files in the model directory when none\n"
@@ -38,7 +39,8 @@ static void models_help(void)
            "pull    downloads an official model (tiny ... large-v3-turbo, quantized variants, silero-v6.2.0)\n"
            "        into the model directory: resumable (run it again after an interruption), verified\n"
            "        before it is installed. --url and --sha256/--sha1 override the catalog (mirrors);\n"
-           "        --max-size caps the download (K/M/G suffixes; default the official size, else 4G).\n\n");
+           "        --max-size caps the download (K/M/G suffixes; default the official size, else 4G);\n"
+           "        --connect-timeout gives up on a server that does not answer (seconds, default 30).\n\n");
     config_print_help(CLI_MODELS);
 }
 
@@ -46,7 +48,8 @@ static bool load_options(config *cfg, int argc, char **argv, models_opts *o)
 {
     cli_extra_opt extra[] = {{"--help", false, NULL, &o->help}, {"-h", false, NULL, &o->help},
                              {"--url", true, &o->url, NULL},     {"--sha1", true, &o->sha1, NULL},
-                             {"--sha256", true, &o->sha256, NULL}, {"--max-size", true, &o->max_size, NULL}};
+                             {"--sha256", true, &o->sha256, NULL}, {"--max-size", true, &o->max_size, NULL},
+                             {"--connect-timeout", true, &o->connect_timeout, NULL}};
     return config_load(cfg, CLI_MODELS, argc, argv, extra, sizeof extra / sizeof extra[0], o->pos, MAX_ARGS, &o->npos);
 }
 
@@ -362,6 +365,16 @@ static int models_pull_cmd(const config *c, const models_opts *o)
     char dest[PATH_MAX];
     if (!pull_target(c, o, m, dest, sizeof dest))
         return 1;
+    if (o->connect_timeout) {
+        char *end;
+        long secs = strtol(o->connect_timeout, &end, 10);
+        if (end == o->connect_timeout || *end || secs < 1 || secs > 3600) {
+            fprintf(stderr, "cicada models pull: --connect-timeout must be 1 to 3600 seconds (got \"%s\")\n",
+                    o->connect_timeout);
+            return 2;
+        }
+        pp.connect_secs = secs;
+    }
     pp.dest = dest;
     pp.progress = stderr;
     pp.progress_bar = isatty(STDERR_FILENO);

@@ -354,6 +354,8 @@ static bool start_service(service *sv, char *err, size_t errlen)
     api_deps ad = {.st = sv->st, .blobs = sv->blobs, .engines = sv->engines, .keys = sv->keys, .notify = sv->notify,
                    .bearer_keys = sv->bearer};
     sv->a = api_new(&ap, &ad);
+    if (!api_openai_set_models(sv->a, c->openai_models, err, errlen))
+        return false;
     int released = 0;
     if (sv->node_own && store_job_release(sv->st, sv->node, &released) != STORE_OK) {
         snprintf(err, errlen, "cannot hand back the jobs of this node's last run: %s", store_last_error());

@@ -85,6 +85,8 @@ static const setting SETTINGS[] = {
       "file of \"KEY [APPID]\" lines, more bearer keys"),
     N("openai_max_upload", "CICADA_OPENAI_MAX_UPLOAD", "--openai-max-upload", openai_max_upload_mb, CLI_SERVE,
       "largest /v1/audio upload, MiB (25)"),
+    S("openai_models", "CICADA_OPENAI_MODELS", "--openai-models", openai_models, CLI_SERVE,
+      "model names of the OpenAI-compatible endpoint: NAME=TYPE,... e.g. large-v3=16k_zh (none)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 

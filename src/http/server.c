@@ -70,7 +70,7 @@ struct http_server {
 
 #define WAIT_POLL_MS 100
 
-enum { OPENAI_NONE, OPENAI_TRANSCRIBE, OPENAI_TRANSLATE, OPENAI_MODELS };
+enum { OPENAI_CALL_NONE, OPENAI_CALL_TRANSCRIBE, OPENAI_CALL_TRANSLATE, OPENAI_CALL_MODELS };
 
 struct req_ctx {
     http_server *srv;
@@ -86,7 +86,7 @@ struct req_ctx {
     bool has_body;            /* the request announced a body (Content-Length > 0 or chunked) */
     bool close;               /* answer with "Connection: close" and drop the connection after */
     /* the OpenAI-compatible endpoint */
-    int openai;               /* OPENAI_*: which call this is */
+    int openai;               /* OPENAI_CALL_*: which call this is */
     size_t limit;             /* the body limit of this request (0 = the server's) */
     api_openai_wait wait;     /* the job it waits for */
     struct MHD_Connection *conn;
@@ -332,13 +332,13 @@ static const char *request_target(req_ctx *c, const char *url)
  * the path is an object key like any other (a bucket may hold an object called v1/models). */
 static int openai_call(const api_request *q, const char *path)
 {
-    int call = strcmp(path, "/v1/audio/transcriptions") == 0 ? OPENAI_TRANSCRIBE
-             : strcmp(path, "/v1/audio/translations") == 0  ? OPENAI_TRANSLATE
-             : strcmp(path, "/v1/models") == 0              ? OPENAI_MODELS
-                                                            : OPENAI_NONE;
+    int call = strcmp(path, "/v1/audio/transcriptions") == 0 ? OPENAI_CALL_TRANSCRIBE
+             : strcmp(path, "/v1/audio/translations") == 0  ? OPENAI_CALL_TRANSLATE
+             : strcmp(path, "/v1/models") == 0              ? OPENAI_CALL_MODELS
+                                                            : OPENAI_CALL_NONE;
     const char *auth = api_header(q, "Authorization");
     if (call && ((auth && strncasecmp(auth, "q-sign-algorithm", 16) == 0) || api_param_present(q, "q-sign-algorithm")))
-        return OPENAI_NONE;
+        return OPENAI_CALL_NONE;
     return call;
 }
 
@@ -349,13 +349,13 @@ static bool begin_openai(req_ctx *c, const char *method, const char *path)
     api_request *q = &c->q;
     if (!api_openai_authenticate(a, q, &c->r))
         return false;
-    bool want_post = c->openai != OPENAI_MODELS;
+    bool want_post = c->openai != OPENAI_CALL_MODELS;
     if (strcmp(method, want_post ? "POST" : "GET") != 0) {
         api_openai_error(&c->r, 405, "invalid_request_error", "method_not_allowed", NULL, "%s is not allowed on %s "
                          "(use %s)", method, path, want_post ? "POST" : "GET");
         return false;
     }
-    if (c->openai == OPENAI_MODELS) {
+    if (c->openai == OPENAI_CALL_MODELS) {
         api_openai_models(a, q, &c->r);
         return false;
     }
@@ -484,7 +484,7 @@ static bool finish_request(req_ctx *c)
     c->q.body = c->body.data ? c->body.data : "";
     c->q.body_len = c->body.len;
     if (c->openai) {
-        bool wait = api_openai_submit(c->srv->a, &c->q, &c->r, c->openai == OPENAI_TRANSLATE, &c->wait);
+        bool wait = api_openai_submit(c->srv->a, &c->q, &c->r, c->openai == OPENAI_CALL_TRANSLATE, &c->wait);
         buf_free(&c->body);   /* the upload is stored: no need to hold it while waiting */
         return wait;
     }

@@ -20,7 +20,7 @@
 
 models_pull_params models_pull_default_params(void)
 {
-    return (models_pull_params){.max_bytes = 4LL << 30, .low_speed_secs = 60};
+    return (models_pull_params){.max_bytes = 4LL << 30, .low_speed_secs = 60, .connect_secs = 30};
 }
 
 typedef struct transfer {
@@ -170,7 +170,7 @@ static void configure(transfer *t, char *curl_err)
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "cicada-models/1");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t->p->connect_secs > 0 ? t->p->connect_secs : 30L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, t->p->low_speed_secs > 0 ? t->p->low_speed_secs : 60L);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->p->max_bytes);

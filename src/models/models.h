@@ -88,6 +88,7 @@ typedef struct models_pull_params {
     FILE *progress;          /* where progress goes; NULL = quiet */
     bool progress_bar;       /* a redrawn bar (a terminal) rather than a line per 10% */
     long low_speed_secs;     /* give up when nothing arrives for this long; default 60 */
+    long connect_secs;       /* give up when the server does not answer a connection this soon; default 30 */
 } models_pull_params;
 models_pull_params models_pull_default_params(void);
 

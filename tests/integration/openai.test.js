@@ -24,7 +24,8 @@ const OTHER_APPID = '1300000000';
 let srv, cos, oa;
 test.before(async () => {
   L.skipUnless(fs.existsSync(jfk) && fs.existsSync(short), `no test audio at ${jfk} (set CICADA_TESTDATA)`);
-  srv = await L.startServer({ env: { CICADA_API_KEYS: `${KEY},${OTHER_KEY}:${OTHER_APPID}`, CICADA_OPENAI_MAX_UPLOAD: '1' } });
+  srv = await L.startServer({ env: { CICADA_API_KEYS: `${KEY},${OTHER_KEY}:${OTHER_APPID}`, CICADA_OPENAI_MAX_UPLOAD: '1',
+    CICADA_OPENAI_MODELS: 'sphinx-en=16k_en,thai-large=16k_th' } });
   cos = L.client(srv.port);
   oa = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${srv.port}/v1`, maxRetries: 0 });
 });
@@ -176,6 +177,13 @@ test('GET /v1/models lists what is installed; each key works in its own appid\'s
   assert.ok(ids.includes('whisper-1'));
   assert.ok(ids.includes('16k_en'));
   assert.ok(!ids.includes('16k_th'));   // no whisper model here
+  // the operator's names: listed where their type is installed, and usable as a model
+  assert.ok(ids.includes('sphinx-en'));
+  assert.ok(!ids.includes('thai-large'));
+  assert.equal(models.data.find((m) => m.id === 'sphinx-en').owned_by, 'sphinx:en-us');
+  const byAlias = await oa.audio.transcriptions.create({ file: fs.createReadStream(short), model: 'sphinx-en', response_format: 'text' });
+  const byType = await oa.audio.transcriptions.create({ file: fs.createReadStream(short), model: '16k_en', response_format: 'text' });
+  assert.equal(byAlias, byType);
   const listed = async () => asList((await L.ci(cos, srv.port, 'GET', '/asr_jobs', { query: { size: '100' } })).Response.JobsDetail);
   const before = (await listed()).length;
   const other = new OpenAI({ apiKey: OTHER_KEY, baseURL: `http://127.0.0.1:${srv.port}/v1`, maxRetries: 0 });
@@ -259,6 +267,12 @@ test('a client that leaves before its job starts cancels it', async () => {
   const left = await new Promise((res, rej) => cos.getBucket({ Bucket: L.BUCKET, Region: L.REGION, Prefix: 'openai/' },
     (err, data) => (err ? rej(err) : res(data))));
   assert.deepEqual(left.Contents, []);
+});
+
+test('a malformed CICADA_OPENAI_MODELS stops the server at start-up, saying which item', async () => {
+  await assert.rejects(L.startServer({ env: { CICADA_API_KEYS: KEY, CICADA_OPENAI_MODELS: 'ok=16k_en,16k_zh=16k_en' } }),
+    /model alias 2 \("16k_zh=16k_en"\)/);
+  await assert.rejects(L.startServer({ env: { CICADA_API_KEYS: KEY, CICADA_OPENAI_MODELS: 'large=16k_xx' } }), /model alias 1/);
 });
 
 test('no key configured: the endpoint is off, and says so', async () => {
