@@ -171,6 +171,29 @@ static const engine *installed(api *a, const char *type)
     return engine_registry_get(a->d.engines, type, &e, NULL, NULL, 0) == ENGINE_FOUND ? e : NULL;
 }
 
+/* One model of OpenAI's list shape. */
+static json_t *model_entry(const char *id, const char *owner)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "id", json_string(id));
+    json_object_set_new(m, "object", json_string("model"));
+    json_object_set_new(m, "created", json_integer(0));
+    json_object_set_new(m, "owned_by", json_string(owner));
+    return m;
+}
+
+static void answer_json(api_response *r, json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));   /* 0.29, not 0.28999999999999998 */
+    r->status = 200;
+    r->content_type = "application/json";
+    if (s) {
+        buf_puts(&r->body, s);
+        buf_putc(&r->body, '\n');
+        free(s);
+    }
+}
+
 void api_openai_models(api *a, api_request *q, api_response *r)
 {
     (void)q;
@@ -179,47 +202,25 @@ void api_openai_models(api *a, api_request *q, api_response *r)
     for (size_t i = 0; i < NTYPES; i++)
         any |= installed(a, k_types[i]) != NULL;
     for (size_t i = 0; any && i < NOPENAI; i++) {
-        json_t *m = json_object();
-        json_object_set_new(m, "id", json_string(k_openai_names[i]));
-        json_object_set_new(m, "object", json_string("model"));
-        json_object_set_new(m, "created", json_integer(0));
-        json_object_set_new(m, "owned_by", json_string("cicada"));
-        json_array_append_new(data, m);
+        json_array_append_new(data, model_entry(k_openai_names[i], "cicada"));
     }
     for (size_t i = 0; i < a->naliases; i++) {   /* the operator's names for installed types */
         const engine *e = installed(a, a->aliases[i].type);
         if (!e)
             continue;
-        json_t *m = json_object();
-        json_object_set_new(m, "id", json_string(a->aliases[i].name));
-        json_object_set_new(m, "object", json_string("model"));
-        json_object_set_new(m, "created", json_integer(0));
-        json_object_set_new(m, "owned_by", json_string(e->name));
-        json_array_append_new(data, m);
+        json_array_append_new(data, model_entry(a->aliases[i].name, e->name));
     }
     for (size_t i = 0; i < NTYPES; i++) {
         const engine *e = installed(a, k_types[i]);
         if (!e)
             continue;
-        json_t *m = json_object();
-        json_object_set_new(m, "id", json_string(k_types[i]));
-        json_object_set_new(m, "object", json_string("model"));
-        json_object_set_new(m, "created", json_integer(0));
-        json_object_set_new(m, "owned_by", json_string(e->name));
-        json_array_append_new(data, m);
+        json_array_append_new(data, model_entry(k_types[i], e->name));
     }
     json_t *o = json_object();
     json_object_set_new(o, "object", json_string("list"));
     json_object_set_new(o, "data", data);
-    char *s = json_dumps(o, JSON_COMPACT);
+    answer_json(r, o);
     json_decref(o);
-    r->status = 200;
-    r->content_type = "application/json";
-    if (s) {
-        buf_puts(&r->body, s);
-        buf_putc(&r->body, '\n');
-        free(s);
-    }
 }
 
 /* ---- submitting ---- */
@@ -522,18 +523,6 @@ static void join_text(json_t *sentences, buf *out)
             buf_putc(out, ' ');
         buf_puts(out, t);
         prev = t;
-    }
-}
-
-static void answer_json(api_response *r, json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));   /* 0.29, not 0.28999999999999998 */
-    r->status = 200;
-    r->content_type = "application/json";
-    if (s) {
-        buf_puts(&r->body, s);
-        buf_putc(&r->body, '\n');
-        free(s);
     }
 }
 
