@@ -7,7 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+#include <stdio.h>
+
+#include "auth/auth.h"
 #include "engine/engine.h"
+#include "util/util.h"
+#include "xml/xml.h"
 
 typedef struct config {
     char listen[128];          /* CICADA_LISTEN, 127.0.0.1:8080 */
@@ -110,5 +116,93 @@ int cmd_models(int argc, char **argv);
 int cmd_diarize(int argc, char **argv);
 /* `cicada text`: the text options (ConvertNumMode, FilterModal/Dirty/Punc) on stdin lines. */
 int cmd_text(int argc, char **argv);
+
+/* ---- `cicada` as a client of a running server (client.c) ----
+ * Where the server is and who asks: flags > environment (CICADA_ENDPOINT, CICADA_SECRET_ID,
+ * CICADA_SECRET_KEY, CICADA_BUCKET, CICADA_REGION) > the client INI file (--config, else
+ * $XDG_CONFIG_HOME/cicada/client.ini or ~/.config/cicada/client.ini) > defaults. */
+typedef struct client_settings {
+    const char *endpoint;      /* --endpoint: http(s)://host[:port] (http://127.0.0.1:8080) */
+    const char *secret_id;     /* --secret-id */
+    const char *secret_key;    /* --secret-key */
+    const char *bucket;        /* --bucket: "" = the server's default bucket */
+    const char *region;        /* --region (ap-chongqing) */
+    const char *config;        /* --config: the client INI file */
+} client_settings;
+
+/* A client subcommand's options: its own (added with client_cmd_add) and the shared ones. */
+typedef struct client_cmd {
+    client_settings cs;
+    bool json, help;           /* --json, --help / -h */
+    cli_extra_opt opts[48];
+    size_t nopts;
+} client_cmd;
+void client_cmd_init(client_cmd *cc);
+/* A value option when value is given, else a flag. */
+void client_cmd_add(client_cmd *cc, const char *name, const char **value, bool *seen);
+
+/* The process exit codes every client subcommand uses (documented in their --help). */
+enum {
+    CLIENT_EXIT_OK = 0,
+    CLIENT_EXIT_JOB_FAILED = 1,   /* a job ended Failed or Cancel */
+    CLIENT_EXIT_USAGE = 2,
+    CLIENT_EXIT_REFUSED = 3,      /* the server refused the request (a 4xx: credentials, bad value) */
+    CLIENT_EXIT_UNREACHABLE = 4,  /* no answer, a 5xx or a reply that is not the API's */
+    CLIENT_EXIT_INTERRUPTED = 130,
+};
+
+typedef struct client client;
+
+/* The help lines of those options. */
+void client_print_opts_help(void);
+/* Fills what s leaves unset from the environment, the INI file and the defaults, and prepares a
+ * connection. NULL with a message on stderr (prefixed with prog) for a bad endpoint, a missing or
+ * unreadable --config, or no credentials. From then on SIGINT and SIGTERM interrupt: a transfer
+ * under way ends with CLIENT_EXIT_INTERRUPTED and client_interrupted turns true. */
+client *client_open(const char *prog, const client_settings *s);
+void client_close(client *c);
+bool client_interrupted(const client *c);
+const char *client_bucket(const client *c);   /* "" for the server's default bucket */
+const char *client_region(const client *c);
+
+/* One request and its reply. */
+typedef struct client_call {
+    const char *method;        /* "GET", "POST", "PUT", "DELETE" */
+    const char *path;          /* decoded: "/asr_jobs/s1...", "/cli/x/a.wav" */
+    const auth_kv *query;      /* decoded; a NULL or "" value is sent as a bare name (?cancel) */
+    size_t nquery;
+    const char *body;          /* an XML body, or NULL */
+    bool object;               /* an object call (the bucket's .cos. host) rather than a CI call */
+    const char *upload_path;   /* PUT this file's bytes, streamed from disk */
+    long long limit_rate;      /* bytes per second for the upload, 0 = no limit */
+    /* called during an upload with bytes sent and total, at most a few times a second */
+    void (*on_progress)(void *arg, long long sent, long long total);
+    void *progress_arg;
+} client_call;
+
+typedef struct client_reply {
+    long status;
+    buf body;                  /* the raw reply */
+    xml_node *root;            /* the parsed XML reply, or NULL */
+    char error[1024];          /* what went wrong, one line, when the result is not CLIENT_EXIT_OK */
+} client_reply;
+
+/* Sends the call, signed; GETs are retried on no answer or a 5xx (three times, 0.5 s, 1 s, 2 s).
+ * Returns CLIENT_EXIT_OK for a 2xx (root parsed when the reply is XML), else the exit code with
+ * reply->error naming the cause: the server's Code and Message for a 4xx (and a hint for a
+ * credentials error), curl's reason for no answer. Free the reply with client_reply_free. */
+int client_request(client *c, const client_call *call, client_reply *reply);
+void client_reply_free(client_reply *r);
+
+/* The reply tree as JSON the way callbacks carry it: leaves are strings, elements named in
+ * always_list (NULL-terminated) are always arrays, other repeated elements become arrays. */
+json_t *client_xml_json(const xml_node *n, const char *const *always_list);
+/* Prints rows of cells as a table with a header, columns padded to their widest cell (counted in
+ * characters, not bytes). cells is nrows x ncols, row 0 the header. */
+void client_print_table(FILE *f, const char *const *cells, size_t nrows, size_t ncols);
+
+int cmd_jobs(int argc, char **argv);
+int cmd_queues(int argc, char **argv);
+int cmd_buckets(int argc, char **argv);
 
 #endif

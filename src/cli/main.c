@@ -23,6 +23,9 @@ static void usage(FILE *f)
                "  transcribe   recognise one local audio file and print the result\n"
                "  diarize      find who spoke when in one local audio file, printed as RTTM\n"
                "  models       list, verify and download (pull) whisper models\n"
+               "  jobs         submit, list, get, cancel and watch jobs on a running server\n"
+               "  queues       list, pause and resume a running server's queues\n"
+               "  buckets      open and list buckets on a running server\n"
                "  text         apply the text options (numbers, fillers, dirty words, punctuation) to stdin lines\n"
                "  version      print versions of cicada and its libraries\n\n"
                "`cicada <command> --help` describes each command.\n");
@@ -75,6 +78,12 @@ int main(int argc, char **argv)
         return cmd_diarize(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 2, argv + 2);
+    if (strcmp(cmd, "jobs") == 0)
+        return cmd_jobs(argc - 2, argv + 2);
+    if (strcmp(cmd, "queues") == 0)
+        return cmd_queues(argc - 2, argv + 2);
+    if (strcmp(cmd, "buckets") == 0)
+        return cmd_buckets(argc - 2, argv + 2);
     if (strcmp(cmd, "text") == 0)
         return cmd_text(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)

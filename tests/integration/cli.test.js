@@ -16,7 +16,7 @@ const line = (banner, label) => (banner.match(new RegExp(`${label}:\\s+(\\S+)`))
 
 test('subcommands, --help and version', () => {
   assert.equal(run(['--help']).status, 0);
-  assert.match(run(['--help']).stdout, /serve[\s\S]*transcribe[\s\S]*diarize[\s\S]*version/);
+  assert.match(run(['--help']).stdout, /serve[\s\S]*transcribe[\s\S]*diarize[\s\S]*jobs[\s\S]*queues[\s\S]*buckets[\s\S]*version/);
   const bad = run(['frobnicate']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown command/);
@@ -44,6 +44,29 @@ test('every subcommand follows one option rule', () => {
       assert.match(r.stderr, new RegExp(`^cicada ${args[0]}: unknown option --frob \\(see cicada ${args[0]} --help\\)\n$`));
     }
   }
+  // the client's subcommands: the same rule, named with their own two words
+  for (const args of [['jobs', 'list'], ['jobs', 'submit', 'x.wav'], ['jobs', 'get', 's1'], ['queues', 'list'], ['buckets', 'open']]) {
+    const r = run([...args, '--frob']);
+    assert.equal(r.status, 2, `${args}: ${r.stderr}`);
+    const name = `cicada ${args[0]} ${args[1]}`;
+    assert.equal(r.stderr, `${name}: unknown option --frob (see ${name} --help)\n`);
+  }
+  assert.match(run(['jobs', 'list', '--endpoint']).stderr, /: --endpoint needs a value\n$/);
+  assert.match(run(['jobs', 'submit', 'x.wav', '--wait=1']).stderr, /--wait takes no value/);
+  for (const [cmd, subs] of [['jobs', /submit[\s\S]*list[\s\S]*get[\s\S]*cancel[\s\S]*watch/], ['queues', /list[\s\S]*pause[\s\S]*resume/], ['buckets', /open[\s\S]*list/]]) {
+    const h = run([cmd, '--help']);
+    assert.equal(h.status, 0);
+    assert.match(h.stdout, subs);
+    assert.match(h.stdout, /CICADA_ENDPOINT[\s\S]*exit codes: 0 done; 1 a job ended Failed/);
+    assert.equal(run([cmd]).status, 2);
+    const unknown = run([cmd, 'frob']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, new RegExp(`^cicada ${cmd}: unknown subcommand "frob"`));
+  }
+  assert.match(run(['jobs', 'submit', '--help']).stdout, /--engine TYPE[\s\S]*--limit-rate N[\s\S]*example:/);
+  assert.match(run(['jobs', 'get', 'not-an-id']).stderr, /"not-an-id" is not a job id/);
+  assert.match(run(['jobs', 'submit', 'x.wav']).stderr, /--engine is required/);
+  assert.match(run(['jobs', 'submit', 'x.wav', '--engine', '16k_en', '--format', 'doc']).stderr, /--format must be txt, srt, vtt or json/);
   const missing = [[['text', '--filter-punc'], '--filter-punc'], [['serve', '--listen'], '--listen'],
     [['transcribe', 'x.wav', '--engine'], '--engine'], [['models', 'pull', 'x', '--url'], '--url']];
   for (const [args, name] of missing) {
