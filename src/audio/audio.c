@@ -965,6 +965,20 @@ int64_t audio_reader_duration_ms(const audio_reader *r)
     return (int64_t)(r->c.produced - (r->c.n - r->c.rpos)) * 1000 / r->rate;
 }
 
+int64_t audio_reader_expected_ms(const audio_reader *r)
+{
+    const decode_ctx *c = &r->c;
+    if (c->declared_ms > 0)
+        return c->declared_ms;
+    if (c->fmt && c->fmt->duration > 0)   /* AV_NOPTS_VALUE is negative */
+        return av_rescale(c->fmt->duration, 1000, AV_TIME_BASE);
+    int64_t done = audio_reader_duration_ms(r), size = c->io ? avio_size(c->io) : -1;
+    int64_t at = c->io ? avio_tell(c->io) : -1;
+    if (done <= 0 || size <= 0 || at <= 0)
+        return 0;
+    return (int64_t)((double)done * (double)size / (double)at);
+}
+
 int audio_reader_channels(const audio_reader *r)
 {
     return r->c.in_channels;

@@ -65,6 +65,11 @@ audio_rc audio_open(const char *path, const audio_params *p, audio_reader **out,
 audio_rc audio_read(audio_reader *r, float *dst, size_t max, size_t *got, char *err, size_t errlen);
 /* Duration of the samples handed out so far, in ms. */
 int64_t audio_reader_duration_ms(const audio_reader *r);
+/* The input's whole length in ms as far as it can be told before its end (for progress reports):
+ * the length its header declares, else FFmpeg's estimate (from the bit rate and the file's size),
+ * else the samples handed out so far scaled by the share of the file's bytes read; 0 when nothing
+ * tells yet. An estimate: the audio that decodes may turn out longer or shorter. */
+int64_t audio_reader_expected_ms(const audio_reader *r);
 /* Channels of the input's audio stream (what params.channel may choose from); 0 when the
  * container does not say, until the first audio_read. */
 int audio_reader_channels(const audio_reader *r);

@@ -111,6 +111,21 @@ static void t_time(tree_out *t, const char *name, int64_t ms)
     t_text(t, name, s);
 }
 
+/* <Progress>, this server's addition to JobsDetail (the SDKs ignore elements they do not know): how
+ * much of its audio the job has recognised, three decimals. 0 while Submitted, 1 on Success alone
+ * (so a Running job never shows 1.000), else the last value its run recorded. */
+static void t_progress(tree_out *t, const store_job *j)
+{
+    double p = j->state == JOB_SUCCESS ? 1 : j->state == JOB_SUBMITTED ? 0 : j->progress;
+    if (!(p >= 0))   /* NaN too */
+        p = 0;
+    else if (j->state != JOB_SUCCESS && p > 0.999)
+        p = 0.999;
+    char s[16];
+    snprintf(s, sizeof s, "%.3f", p);
+    t_text(t, "Progress", s);
+}
+
 static void t_opt_text(tree_out *t, const char *name, const char *v)
 {
     if (v && v[0])
@@ -225,6 +240,7 @@ void render_job(tree_out *t, const store_job *j, const char *region)
     t_time(t, "CreationTime", j->create_ms);
     t_time(t, "StartTime", j->start_ms);
     t_time(t, "EndTime", j->end_ms);
+    t_progress(t, j);
     t_text(t, "QueueId", j->queue_id);
     t_open(t, "Input");
     if (j->input_object[0])

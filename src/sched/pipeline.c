@@ -4,8 +4,10 @@
  * the job's Format declares, else as its content shows) and recognise it
  * window by window (audio, engine: at most one window of PCM in memory; the diarizer, asked for,
  * hears the same samples and keeps only summaries), build its sentences
- * (output) and write the output objects. Every failure becomes a precise Code and Message on the
- * job; nothing here can leave a job Running. */
+ * (output) and write the output objects. After each window the job's progress (the share of all
+ * its passes over the audio recognised) is recorded in the store: the engine and the audio layer
+ * only count samples. Every failure becomes a precise Code and Message on the job; nothing here
+ * can leave a job Running. */
 #include "sched/sched.h"
 
 #include <stdio.h>
@@ -95,12 +97,36 @@ static bool feed_diarizer(audio_reader *ar, diarize_params *dp, diarizer **dz, c
     return rc == DIARIZE_OK;
 }
 
-/* Streams the audio through the engine one window at a time, and through the diarizer when dp is
- * not NULL. final: these are the recognition's last windows (its last channel), so the seat learns
- * before its last call that it will need no more cores after it. */
-static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window, bool final,
-                              diarize_params *dp, diarizer **dz, engine_result *out, pipeline_result *r)
+/* Where one pass over the audio (the mix, or one channel) stands in the whole recognition. */
+typedef struct pass_progress {
+    const pipeline_request *req;   /* its progress hook */
+    int pass, npasses;             /* this pass, from 0, of npasses */
+} pass_progress;
+
+/* Tells the request's hook how far the recognition has come: done_ms of this pass's audio
+ * recognised, of the length the audio layer expects (unknown: the pass counts as just begun until
+ * it ends); ended: the pass's last window is done. */
+static void report_progress(const pass_progress *pp, const audio_reader *ar, int64_t done_ms, bool ended)
 {
+    if (!pp->req->progress)
+        return;
+    double part = 1;
+    if (!ended) {
+        int64_t expected = audio_reader_expected_ms(ar);
+        part = expected <= 0 ? 0 : done_ms >= expected ? 1 : (double)done_ms / (double)expected;
+    }
+    double done = (pp->pass + part) / pp->npasses;
+    pp->req->progress(pp->req->progress_arg, done < PIPELINE_PROGRESS_MAX ? done : PIPELINE_PROGRESS_MAX);
+}
+
+/* Streams the audio through the engine one window at a time, and through the diarizer when dp is
+ * not NULL, reporting progress after each window. On the recognition's last pass (its last
+ * channel) the seat learns before the last call that it will need no more cores after it. */
+static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *ar, size_t window,
+                              const pass_progress *pp, diarize_params *dp, diarizer **dz, engine_result *out,
+                              pipeline_result *r)
+{
+    bool final = pp->pass == pp->npasses - 1;
     int rate = engine_sample_rate(e);
     float *buf = xmalloc(window * sizeof *buf);
     size_t n = 0;
@@ -140,15 +166,19 @@ static bool recognise_windows(engine *e, const engine_opts *opts, audio_reader *
         memmove(buf, buf + cut, (n - cut) * sizeof *buf);
         n -= cut;
         offset += (int64_t)cut;
+        if (ok && (cut > 0 || last))
+            report_progress(pp, ar, offset * 1000 / rate, last);
     }
     free(buf);
     return ok;
 }
 
-/* Decodes one channel of `path` (or all of them mixed, channel -1) and recognises it into out. */
-static bool recognise_channel(engine *e, const engine_opts *opts, const char *path, const pipeline_request *req,
-                              int channel, bool final, diarizer **dz, engine_result *out, pipeline_result *r)
+/* Decodes one channel of `path` (or all of them mixed, channel -1) and recognises it into out, as
+ * pass pp of the recognition. */
+static bool recognise_channel(engine *e, const engine_opts *opts, const char *path, const pass_progress *pp,
+                              int channel, diarizer **dz, engine_result *out, pipeline_result *r)
 {
+    const pipeline_request *req = pp->req;
     audio_params ap = audio_default_params();
     ap.sample_rate = engine_sample_rate(e);
     ap.channel = channel;
@@ -175,7 +205,7 @@ static bool recognise_channel(engine *e, const engine_opts *opts, const char *pa
     diarize_params dp = diarize_default_params();
     dp.sample_rate = ap.sample_rate;
     dp.speakers = req->speakers;
-    bool ok = recognise_windows(e, opts, ar, (size_t)(window_ms * ap.sample_rate / 1000), final, dz ? &dp : NULL, dz,
+    bool ok = recognise_windows(e, opts, ar, (size_t)(window_ms * ap.sample_rate / 1000), pp, dz ? &dp : NULL, dz,
                                 out, r);
     if (channel <= 0)
         r->audio_ms = audio_reader_duration_ms(ar);
@@ -217,9 +247,11 @@ bool pipeline_recognise(engine_registry *engines, const char *path, const pipeli
     diarizer *dz = NULL;
     opts.seat = engine_seat_open(engine_registry_cores(engines));   /* this recognition's share of the cores */
     bool ok = true;
-    for (int c = r->nchannels - 1; ok && c >= 0; c--)
-        ok = recognise_channel(e, &opts, path, req, r->nchannels == 1 ? mono : c, c == 0, diarize ? &dz : NULL,
+    for (int c = r->nchannels - 1; ok && c >= 0; c--) {
+        pass_progress pp = {req, r->nchannels - 1 - c, r->nchannels};
+        ok = recognise_channel(e, &opts, path, &pp, r->nchannels == 1 ? mono : c, diarize ? &dz : NULL,
                                &r->channels[c], r);
+    }
     engine_seat_close(opts.seat);
     if (ok && diarize) {   /* no audio at all: no speakers, and no diarizer was made */
         diarize_rc rc = dz ? diarize_finish(dz, &r->speakers) : DIARIZE_OK;
@@ -587,6 +619,29 @@ static char *job_prompt(const store_job *j, char *hotwords)
     return buf_steal(&b);
 }
 
+/* A job's progress hook: records each report through the store, fenced by the job's lease, unless
+ * it would show the same (three decimals) as the last one recorded. */
+typedef struct job_progress {
+    store *st;
+    const store_job *j;
+    long shown;            /* the last value recorded, in thousandths; -1: none yet */
+} job_progress;
+
+static void record_progress(void *arg, double done)
+{
+    job_progress *jp = arg;
+    long shown = (long)(done * 1000 + 0.5);
+    if (!jp->st || shown <= jp->shown)
+        return;
+    store_rc rc = store_job_progress(jp->st, jp->j, done);
+    if (rc == STORE_OK)
+        jp->shown = shown;
+    else if (rc == STORE_CONFLICT)   /* the lease was lost: the worker drops the job after the run */
+        log_debug("job %s: progress not recorded: %s", jp->j->id, store_last_error());
+    else
+        log_warn("job %s: cannot record its progress: %s", jp->j->id, store_last_error());
+}
+
 void pipeline_run_job(const pipeline_deps *d, store_job *j)
 {
     j->state = JOB_FAILED;
@@ -602,6 +657,9 @@ void pipeline_run_job(const pipeline_deps *d, store_job *j)
         return;
     }
     pipeline_request req = job_request(d, j, hotwords);
+    job_progress jp = {d->st, j, -1};
+    req.progress = record_progress;
+    req.progress_arg = &jp;
     pipeline_result r;
     bool ok = pipeline_recognise(d->engines, path, &req, &r);
     close(fd);

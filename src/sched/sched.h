@@ -44,7 +44,14 @@ typedef struct pipeline_request {
     bool diarize;
     int speakers;              /* SpeakerNumber: 0 = estimated (1-10), 1-10 = exactly that many */
     bool translate;            /* whisper translates to English (the OpenAI endpoint's translations) */
+    /* Told after each recognised window how much of the whole recognition is done: every pass
+     * over the audio counted (ChannelNum 2 reads it twice), so the value only grows, from above 0
+     * to at most PIPELINE_PROGRESS_MAX (the end of the job, not of the audio, is 1). NULL = not told. */
+    void (*progress)(void *arg, double done);
+    void *progress_arg;
 } pipeline_request;
+/* The most progress reports before the job has its result: 1 is for Success alone. */
+#define PIPELINE_PROGRESS_MAX 0.99
 pipeline_request pipeline_default_request(const char *engine_model_type);
 
 typedef struct pipeline_result {
@@ -108,8 +115,10 @@ typedef struct pipeline_deps {
  * words), reads its input object or downloads its Input/Url, recognises it and fills j's result
  * fields — result, result_detail, object names, and output_body with its content type: what
  * pipeline_publish will write (state Success) — or its failure code and message (state Failed; a
- * table deleted since the submit is HotVocabularyTableNotFound). Writes nothing: the caller stages
- * the result first, so that only one attempt's result is ever published. Never crashes on bad input. */
+ * table deleted since the submit is HotVocabularyTableNotFound). Writes no result: the caller
+ * stages it first, so that only one attempt's result is ever published. The one thing it writes is
+ * the job's progress (store_job_progress, fenced by j's lease), after each recognised window; a
+ * failed progress write is logged and the job goes on. Never crashes on bad input. */
 void pipeline_run_job(const pipeline_deps *d, store_job *j);
 /* Writes a Success job's output objects from its recorded result: output_body to output_object
  * and result_detail to "<output_object>.detail", in the output bucket (nothing when the job names

@@ -161,6 +161,7 @@ const store_col store_job_cols[] = {
     {"staged", STORE_COL_BOOL, offsetof(store_job, staged), 0, false},
     {"output_body", STORE_COL_HEAP, offsetof(store_job, output_body), 0, false},
     {"output_content_type", STORE_COL_TEXT, offsetof(store_job, output_content_type), FSIZE(output_content_type), false},
+    {"progress", STORE_COL_REAL, offsetof(store_job, progress), 0, false},
 };
 const size_t store_job_ncols = sizeof store_job_cols / sizeof store_job_cols[0];
 
@@ -321,6 +322,15 @@ store_rc store_job_claim(store *s, const store_claim *c, store_job *out)
 store_rc store_job_renew(store *s, store_job *j, int64_t now_ms, int64_t lease_ms)
 {
     return s->be->job_renew(s->impl, j, now_ms, lease_ms);
+}
+
+store_rc store_job_progress(store *s, const store_job *j, double progress)
+{
+    if (!(progress >= 0))   /* NaN too */
+        progress = 0;
+    else if (progress > 1)
+        progress = 1;
+    return s->be->job_progress(s->impl, j, progress);
 }
 
 store_rc store_job_stage(store *s, store_job *j)

@@ -171,6 +171,10 @@ typedef struct store_job {
     char owner[64];             /* node id of the attempt that holds it */
     int64_t lease_until_ms;
     bool staged;                /* Running with its result recorded (store_job_stage): only publishing is left */
+    /* How much of its audio the job has recognised, 0..1 (store_job_progress): 0 until it runs, 1
+     * once it ends as Success; a Failed or cancelled job keeps the last value recorded. Success jobs
+     * finished before schema v7 (SQLite) / v4 (PostgreSQL) read 0. */
+    double progress;
     char *output_body;          /* staged: the output object's content (OutputFileType); heap, may be NULL */
     char output_content_type[64];
     /* Result, present once State is Success: */
@@ -239,14 +243,21 @@ store_rc store_job_claim(store *s, const store_claim *c, store_job *out);
  * j->lease_until_ms. STORE_CONFLICT when j is no longer Running under that owner and attempt: the
  * lease was lost, and the caller must drop the job without writing anything. */
 store_rc store_job_renew(store *s, store_job *j, int64_t now_ms, int64_t lease_ms);
+/* Records how far a Running job's recognition has come, progress in 0..1 (clamped), fenced like
+ * renew: STORE_CONFLICT when the lease was lost (nothing changes). The stored value never goes
+ * down: an attempt that took the job over shows the furthest point reached until it passes it.
+ * One small UPDATE, durable like every write: callers record at most once per recognition window.
+ * The lease is not extended (the keeper renews it on its own clock). */
+store_rc store_job_progress(store *s, const store_job *j, double progress);
 /* Records the result of a successful run while the job stays Running (fenced like renew): audio
  * time, result, result detail, object names, output_body and its content type. Sets j->staged.
  * After this only publishing the output objects (from this record) and store_job_finish remain. */
 store_rc store_job_stage(store *s, store_job *j);
 /* Ends a Running job (fenced like renew) as Success (its staged result; the record's result fields
- * stay as staged), Failed (code, message) or Cancel, with end_ms; the queue's Running count drops
- * in the same transaction, and with cb the callback is queued in the outbox in it too, so a job
- * never ends without its callback. STORE_CONFLICT when the lease was lost (nothing changes). */
+ * stay as staged; progress becomes 1), Failed (code, message) or Cancel, with end_ms; the queue's
+ * Running count drops in the same transaction, and with cb the callback is queued in the outbox in
+ * it too, so a job never ends without its callback. STORE_CONFLICT when the lease was lost (nothing
+ * changes). */
 store_rc store_job_finish(store *s, const store_job *j, const store_callback *cb);
 /* On start-up of a node whose id is its own (no other live process uses it): the leases of its
  * Running jobs expire at once, so they are taken over (by this node or another) without waiting,

@@ -36,6 +36,8 @@ typedef struct store_backend {
     store_rc (*job_cancel)(void *impl, const char *bucket, const char *id, int64_t now_ms, const store_callback *cb);
     store_rc (*job_claim)(void *impl, const store_claim *c, store_job *out);
     store_rc (*job_renew)(void *impl, store_job *j, int64_t now_ms, int64_t lease_ms);
+    /* progress already clamped to 0..1 by store.c */
+    store_rc (*job_progress)(void *impl, const store_job *j, double progress);
     store_rc (*job_stage)(void *impl, store_job *j);
     /* cb is NULL when there is no callback (store.c turns url "" into NULL) */
     store_rc (*job_finish)(void *impl, const store_job *j, const store_callback *cb);

@@ -39,10 +39,11 @@
  * trigger's UPDATE of its queue); queue-then-job only with SKIP LOCKED (a claim never waits for a job
  * row); inserts take their buckets' advisory locks, then their queue rows, each in sorted order.
  *
- * Fences. Renew, stage and finish match "id AND owner AND attempts AND state = Running": a node whose
- * lease was taken over matches nothing and gets STORE_CONFLICT; Success needs staged. Finish and
- * cancel write the callback's outbox row in their own transaction. Outbox rows are leased like jobs
- * (next_ms doubles as the lease's expiry while leased) and settled with the same kind of fence.
+ * Fences. Renew, progress, stage and finish match "id AND owner AND attempts AND state = Running":
+ * a node whose lease was taken over matches nothing and gets STORE_CONFLICT; Success needs staged.
+ * Finish and cancel write the callback's outbox row in their own transaction. Outbox rows are leased
+ * like jobs (next_ms doubles as the lease's expiry while leased) and settled with the same kind of
+ * fence.
  *
  * Job lists and seq. seq is a bigserial, and sequence values are handed out when a row is inserted,
  * not when it commits: without care a job could commit after a page boundary with a lower seq, and a
@@ -280,7 +281,11 @@ static const char schema_v3[] =
     "ALTER TABLE templates ADD COLUMN IF NOT EXISTS p_prompt text NOT NULL DEFAULT '',"
     "  ADD COLUMN IF NOT EXISTS p_translate integer NOT NULL DEFAULT 0;";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+/* v4: how much of its audio a job has recognised (store_job_progress) */
+static const char schema_v4[] =
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS progress double precision NOT NULL DEFAULT 0;";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 #define PG_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- the job row <-> store_job mapping: store_job_cols and store_param_cols (store.c) ---- */
@@ -344,6 +349,7 @@ typedef enum stmt_id {
     ST_JOB_START, /* built */
     ST_QUEUE_TURN,
     ST_JOB_RENEW,
+    ST_JOB_PROGRESS,
     ST_JOB_STAGE,
     ST_JOB_FINISH,
     ST_JOB_FENCE,
@@ -413,11 +419,14 @@ static const char *const static_sql[ST_COUNT] = {
                     " ORDER BY job_level DESC, seq LIMIT 1 FOR UPDATE SKIP LOCKED",
     [ST_QUEUE_TURN] = "UPDATE queues SET last_turn = nextval('queue_turns') WHERE id = $1",
     [ST_JOB_RENEW] = "UPDATE jobs SET lease_until = $4" JOB_FENCE,
+    /* never down: a takeover shows the furthest point reached until it passes it */
+    [ST_JOB_PROGRESS] = "UPDATE jobs SET progress = GREATEST(progress, $4::double precision)" JOB_FENCE,
     [ST_JOB_STAGE] = "UPDATE jobs SET staged = true, audio_time = $4, result = $5, result_detail = $6, object_name = $7,"
                      " detail_object_name = $8, output_body = $9, output_content_type = $10" JOB_FENCE,
     /* Success only from a staged result; output_body is not needed once the job has ended */
     [ST_JOB_FINISH] = "UPDATE jobs SET state = $4::int, code = $5, message = $6, end_ms = $7, lease_until = 0,"
-                      " output_body = NULL" JOB_FENCE " AND ($4::int <> " S_SUCCESS " OR staged)",
+                      " output_body = NULL, progress = CASE WHEN $4::int = " S_SUCCESS " THEN 1 ELSE progress END"
+                      JOB_FENCE " AND ($4::int <> " S_SUCCESS " OR staged)",
     [ST_JOB_FENCE] = "SELECT state, owner, attempts, staged, bucket FROM jobs WHERE id = $1",
     /* rows locked in seq order, so two releases never deadlock */
     [ST_JOB_RELEASE] = "UPDATE jobs SET lease_until = 0 WHERE seq IN (SELECT seq FROM jobs WHERE state = " S_RUNNING
@@ -2126,6 +2135,26 @@ static store_rc pg_job_renew(void *impl, store_job *j, int64_t now_ms, int64_t l
     return rc;
 }
 
+typedef struct job_progress_args {
+    const store_job *j;
+    double progress;
+} job_progress_args;
+
+static store_rc job_progress_body(pg_store *pg, pg_conn *c, void *arg)
+{
+    job_progress_args *a = arg;
+    pq_args x = {0};
+    args_fence(&x, a->j);
+    a_real(&x, a->progress);
+    return run_fenced(pg, c, ST_JOB_PROGRESS, &x, a->j, false);
+}
+
+static store_rc pg_job_progress(void *impl, const store_job *j, double progress)
+{
+    job_progress_args a = {j, progress};
+    return run_op(impl, TX_WRITE, job_progress_body, &a);
+}
+
 static store_rc job_stage_body(pg_store *pg, pg_conn *c, void *arg)
 {
     store_job *j = arg;
@@ -2865,6 +2894,7 @@ const store_backend store_pg_backend = {
     .job_cancel = pg_job_cancel,
     .job_claim = pg_job_claim,
     .job_renew = pg_job_renew,
+    .job_progress = pg_job_progress,
     .job_stage = pg_job_stage,
     .job_finish = pg_job_finish,
     .job_release = pg_job_release,

@@ -224,6 +224,8 @@ static const migration migrations[] = {
       {"templates", "p_prompt", "TEXT NOT NULL DEFAULT ''"},
       {"templates", "p_translate", "INTEGER NOT NULL DEFAULT 0"}},
      "SELECT 1"},
+    /* v7: how much of its audio a job has recognised (store_job_progress) */
+    {{{"jobs", "progress", "REAL NOT NULL DEFAULT 0"}}, "SELECT 1"},
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -287,6 +289,7 @@ typedef enum stmt_id {
     ST_JOB_EXPIRED,
     ST_JOB_TAKEOVER,
     ST_JOB_RENEW,
+    ST_JOB_PROGRESS,
     ST_JOB_STAGE,
     ST_JOB_FINISH,
     ST_JOB_FENCE,
@@ -368,11 +371,14 @@ static const char *const static_sql[ST_COUNT] = {
     /* the fence of every later step: ?1 id, ?2 owner, ?3 attempt */
 #define JOB_FENCE " WHERE id = ?1 AND owner = ?2 AND attempts = ?3 AND state = 1"
     [ST_JOB_RENEW] = "UPDATE jobs SET lease_until = ?4" JOB_FENCE,
+    /* never down: a takeover shows the furthest point reached until it passes it */
+    [ST_JOB_PROGRESS] = "UPDATE jobs SET progress = max(progress, ?4)" JOB_FENCE,
     [ST_JOB_STAGE] = "UPDATE jobs SET staged = 1, audio_time = ?4, result = ?5, result_detail = ?6, object_name = ?7,"
                      " detail_object_name = ?8, output_body = ?9, output_content_type = ?10" JOB_FENCE,
     /* Success only from a staged result; output_body is not needed once the job has ended */
     [ST_JOB_FINISH] = "UPDATE jobs SET state = ?4, code = ?5, message = ?6, end_ms = ?7, lease_until = 0,"
-                      " output_body = NULL" JOB_FENCE " AND (?4 <> 2 OR staged = 1)",
+                      " output_body = NULL, progress = CASE WHEN ?4 = 2 THEN 1 ELSE progress END" JOB_FENCE
+                      " AND (?4 <> 2 OR staged = 1)",
     [ST_JOB_FENCE] = "SELECT state, owner, attempts, staged, bucket FROM jobs WHERE id = ?1",
     [ST_JOB_RELEASE] = "UPDATE jobs SET lease_until = 0 WHERE state = 1 AND owner = ?1",
     [ST_OUTBOX_RELEASE] = "UPDATE outbox SET owner = '', lease_until = 0, next_ms = 0 WHERE state = 0 AND owner = ?1",
@@ -1593,6 +1599,28 @@ static store_rc sq_job_renew(void *impl, store_job *j, int64_t now_ms, int64_t l
     return rc;
 }
 
+typedef struct job_progress_args {
+    const store_job *j;
+    double progress;
+} job_progress_args;
+
+static store_rc job_progress_body(sq_store *sq, sq_conn *c, void *arg)
+{
+    job_progress_args *a = arg;
+    sqlite3_stmt *st = stmt(sq, c, ST_JOB_PROGRESS);
+    if (!st)
+        return STORE_ERROR;
+    bind_fence(st, a->j);
+    sqlite3_bind_double(st, 4, a->progress);
+    return run_fenced(sq, c, st, a->j, false, "record progress");
+}
+
+static store_rc sq_job_progress(void *impl, const store_job *j, double progress)
+{
+    job_progress_args a = {j, progress};
+    return run_write(impl, job_progress_body, &a);
+}
+
 static store_rc job_stage_body(sq_store *sq, sq_conn *c, void *arg)
 {
     store_job *j = arg;
@@ -2272,6 +2300,7 @@ const store_backend store_sqlite_backend = {
     .job_cancel = sq_job_cancel,
     .job_claim = sq_job_claim,
     .job_renew = sq_job_renew,
+    .job_progress = sq_job_progress,
     .job_stage = sq_job_stage,
     .job_finish = sq_job_finish,
     .job_release = sq_job_release,

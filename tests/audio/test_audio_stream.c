@@ -3,7 +3,8 @@
  * fixture by concatenation) streams in a forked child whose address space is capped with
  * setrlimit(RLIMIT_AS) well below what the whole decoded file would need, whether it is read a
  * second at a time or in one 10-minute window (the reader copies into the caller's window as it
- * decodes, and holds no second copy of it). */
+ * decodes, and holds no second copy of it). The length expected before the end (progress reports)
+ * is the declared one where a header states it and a close estimate where none does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +75,70 @@ static void test_pieces_equal_whole(void **state)
         assert_int_equal(whole.duration_ms, 11000);
         audio_pcm_free(&whole);
     }
+}
+
+/* A copy of a WAV file with both RIFF sizes set to 0xFFFFFFFF, as a recorder that streams writes
+ * it: no length is declared. */
+static void streamed_wav(const char *from, char to[64])
+{
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    static unsigned char data[1 << 20];
+    size_t n = fread(data, 1, sizeof data, in);
+    fclose(in);
+    assert_true(n > 44 && n < sizeof data);
+    memset(data + 4, 0xFF, 4);
+    unsigned char *chunk = memmem(data, 256, "data", 4);
+    assert_non_null(chunk);
+    memset(chunk + 4, 0xFF, 4);
+    strlcpy_ok(to, "/tmp/cicada-streamed-XXXXXX", 64);
+    int fd = mkstemp(to);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+/* How far the expected length may stray from the real 11 s (MP3 encoder padding, estimates). */
+#define EXPECTED_SLACK_MS 300
+
+static void test_expected_length_before_the_end(void **state)
+{
+    (void)state;
+    char streamed[64], jfk_wav[1200];
+    snprintf(jfk_wav, sizeof jfk_wav, "%s/en/jfk/jfk.wav", g_testdata);
+    streamed_wav(jfk_wav, streamed);
+    const char *names[] = {"en/jfk/jfk.wav", "en/jfk/jfk.mp3", "en/jfk/jfk.flac", "en/sphinx/goforward.raw", streamed};
+    for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
+        char path[1200];
+        bool raw = strstr(names[f], ".raw") != NULL;
+        if (names[f][0] == '/')
+            snprintf(path, sizeof path, "%s", names[f]);
+        else
+            snprintf(path, sizeof path, "%s/%s", g_testdata, names[f]);
+        audio_params p = audio_default_params();
+        p.raw_pcm = raw;
+        audio_reader *r;
+        char err[256];
+        assert_int_equal(audio_open(path, &p, &r, err, sizeof err), AUDIO_OK);
+        float *piece = xmalloc(16000 * sizeof *piece);
+        size_t got, reads = 0;
+        int64_t first = -1, last = -1;
+        do {
+            assert_int_equal(audio_read(r, piece, 16000, &got, err, sizeof err), AUDIO_OK);
+            if (got > 0 && reads++ == 0)
+                first = audio_reader_expected_ms(r);
+            if (got > 0)
+                last = audio_reader_expected_ms(r);
+        } while (got > 0);
+        int64_t real = audio_reader_duration_ms(r);
+        print_message("%s: expected %lld ms after the first second, %lld ms at the end; %lld ms decoded\n", names[f],
+                      (long long)first, (long long)last, (long long)real);
+        assert_true(first > 0 && llabs(first - real) <= EXPECTED_SLACK_MS);
+        assert_true(last > 0 && llabs(last - real) <= EXPECTED_SLACK_MS);
+        free(piece);
+        audio_close(r);
+    }
+    unlink(streamed);
 }
 
 /* This process's mapped address space (VmSize), in kB. */
@@ -211,6 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ten_minutes_stream_under_an_address_space_cap),
         cmocka_unit_test(test_pieces_equal_whole),
+        cmocka_unit_test(test_expected_length_before_the_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,7 @@ test('job and queue callbacks, XML and JSON; a dead callback blocks nothing', as
     assert.equal(parsed.EventName, 'TaskFinish');
     assert.equal(parsed.JobsDetail.JobId, jsonJob);
     assert.equal(parsed.JobsDetail.State, 'Success');
+    assert.equal(parsed.JobsDetail.Progress, '1.000');   // a string leaf, like every other
     assert.ok(parsed.JobsDetail.Operation.SpeechRecognitionResult.Result.length > 0);
 
     // the queue's NotifyConfig, XML
@@ -75,6 +76,7 @@ test('job and queue callbacks, XML and JSON; a dead callback blocks nothing', as
     assert.equal(x.type, 'application/xml');
     assert.match(x.body, /^<\?xml version="1.0" encoding="utf-8"\?><Response><EventName>TaskFinish<\/EventName><JobsDetail>/);
     assert.equal(L.tag(x.body, 'JobId'), xmlJob);
+    assert.match(x.body, /<\/EndTime><Progress>1\.000<\/Progress><QueueId>/);
     // "no" suppresses the queue's callback; cancel also notifies
     await L.ci(cos, srv.port, 'PUT', `/asrqueue/${q.QueueId}`, {
       body: `<Request><Name>asr-queue</Name><State>Paused</State><NotifyConfig><Url>http://127.0.0.1:${rx.port}/queue</Url>` +
@@ -87,6 +89,7 @@ test('job and queue callbacks, XML and JSON; a dead callback blocks nothing', as
     const c = rx.got.filter((g) => g.url === '/queue')[1];
     assert.equal(L.tag(c.body, 'JobId'), cancelled);
     assert.equal(L.tag(c.body, 'State'), 'Cancel');
+    assert.equal(L.tag(c.body, 'Progress'), '0.000');   // cancelled before it ran
     assert.equal(rx.got.length, 3);
   } finally {
     await srv.stop();

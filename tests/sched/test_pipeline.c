@@ -1,6 +1,8 @@
 /* test_pipeline.c — the pipeline on real audio with the real pocketsphinx engine: recognising in
  * short windows (cut at pauses, times shifted back) keeps segments ordered and inside the audio and
- * loses little against one whole window; failures carry the audio layer's codes. */
+ * loses little against one whole window; progress is reported after every window, only growing,
+ * across both passes of a ChannelNum 2 job, and never above PIPELINE_PROGRESS_MAX; failures carry
+ * the audio layer's codes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audio/audio.h"
 #include "sched/sched.h"
 #include "util/util.h"
 
@@ -92,6 +95,94 @@ static void test_windows_keep_order_and_words(void **state)
     pipeline_result_free(&parts);
 }
 
+/* What a progress hook was told. */
+typedef struct reports {
+    double v[64];
+    size_t n;
+} reports;
+
+static void note_progress(void *arg, double done)
+{
+    reports *rp = arg;
+    if (rp->n < sizeof rp->v / sizeof rp->v[0])
+        rp->v[rp->n] = done;
+    rp->n++;
+}
+
+/* Each report grows (or stays) and lies in (0, PIPELINE_PROGRESS_MAX]; the last is the maximum. */
+static void assert_growing(const reports *rp, size_t at_least)
+{
+    assert_true(rp->n >= at_least && rp->n <= sizeof rp->v / sizeof rp->v[0]);
+    for (size_t i = 0; i < rp->n; i++) {
+        print_message("%.3f ", rp->v[i]);
+        assert_true(rp->v[i] > 0 && rp->v[i] <= PIPELINE_PROGRESS_MAX);
+        assert_true(i == 0 || rp->v[i] >= rp->v[i - 1]);
+    }
+    print_message("\n");
+    assert_true(rp->v[rp->n - 1] == PIPELINE_PROGRESS_MAX);
+}
+
+/* jfk.wav as headerless 16-bit stereo: channel 0 the speech, channel 1 the same at half volume. */
+static void stereo_pcm(char path[64])
+{
+    audio_params ap = audio_default_params();
+    audio_pcm pcm;
+    char err[256];
+    assert_int_equal(audio_decode_file(jfk, &ap, &pcm, err, sizeof err), AUDIO_OK);
+    int16_t *frames = xcalloc(pcm.n * 2, sizeof *frames);
+    for (size_t i = 0; i < pcm.n; i++) {
+        frames[2 * i] = (int16_t)(pcm.samples[i] * 32767);
+        frames[2 * i + 1] = (int16_t)(pcm.samples[i] * 16383);
+    }
+    strlcpy_ok(path, "/tmp/cicada-stereo-XXXXXX", 64);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t bytes = pcm.n * 2 * sizeof *frames;
+    assert_int_equal(write(fd, frames, bytes), (ssize_t)bytes);
+    close(fd);
+    free(frames);
+    audio_pcm_free(&pcm);
+}
+
+static void test_progress_after_every_window(void **state)
+{
+    (void)state;
+    reports one = {0};
+    pipeline_request req = request("16k_en", 0, 4000);   /* three windows */
+    req.progress = note_progress;
+    req.progress_arg = &one;
+    pipeline_result r;
+    assert_true(pipeline_recognise(reg, jfk, &req, &r));
+    pipeline_result_free(&r);
+    assert_growing(&one, 3);
+    assert_true(one.v[0] > 0.2 && one.v[0] < 0.5);   /* about 4 s of 11 */
+
+    /* ChannelNum 2 reads the audio twice: the first pass ends at one half */
+    char path[64];
+    stereo_pcm(path);
+    reports two = {0};
+    req.channel_num = 2;
+    req.raw_pcm = true;
+    req.progress_arg = &two;
+    assert_true(pipeline_recognise(reg, path, &req, &r));
+    pipeline_result_free(&r);
+    unlink(path);
+    assert_growing(&two, 6);
+    size_t half = 0;
+    while (half < two.n && two.v[half] < 0.5)
+        half++;
+    assert_true(half >= 2 && half < two.n);
+    assert_true(two.v[half] == 0.5);   /* the first pass's last window */
+    assert_true(two.n - half >= 3);   /* and the second pass's windows after it */
+
+    /* no hook: nothing told, and nothing changes */
+    req.progress = NULL;
+    req.channel_num = 1;
+    req.raw_pcm = false;
+    assert_true(pipeline_recognise(reg, jfk, &req, &r));
+    pipeline_result_free(&r);
+}
+
 static void test_failures_carry_codes(void **state)
 {
     (void)state;
@@ -126,6 +217,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_windows_keep_order_and_words),
+        cmocka_unit_test(test_progress_after_every_window),
         cmocka_unit_test(test_failures_carry_codes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -29,8 +29,8 @@
 #define BUCKET_A "alpha-" APPID
 #define BUCKET_B "beta-" APPID
 /* The schema versions this build writes (store_sqlite.c's and store_pg.c's migrations[]). */
-#define FX_SCHEMA_VERSION 6
-#define FX_PG_SCHEMA_VERSION 3
+#define FX_SCHEMA_VERSION 7
+#define FX_PG_SCHEMA_VERSION 4
 /* A node id and lease for the claims of tests that are not about leases. */
 #define FX_NODE "node-a"
 #define FX_LEASE_MS (100LL * 365 * 24 * 3600 * 1000) /* never runs out, whatever now_ms a test uses */

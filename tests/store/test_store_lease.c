@@ -2,7 +2,8 @@
  * node; renew extends it; an expired lease is taken over (attempt + 1, oldest expiry first, still
  * Running, counters unchanged, staged result kept) and the old owner's renew, stage and finish are
  * then refused with STORE_CONFLICT and change nothing; release hands a restarted node's jobs over at
- * once; Success needs a staged result; leases survive a restart. */
+ * once; Success needs a staged result; leases survive a restart. Progress is recorded under the same
+ * fence, never goes down (across a takeover too), and becomes 1 on Success only. */
 #include "store_fixture.h"
 
 static store_rc claim_as(store *st, const char *node, int64_t now_ms, int64_t lease_ms, store_job *out)
@@ -273,6 +274,82 @@ static void test_fences_on_jobs_never_claimed(void **state)
     assert_int_equal(fx_state_of(f->st, BUCKET_A, id), JOB_SUBMITTED);
 }
 
+static double progress_of(fixture *f, const char *id)
+{
+    store_job j = get_job(f, id);
+    store_job_clear(&j);
+    return j.progress;
+}
+
+/* Progress: 0 until recorded; recorded by the lease holder only, clamped to 0..1, never lowered
+ * (a takeover's first windows leave the furthest point shown); the lease itself is not extended;
+ * Success makes it 1, Failed and Cancel keep the last value; a job not Running takes none. */
+static void test_progress_is_fenced_and_never_goes_down(void **state)
+{
+    fixture *f = *state;
+    char id[40], other[40], queued[40];
+    fx_insert(f->st, &f->qa, 0, 0, id);
+    fx_insert(f->st, &f->qa, 0, 0, other);
+    store_job j;
+    assert_int_equal(claim_as(f->st, "n1", 1000, 500, &j), STORE_OK);
+    assert_string_equal(j.id, id);
+    assert_true(j.progress == 0);
+    assert_int_equal(store_job_progress(f->st, &j, 0.25), STORE_OK);
+    assert_true(progress_of(f, id) == 0.25);
+    assert_int_equal(store_job_progress(f->st, &j, 0.125), STORE_OK);   /* lower: kept as it was */
+    assert_true(progress_of(f, id) == 0.25);
+    assert_int_equal(store_job_progress(f->st, &j, 0.5), STORE_OK);
+    store_job got = get_job(f, id);
+    assert_true(got.progress == 0.5);
+    assert_int_equal(got.lease_until_ms, 1500);   /* not a renewal */
+    assert_int_equal(got.state, JOB_RUNNING);
+    store_job_clear(&got);
+    fx_restart(f);   /* durable */
+    assert_true(progress_of(f, id) == 0.5);
+
+    /* taken over: the old owner records nothing; the new one shows 0.5 until it passes it */
+    store_job nu;
+    assert_int_equal(claim_as(f->st, "n2", 1600, 500, &nu), STORE_OK);
+    assert_string_equal(nu.id, id);
+    assert_true(nu.progress == 0.5);
+    assert_int_equal(store_job_progress(f->st, &j, 0.75), STORE_CONFLICT);
+    assert_true(strlen(store_last_error()) > 0);
+    assert_true(progress_of(f, id) == 0.5);
+    assert_int_equal(store_job_progress(f->st, &nu, 0.1), STORE_OK);
+    assert_true(progress_of(f, id) == 0.5);
+    assert_int_equal(store_job_progress(f->st, &nu, 0.625), STORE_OK);
+    assert_true(progress_of(f, id) == 0.625);
+    assert_int_equal(store_job_progress(f->st, &nu, 7), STORE_OK);   /* clamped */
+    assert_true(progress_of(f, id) == 1);
+    store_job_clear(&j);
+
+    /* Success: 1; Failed keeps the last value */
+    fx_succeed(f->st, &nu);
+    assert_true(progress_of(f, id) == 1);
+    assert_int_equal(store_job_progress(f->st, &nu, 0.5), STORE_CONFLICT);   /* ended */
+    store_job_clear(&nu);
+    assert_int_equal(claim_as(f->st, "n1", 5000, 500, &j), STORE_OK);
+    assert_string_equal(j.id, other);
+    assert_int_equal(store_job_progress(f->st, &j, -3), STORE_OK);   /* clamped to 0 */
+    assert_true(progress_of(f, other) == 0);
+    assert_int_equal(store_job_progress(f->st, &j, 0.375), STORE_OK);
+    j.state = JOB_FAILED;
+    strlcpy_ok(j.code, "AudioDecodeFailed", sizeof j.code);
+    assert_int_equal(store_job_finish(f->st, &j, NULL), STORE_OK);
+    assert_true(progress_of(f, other) == 0.375);
+    store_job_clear(&j);
+
+    /* a Submitted job (never claimed) or one that does not exist takes no progress */
+    fx_insert(f->st, &f->qa, 0, 0, queued);
+    j = get_job(f, queued);
+    strlcpy_ok(j.owner, "n1", sizeof j.owner);
+    assert_int_equal(store_job_progress(f->st, &j, 0.5), STORE_CONFLICT);
+    assert_true(progress_of(f, queued) == 0);
+    strlcpy_ok(j.id, "s-missing", sizeof j.id);
+    assert_int_equal(store_job_progress(f->st, &j, 0.5), STORE_NOT_FOUND);
+    store_job_clear(&j);
+}
+
 int main(void)
 {
     FX_MAIN_CHECK();
@@ -284,6 +361,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_success_without_stage_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_release_hands_a_nodes_jobs_over, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_fences_on_jobs_never_claimed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_progress_is_fenced_and_never_goes_down, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * lives in cicada_schema; a version from the future is refused; nodes opening a fresh database at
  * once create it once (advisory lock); a role with only read/write rights runs on a database already
  * created; an unreachable server, a refused login, a role without rights and a malformed URL are
- * errors that name the database and never show the password. */
+ * errors that name the database and never show the password. Each upgrade that adds columns (prompt
+ * and translate; progress) is applied to an older database, and again to one whose version was set
+ * back with the columns still there. */
 #include "store_fixture.h"
 
 #include <pthread.h>
@@ -152,6 +154,60 @@ static void test_upgrade_adds_prompt_and_translate(void **state)
     store_job_clear(&j);
 }
 
+/* A database from before job progress (SQLite version 6, PostgreSQL version 3) gains the progress
+ * column: its jobs, Running ones included, read 0 and take progress from then on. Upgrading again
+ * from a version set back by hand, the column still there, changes nothing (idempotent). */
+static void test_upgrade_adds_progress(void **state)
+{
+    fixture *f = *state;
+    f->st = fx_open(f);
+    fx_open_bucket(f->st, BUCKET_A, "ap-chongqing", &f->qa);
+    char old[40], waiting[40];
+    fx_insert(f->st, &f->qa, 0, 0, old);
+    fx_insert(f->st, &f->qa, 0, 0, waiting);
+    store_job j;
+    assert_int_equal(fx_claim(f->st, 1000, &j), STORE_OK);
+    assert_string_equal(j.id, old);
+    store_close(f->st);
+    f->st = NULL;
+    if (f->pg)
+        fx_sql(f, "ALTER TABLE jobs DROP COLUMN progress; UPDATE cicada_schema SET version = 3");
+    else
+        fx_sql(f, "ALTER TABLE jobs DROP COLUMN progress; PRAGMA user_version = 6;");
+    f->st = fx_open(f);
+    if (f->pg)
+        assert_int_equal(fx_pg_value(f, "SELECT version FROM cicada_schema"), FX_PG_SCHEMA_VERSION);
+    else
+        assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
+    store_job got;
+    assert_int_equal(store_job_get(f->st, BUCKET_A, old, &got), STORE_OK);
+    assert_int_equal(got.state, JOB_RUNNING);
+    assert_true(got.progress == 0);
+    store_job_clear(&got);
+    assert_int_equal(store_job_progress(f->st, &j, 0.5), STORE_OK);   /* the claim's fence still holds */
+
+    /* set back with the column in place: the upgrade runs again and keeps the values */
+    store_close(f->st);
+    f->st = NULL;
+    if (f->pg)
+        fx_sql(f, "UPDATE cicada_schema SET version = 3");
+    else
+        fx_sql(f, "PRAGMA user_version = 6;");
+    f->st = fx_open(f);
+    if (f->pg)
+        assert_int_equal(fx_pg_value(f, "SELECT version FROM cicada_schema"), FX_PG_SCHEMA_VERSION);
+    else
+        assert_int_equal(fx_user_version(f->path), FX_SCHEMA_VERSION);
+    assert_int_equal(store_job_get(f->st, BUCKET_A, old, &got), STORE_OK);
+    assert_true(got.progress == 0.5);
+    store_job_clear(&got);
+    assert_int_equal(store_job_get(f->st, BUCKET_A, waiting, &got), STORE_OK);
+    assert_int_equal(got.state, JOB_SUBMITTED);
+    assert_true(got.progress == 0);
+    store_job_clear(&got);
+    store_job_clear(&j);
+}
+
 typedef struct first_open {
     const fixture *f;
     store *st;
@@ -295,6 +351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_schema_version_is_recorded_and_checked, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_upgrade_from_v1, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_adds_prompt_and_translate, fx_setup_empty, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_adds_progress, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_concurrent_first_open, fx_setup_empty, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pg_errors_name_the_database_not_the_password, fx_setup_empty,
                                         fx_teardown),
