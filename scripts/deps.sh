@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config patch
       libmicrohttpd-dev libexpat1-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libavcodec-dev libavformat-dev libavutil-dev libswresample-dev
-      libjansson-dev libinih-dev libopencc-dev
+      libjansson-dev libinih-dev libopencc-dev zlib1g-dev
       liblapacke-dev                 # speaker diarization: the eigen-solver of its spectral clustering
       libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
       libcmocka-dev ffmpeg sox espeak-ng wrk sqlite3 curl

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define OUTPUT_MAX (64 << 20)   /* the largest srt/vtt object read back */
 
@@ -534,9 +535,25 @@ static json_t *usage(double seconds)
     return u;
 }
 
-/* verbose_json: OpenAI's segments and, when asked, words. The per-segment decoder statistics
- * (tokens, avg_logprob, compression_ratio, no_speech_prob) are not kept by the job: they are
- * given as neutral values (an empty token list, 0) and documented as such. */
+/* compression_ratio as OpenAI's Whisper computes it: the text's UTF-8 bytes over their
+ * zlib-compressed size (high values flag a decoder looping on one phrase). 0 for no text. */
+static double compression_ratio(const char *text)
+{
+    size_t n = strlen(text);
+    if (n == 0)
+        return 0;
+    uLongf cap = compressBound((uLong)n);
+    Bytef *z = xmalloc(cap);
+    double r = compress2(z, &cap, (const Bytef *)text, (uLong)n, Z_DEFAULT_COMPRESSION) == Z_OK && cap > 0
+                   ? (double)n / (double)cap : 0;
+    free(z);
+    return r;
+}
+
+/* verbose_json: OpenAI's segments and, when asked, words. The decoder's statistics come from the
+ * job's ResultDetail (AvgLogprob, NoSpeechProb, Tokens: kept where the engine has them, whisper);
+ * with pocketsphinx they are neutral (an empty token list, 0). temperature is the one decoding
+ * starts at: whisper.cpp does not tell whether a window fell back to a higher one. */
 static json_t *verbose(const store_job *j, json_t *sentences, const api_openai_wait *w, const char *text)
 {
     json_t *segs = json_array(), *words = json_array();
@@ -552,11 +569,12 @@ static json_t *verbose(const store_job *j, json_t *sentences, const api_openai_w
         json_object_set_new(o, "start", json_real(start));
         json_object_set_new(o, "end", json_real(end));
         json_object_set_new(o, "text", json_string(t ? t : ""));
-        json_object_set_new(o, "tokens", json_array());
+        json_t *tokens = json_object_get(s, "Tokens");
+        json_object_set_new(o, "tokens", json_is_array(tokens) ? json_deep_copy(tokens) : json_array());
         json_object_set_new(o, "temperature", json_real(0.0));
-        json_object_set_new(o, "avg_logprob", json_real(0.0));
-        json_object_set_new(o, "compression_ratio", json_real(0.0));
-        json_object_set_new(o, "no_speech_prob", json_real(0.0));
+        json_object_set_new(o, "avg_logprob", json_real(json_number_value(json_object_get(s, "AvgLogprob"))));
+        json_object_set_new(o, "compression_ratio", json_real(compression_ratio(t ? t : "")));
+        json_object_set_new(o, "no_speech_prob", json_real(json_number_value(json_object_get(s, "NoSpeechProb"))));
         json_object_set_new(o, "speaker", json_integer(json_integer_value(json_object_get(s, "SpeakerId"))));
         json_array_append_new(segs, o);
         size_t k;

@@ -9,12 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+void engine_stats_copy(engine_stats *dst, const engine_stats *src)
+{
+    *dst = src ? *src : (engine_stats){0};
+    dst->tokens = NULL;
+    if (src && src->ntokens) {
+        dst->tokens = xmalloc(src->ntokens * sizeof *dst->tokens);
+        memcpy(dst->tokens, src->tokens, src->ntokens * sizeof *dst->tokens);
+    }
+}
+
+void engine_stats_free(engine_stats *s)
+{
+    free(s->tokens);
+    *s = (engine_stats){0};
+}
+
 static void segment_free(engine_segment *s)
 {
     for (size_t i = 0; i < s->nwords; i++)
         free(s->words[i].text);
     free(s->words);
     free(s->text);
+    engine_stats_free(&s->stats);
 }
 
 void engine_result_free(engine_result *r)

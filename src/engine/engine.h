@@ -14,11 +14,24 @@ typedef struct engine_word {
     int64_t start_ms, end_ms;   /* absolute, from the start of the audio */
 } engine_word;
 
+/* What the decoder knew of a segment, where the engine says (whisper; pocketsphinx: known false).
+ * The OpenAI endpoint's verbose_json shows it; owned by the segment (tokens on the heap). */
+typedef struct engine_stats {
+    bool known;
+    float avg_logprob;          /* mean log-probability of the segment's text tokens */
+    float no_speech_prob;       /* the decoder's probability that its window held no speech */
+    int32_t *tokens;            /* the text tokens' ids (no timestamp or special tokens) */
+    size_t ntokens;
+} engine_stats;
+void engine_stats_copy(engine_stats *dst, const engine_stats *src);   /* dst owns a copy; src may be NULL */
+void engine_stats_free(engine_stats *s);
+
 typedef struct engine_segment {
     char *text;                 /* words joined the language's way (no spaces for Mandarin) */
     int64_t start_ms, end_ms;
     engine_word *words;
     size_t nwords;
+    engine_stats stats;
 } engine_segment;
 
 typedef struct engine_result {

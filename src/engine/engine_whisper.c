@@ -484,15 +484,21 @@ static void collect_words(const whisper_engine *we, struct whisper_state *st, in
     int ntok = whisper_full_n_tokens_from_state(st, i);
     wt_token *toks = xcalloc((size_t)ntok + 1, sizeof *toks);
     size_t n = 0;
+    double logprob = 0;
+    seg->stats = (engine_stats){.known = true, .no_speech_prob = whisper_full_get_segment_no_speech_prob_from_state(st, i),
+                                .tokens = xmalloc(((size_t)ntok + 1) * sizeof *seg->stats.tokens)};
     whisper_token eot = whisper_token_eot(we->ctx);
     for (int j = 0; j < ntok; j++) {
         if (whisper_full_get_token_id_from_state(st, i, j) >= eot)
             continue;   /* [_BEG_], [_TT_n], language and task tokens */
         whisper_token_data td = whisper_full_get_token_data_from_state(st, i, j);
+        seg->stats.tokens[seg->stats.ntokens++] = td.id;
+        logprob += td.plog;
         int64_t t0 = clamp64(to_ms(tb, td.t0), seg->start_ms, seg->end_ms);
         int64_t t1 = clamp64(to_ms(tb, td.t1), t0, seg->end_ms);
         toks[n++] = (wt_token){.text = whisper_full_get_token_text_from_state(we->ctx, st, i, j), .t0_ms = t0, .t1_ms = t1};
     }
+    seg->stats.avg_logprob = n ? (float)(logprob / (double)n) : 0.0f;
     if (!token_times_usable(toks, n))
         spread_token_times(toks, n, seg->start_ms, seg->end_ms);
     wt_add_words(seg, toks, n);

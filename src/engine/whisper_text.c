@@ -562,6 +562,7 @@ static void segment_clear(engine_segment *s)
         free(s->words[i].text);
     free(s->words);
     free(s->text);
+    engine_stats_free(&s->stats);
     memset(s, 0, sizeof *s);
 }
 

@@ -381,6 +381,7 @@ typedef struct sentence_source {
     size_t channel;
     int speaker_id;
     int64_t seg_start_ms, seg_end_ms;   /* -1: bounds from the words only */
+    const engine_stats *stats;          /* the engine segment's */
 } sentence_source;
 
 /* Adds a sentence owning copies of the words; final NULL = joined from the words. */
@@ -414,6 +415,7 @@ static void doc_add(output_doc *d, const sentence_source *src, const output_word
     e->s = (output_sentence){.final_sentence = text ? text : join_words(copy, n),
                              .slice_sentence = slice_words(copy, n), .start_ms = start, .end_ms = end,
                              .speaker_id = src->speaker_id, .channel = src->channel, .words = copy, .nwords = n};
+    engine_stats_copy(&e->s.stats, src->stats);
 }
 
 /* Format 3 within one clause: greedy pieces of at most `limit` characters, split between words. */
@@ -493,8 +495,8 @@ static void add_segment(output_doc *d, const output_params *p, size_t channel, c
     int speaker_id = ch->speaker_id;
     if (ch->speakers && ch->speakers->nturns > 0)   /* a segment without words: its span's speaker */
         speaker_id = diarize_speaker_of(ch->speakers, seg_start, seg_end > seg_start ? seg_end : seg_start + 1);
-    sentence_source whole = {channel, speaker_id, seg_start, seg_end};
-    sentence_source pieces = {channel, speaker_id, -1, -1};
+    sentence_source whole = {channel, speaker_id, seg_start, seg_end, &seg->stats};
+    sentence_source pieces = {channel, speaker_id, -1, -1, &seg->stats};
     word_list l = segment_words(seg, p->res_text_format > 0);
     if (p->res_text_format >= 2 && p->punctuate_from_pauses && p->filter_punc < 2)
         words_punctuate_from_pauses(&l, p);
@@ -518,8 +520,8 @@ static void add_segment(output_doc *d, const output_params *p, size_t channel, c
             while (b < l.n && who[b] == who[a])
                 b++;
             word_list part = {.w = l.w + a, .n = b - a};
-            sentence_source pw = {channel, who[a], a == 0 ? seg_start : -1, b == l.n ? seg_end : -1};
-            sentence_source pp = {channel, who[a], -1, -1};
+            sentence_source pw = {channel, who[a], a == 0 ? seg_start : -1, b == l.n ? seg_end : -1, &seg->stats};
+            sentence_source pp = {channel, who[a], -1, -1, &seg->stats};
             add_words(d, p, &pw, &pp, &part, NULL);
             a = b;
         }
@@ -596,6 +598,7 @@ void output_doc_free(output_doc *d)
         free((output_word *)s->words);
         free((char *)s->final_sentence);
         free((char *)s->slice_sentence);
+        engine_stats_free(&s->stats);
     }
     free(d->e);
     free(d);
@@ -722,6 +725,14 @@ static json_t *sentence_json(const output_sentence *s)
     json_object_set_new(o, "SpeechSpeed", json_real(output_sentence_speed(s)));
     json_object_set_new(o, "SpeakerId", json_integer(s->speaker_id));
     json_object_set_new(o, "Words", words);
+    if (s->stats.known) {   /* this server's own keys: the CI API's ResultDetail does not show them */
+        json_t *toks = json_array();
+        for (size_t i = 0; i < s->stats.ntokens; i++)
+            json_array_append_new(toks, json_integer(s->stats.tokens[i]));
+        json_object_set_new(o, "AvgLogprob", json_real(s->stats.avg_logprob));
+        json_object_set_new(o, "NoSpeechProb", json_real(s->stats.no_speech_prob));
+        json_object_set_new(o, "Tokens", toks);
+    }
     return o;
 }
 

@@ -88,6 +88,7 @@ typedef struct output_sentence {
     size_t channel;               /* index into the output_build channels */
     const output_word *words;
     size_t nwords;
+    engine_stats stats;           /* its engine segment's (every sentence cut from one segment has them) */
 } output_sentence;
 
 typedef struct output_doc output_doc;

@@ -74,6 +74,7 @@ static void append_shifted(engine_result *dst, const engine_result *src, int64_t
         for (size_t w = 0; w < s->nwords; w++)
             engine_segment_add_word(d, s->words[w].text, s->words[w].start_ms + offset_ms,
                                     s->words[w].end_ms + offset_ms);
+        engine_stats_copy(&d->stats, &s->stats);
     }
 }
 
@@ -307,6 +308,7 @@ static void text_segment(const text_engine *te, const text_params *tp, const eng
     tr.text = NULL;
     for (size_t w = 0; seg->nwords && w < tr.nwords; w++)
         engine_segment_add_word(d, tr.words[w].text, tr.words[w].start_ms, tr.words[w].end_ms);
+    engine_stats_copy(&d->stats, &seg->stats);
     text_result_free(&tr);
     free(in);
 }

@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +76,8 @@ static void run_cli(const parity_case *c, char *csv_path, size_t csv_len)
     const char *argv[32] = {g_cli, "-m", model, "-f", c->audio, "-l", c->language, "-t", threads,
                             "-bs", beam, "-bo", BEST_OF, "-tp", TEMPERATURE, "-tpi", TEMPERATURE_INC,
                             "-et", ENTROPY_THOLD, "-lpt", LOGPROB_THOLD, "-nth", nth, "-fa", "-ng",
-                            "-ocsv", "-of", out_base};
-    int argc = 28;
+                            "-ocsv", "-ojf", "-of", out_base};
+    int argc = 29;
     if (c->translate)
         argv[argc++] = "-tr";
     if (c->prompt) {
@@ -168,6 +170,67 @@ static size_t read_cli_csv(const char *path, int64_t duration_ms, engine_result 
     return n;
 }
 
+/* whisper-cli's full JSON (-ojf) of the same run: each raw segment's decoder statistics, attached
+ * in order to the segments read_cli_csv made. whisper-cli lists every token with its id and
+ * probability p (whisper's plog is log p), special tokens named "[_...]" (timestamps, task,
+ * language), and merges a token that ends inside a UTF-8 character with the next ones, keeping the
+ * first one's id and p; a segment where that happened is marked by tokens it cannot list
+ * (ntokens = 0, avg_logprob NAN) and is compared by ids only. */
+static void read_cli_stats(const char *json_path, engine_result *r)
+{
+    json_error_t je;
+    json_t *root = json_load_file(json_path, 0, &je);
+    if (!root)
+        fail_msg("%s: %s", json_path, je.text);
+    json_t *segs = json_object_get(root, "transcription");
+    assert_int_equal(json_array_size(segs), r->nsegs);
+    for (size_t i = 0; i < r->nsegs; i++) {
+        json_t *toks = json_object_get(json_array_get(segs, i), "tokens");
+        engine_stats *st = &r->segs[i].stats;
+        *st = (engine_stats){.known = true, .tokens = xcalloc(json_array_size(toks) + 1, sizeof *st->tokens)};
+        double sum = 0;
+        size_t j;
+        json_t *t;
+        json_array_foreach(toks, j, t) {
+            const char *text = json_string_value(json_object_get(t, "text"));
+            if (text && strncmp(text, "[_", 2) == 0 && text[strlen(text) - 1] == ']')
+                continue;
+            st->tokens[st->ntokens++] = (int32_t)json_integer_value(json_object_get(t, "id"));
+            sum += log(json_number_value(json_object_get(t, "p")));
+        }
+        st->avg_logprob = st->ntokens ? (float)(sum / (double)st->ntokens) : 0.0f;
+    }
+    json_decref(root);
+}
+
+/* The engine's statistics against whisper-cli's: the same text tokens, the same mean log
+ * probability. Where whisper-cli merged tokens its ids must be the engine's group leaders, in
+ * order. Returns how many segments were compared in full. */
+static size_t compare_stats(const engine_result *cli, const engine_result *ours)
+{
+    size_t full = 0;
+    for (size_t i = 0; i < ours->nsegs; i++) {
+        const engine_stats *a = &cli->segs[i].stats, *b = &ours->segs[i].stats;
+        assert_true(b->known);
+        assert_true(b->no_speech_prob >= 0.0f && b->no_speech_prob <= 1.0f);
+        assert_true(b->avg_logprob <= 0.0f && isfinite(b->avg_logprob));
+        if (a->ntokens == b->ntokens) {
+            assert_memory_equal(a->tokens, b->tokens, a->ntokens * sizeof *a->tokens);
+            if (fabs(a->avg_logprob - b->avg_logprob) > 1e-4)
+                fail_msg("segment %zu: avg_logprob %.6f, whisper-cli's tokens give %.6f", i, b->avg_logprob,
+                         a->avg_logprob);
+            full++;
+            continue;
+        }
+        assert_true(a->ntokens < b->ntokens);   /* merged: each cli id is one of ours, in order */
+        size_t k = 0;
+        for (size_t j = 0; j < b->ntokens && k < a->ntokens; j++)
+            k += b->tokens[j] == a->tokens[k];
+        assert_int_equal(k, a->ntokens);
+    }
+    return full;
+}
+
 /* ---- Cicada's engine ---- */
 
 static void run_engine(const parity_case *c, const audio_pcm *pcm, engine_result *out)
@@ -229,6 +292,9 @@ static void check_parity(const parity_case *c)
     run_cli(c, csv, sizeof csv);
     int64_t t_cli = time_mono_ms() - t0;
     size_t raw = read_cli_csv(csv, duration_ms, &cli);
+    char json[520];
+    snprintf(json, sizeof json, "%.*s.json", (int)(strlen(csv) - 4), csv);
+    read_cli_stats(json, &cli);
     size_t dropped = wt_apply_guards(&cli, NULL, 0);
     t0 = time_mono_ms();
     run_engine(c, &pcm, &ours);
@@ -243,9 +309,13 @@ static void check_parity(const parity_case *c)
         print_result("engine", &ours);
         fail_msg("the engine's segments differ from whisper-cli's");
     }
+    /* The decoder's statistics (the OpenAI endpoint's verbose_json) are whisper's too. */
+    size_t full = compare_stats(&cli, &ours);
+    print_message("statistics: %zu of %zu segment(s) compared token by token\n", full, ours.nsegs);
     /* Not vacuous: the generated models put text and timestamps on speech. */
     assert_true(raw >= 1);
     assert_true(ours.nsegs >= 1);
+    assert_true(full >= 1);
     engine_result_free(&cli);
     engine_result_free(&ours);
     audio_pcm_free(&pcm);

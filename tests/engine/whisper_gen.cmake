@@ -67,7 +67,7 @@ set_property(TEST test_whisper_model_gen APPEND PROPERTY
 # Parity: Cicada's whisper engine and whisper.cpp's whisper-cli, same model, audio and parameters.
 if(TARGET whisper-cli)
   cicada_unit_test(test_whisper_parity SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_whisper_parity.c
-    LIBS engine_testutil)
+    LIBS engine_testutil PkgConfig::JANSSON m)
   add_dependencies(test_whisper_parity whisper-cli)
   # the 11 s files under the test's own name (its default), the two-window file in a test of its own
   add_test(NAME test_whisper_parity_long COMMAND test_whisper_parity long)

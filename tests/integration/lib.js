@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const zlib = require('node:zlib');
 const COS = require('cos-nodejs-sdk-v5');
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -224,11 +225,19 @@ function sphinxBatch(file, lang) {
   return hyp ? hyp.split(/\s+/) : [];
 }
 
+// verbose_json's compression_ratio is the text's bytes over their zlib-compressed size (OpenAI's
+// definition, with the reference zlib, which Cicada links); Node's bundled zlib may compress a
+// byte or two differently. True when ratio is bytes / an integer size within 2 bytes of Node's.
+function zlibSized(bytes, ratio) {
+  const size = bytes.length / ratio;
+  return Math.abs(size - Math.round(size)) < 1e-3 && Math.abs(size - zlib.deflateSync(bytes).length) <= 2;
+}
+
 function serverRssKb(proc, field = 'VmHWM') {
   const s = fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8');
   return Number(s.match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
 }
 
-module.exports = { ROOT, BIN, SHARED, TESTDATA, SECRET_ID, SECRET_KEY, APPID, BUCKET, REGION, HOST, skipUnless, tmpDir,
+module.exports = { zlibSized, ROOT, BIN, SHARED, TESTDATA, SECRET_ID, SECRET_KEY, APPID, BUCKET, REGION, HOST, skipUnless, tmpDir,
   startServer, client, ci, putFile, getObject, sign, raw, tag, submitXml, waitJob, refText, resultWords, serverRssKb, sphinxBatch,
   execFileSync };

@@ -47,6 +47,8 @@ async function run(object, engine, output, sr = '<ResTextFormat>1</ResTextFormat
   return L.waitJob(cos, srv.port, d.Response.JobsDetail.JobId, { timeoutMs: 300000 });
 }
 
+
+
 test('a job on the whisper engine succeeds with timed segments inside the speech', async () => {
   const job = await run('in/jfk.wav', '16k_en', 'out/w.txt');
   assert.equal(job.State, 'Success', JSON.stringify(job));
@@ -107,6 +109,19 @@ test('the OpenAI endpoint on whisper: its prompt and translations reach the engi
   const job = await run('in/jfk.wav', '16k_en', 'out/oa.txt', '<ResTextFormat>0</ResTextFormat>');
   assert.equal(plain.text, L.resultWords(job.Operation.SpeechRecognitionResult.Result).join(' '));
   assert.equal(plain.task, 'transcribe');
+  // whisper's decoder statistics (parity with whisper-cli's -ojf tokens: test_whisper_parity); the CI
+  // API's ResultDetail does not show them
+  assert.ok(plain.segments.length >= 1);
+  for (const s of plain.segments) {
+    assert.ok(s.tokens.length >= 1 && s.tokens.every((t) => Number.isInteger(t) && t >= 0 && t < 50257), JSON.stringify(s));
+    assert.ok(s.avg_logprob < 0 && Number.isFinite(s.avg_logprob), JSON.stringify(s));
+    assert.ok(s.no_speech_prob >= 0 && s.no_speech_prob <= 1, JSON.stringify(s));
+    const bytes = Buffer.from(s.text);
+    assert.ok(L.zlibSized(bytes, s.compression_ratio), JSON.stringify(s));
+  }
+  const detailed = await run('in/jfk.wav', '16k_en', 'out/oa2.txt', '<ResTextFormat>2</ResTextFormat>');
+  assert.ok(detailed.Operation.SpeechRecognitionResult.ResultDetail);
+  assert.doesNotMatch(JSON.stringify(detailed), /Tokens|AvgLogprob|NoSpeechProb/);
   // the prompt is whisper's initial prompt (engine parity with whisper-cli --prompt: test_whisper_parity)
   const prompted = await ask({ prompt: 'Kennedy, Americans.' });
   assert.notEqual(prompted.text, plain.text, 'a prompt changes what the random-weight model decodes');

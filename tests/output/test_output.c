@@ -259,6 +259,42 @@ static void test_segment_with_text_but_no_words(void **state)
     engine_result_free(&r);
 }
 
+/* The decoder's statistics (whisper's; the OpenAI endpoint's verbose_json reads them from the
+ * detail): every sentence cut from a segment carries that segment's, a segment without them (as
+ * pocketsphinx gives) adds no keys, and a detail built from the same results is the same. */
+static void test_stats_follow_their_segment(void **state)
+{
+    (void)state;
+    engine_result r = {0};
+    english(&r);
+    int32_t toks[] = {15947, 11, 1002, 13};
+    engine_stats st = {.known = true, .avg_logprob = -0.25f, .no_speech_prob = 0.125f, .tokens = toks, .ntokens = 4};
+    engine_stats_copy(&r.segs[0].stats, &st);   /* the second segment has none */
+    for (int format = 0; format <= 3; format++) {
+        output_doc *d = build(&r, format, 0);
+        char *json = output_doc_detail_json(d);
+        json_t *arr = json_loads(json, 0, NULL);
+        size_t n = json_array_size(arr);
+        assert_true(n >= 2);
+        for (size_t i = 0; i + 1 < n; i++) {   /* format 3 cuts the first segment in three */
+            json_t *s = json_array_get(arr, i);
+            assert_true(json_number_value(json_object_get(s, "AvgLogprob")) == -0.25);
+            assert_true(json_number_value(json_object_get(s, "NoSpeechProb")) == 0.125);
+            json_t *t = json_object_get(s, "Tokens");
+            assert_int_equal(json_array_size(t), 4);
+            assert_int_equal(json_integer_value(json_array_get(t, 0)), 15947);
+            assert_int_equal(json_integer_value(json_array_get(t, 3)), 13);
+        }
+        json_t *last = json_array_get(arr, n - 1);   /* "Fine.": no statistics */
+        assert_null(json_object_get(last, "AvgLogprob"));
+        assert_null(json_object_get(last, "Tokens"));
+        json_decref(arr);
+        free(json);
+        output_doc_free(d);
+    }
+    engine_result_free(&r);
+}
+
 /* ---- format 3 ---- */
 
 static void test_format3_english_splits_at_marks(void **state)
@@ -888,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_speech_speed),
         cmocka_unit_test(test_empty_results),
         cmocka_unit_test(test_output_files),
+        cmocka_unit_test(test_stats_follow_their_segment),
         cmocka_unit_test(test_params_validated),
         cmocka_unit_test(test_speakers_split_sentences),
         cmocka_unit_test(test_speakers_short_flips_are_smoothed),
