@@ -46,6 +46,10 @@ bool api_take_text(api_response *r, const api_request *q, const xml_node *n, con
 /* Whether speech recognition is open on the request's bucket; false with 404 NoSuchBucket (or a 500
  * when the store fails) in r (bucket.c). Jobs, hot-vocabulary tables and templates need it. */
 bool api_asr_open(api *a, const api_request *q, api_response *r);
+/* Inserts j, its parameters and queue filled by the caller, as a new Submitted job of the request's
+ * bucket (id, tag, bucket, region, creation time set here) and wakes the workers (job.c). The
+ * store's answer: STORE_FULL when the queue holds its MaxSize, STORE_NOT_FOUND without the queue. */
+store_rc api_job_insert(api *a, const api_request *q, store_job *j);
 /* Opens <Response> with RequestId and the paging counters every list answer starts with. */
 void api_list_begin(api_response *r, const api_request *q, xml_writer *w, int64_t total, int page_number,
                     int page_size);

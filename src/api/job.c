@@ -256,6 +256,20 @@ static void write_jobs_response(api_response *r, const store_job *jobs, size_t n
     xw_close(&w, "Response");
 }
 
+store_rc api_job_insert(api *a, const api_request *q, store_job *j)
+{
+    ids_new(j->id, "s");
+    snprintf(j->tag, sizeof j->tag, "SpeechRecognition");
+    snprintf(j->bucket, sizeof j->bucket, "%s", q->bucket);
+    snprintf(j->region, sizeof j->region, "%s", a->region);
+    j->state = JOB_SUBMITTED;
+    j->create_ms = time_now_ms();
+    store_rc rc = store_job_insert(a->d.st, j);
+    if (rc == STORE_OK && a->d.sched)
+        sched_wake(a->d.sched);
+    return rc;
+}
+
 void api_job_submit(api *a, api_request *q, api_response *r)
 {
     xml_node *root = api_parse_body(r, q);
@@ -266,17 +280,9 @@ void api_job_submit(api *a, api_request *q, api_response *r)
     bool ok = parse_submit(a, r, q, root, j);
     xml_free(root);
     if (ok) {
-        ids_new(j->id, "s");
-        snprintf(j->tag, sizeof j->tag, "SpeechRecognition");
-        snprintf(j->bucket, sizeof j->bucket, "%s", q->bucket);
-        snprintf(j->region, sizeof j->region, "%s", a->region);
-        j->state = JOB_SUBMITTED;
-        j->create_ms = time_now_ms();
-        store_rc rc = store_job_insert(a->d.st, j);
+        store_rc rc = api_job_insert(a, q, j);
         if (rc == STORE_OK) {
             write_jobs_response(r, j, 1, a->region);
-            if (a->d.sched)
-                sched_wake(a->d.sched);
         } else if (rc == STORE_FULL) {
             api_error(r, q, 503, "ServiceUnavailable", "queue %s already holds its MaxSize of waiting jobs; retry later",
                       j->queue_id);

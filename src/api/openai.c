@@ -466,13 +466,7 @@ bool api_openai_submit(api *a, api_request *q, api_response *r, bool translate, 
         goto out;
     }
     snprintf(j->queue_id, sizeof j->queue_id, "%s", qu.id);
-    ids_new(j->id, "s");
-    snprintf(j->tag, sizeof j->tag, "SpeechRecognition");
-    snprintf(j->bucket, sizeof j->bucket, "%s", q->bucket);
-    snprintf(j->region, sizeof j->region, "%s", a->region);
-    j->state = JOB_SUBMITTED;
-    j->create_ms = time_now_ms();
-    store_rc rc = store_job_insert(a->d.st, j);
+    store_rc rc = api_job_insert(a, q, j);
     if (rc != STORE_OK) {
         if (rc == STORE_FULL)
             api_openai_error(r, 429, "rate_limit_error", "queue_full", NULL,
@@ -483,8 +477,6 @@ bool api_openai_submit(api *a, api_request *q, api_response *r, bool translate, 
         goto out;
     }
     snprintf(w->job_id, sizeof w->job_id, "%s", j->id);
-    if (a->d.sched)
-        sched_wake(a->d.sched);
 out:
     if (!ok && w->input_key[0])
         blob_delete(a->d.blobs, q->bucket, w->input_key, strlen(w->input_key));
