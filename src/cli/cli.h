@@ -197,9 +197,36 @@ void client_reply_free(client_reply *r);
 /* The reply tree as JSON the way callbacks carry it: leaves are strings, elements named in
  * always_list (NULL-terminated) are always arrays, other repeated elements become arrays. */
 json_t *client_xml_json(const xml_node *n, const char *const *always_list);
-/* Prints rows of cells as a table with a header, columns padded to their widest cell (counted in
- * characters, not bytes). cells is nrows x ncols, row 0 the header. */
-void client_print_table(FILE *f, const char *const *cells, size_t nrows, size_t ncols);
+/* A table of text cells: a header row, then rows added one by one (copied); printed with columns
+ * padded to their widest cell, counted in terminal cells (a Chinese character takes two). */
+typedef struct client_table {
+    char **cells;              /* nrows x ncols, row 0 the header */
+    size_t ncols, nrows, cap;
+} client_table;
+void client_table_init(client_table *t, const char *const *head, size_t ncols);
+void client_table_add(client_table *t, const char *const *row);   /* ncols cells; NULL prints as "" */
+void client_table_print(const client_table *t, FILE *f);
+void client_table_free(client_table *t);
+
+/* A paged list call (GET path?pageNumber=N&pageSize=100, until TotalCount is reached) printed:
+ * a table with the head's ncols columns, each item named element making its row (row fills ncols
+ * cells), or with json {"<element>": [the items]} (lists: element names always kept as arrays).
+ * Returns the exit code, the error said on stderr after prog. */
+int client_list(client *c, const char *path, const char *element, const char *const *lists, const char *const *head,
+                size_t ncols, void (*row)(const xml_node *item, const char **cells), bool json, const char *prog);
+/* Prints a JSON value (pretty, in the order built) and a line break. */
+void client_print_json(json_t *j);
+
+/* The common start of `cicada <command> <sub> ...` (argv after sub): parses the options into
+ * cc and the positional arguments into pos (up to npos_max), checks each is an id with id_prefix
+ * (when given: "s" jobs, "p" queues) and that there is one when need_ids, and prints help on
+ * --help. True to go on (then client_open); false with *rc set: CLIENT_EXIT_OK after help,
+ * CLIENT_EXIT_USAGE after a message on stderr. */
+bool client_cmd_parse(client_cmd *cc, const char *prog, int argc, char **argv, const char **pos, size_t npos_max,
+                      size_t *npos, const char *id_prefix, bool need_ids, void (*help)(void), int *rc);
+/* The exit code at the end of a subcommand: rc, or CLIENT_EXIT_INTERRUPTED if the user
+ * interrupted a run that otherwise went well; closes c. */
+int client_cmd_end(client *c, int rc);
 
 int cmd_jobs(int argc, char **argv);
 int cmd_queues(int argc, char **argv);

@@ -544,23 +544,136 @@ static size_t display_width(const char *s)
     return w;
 }
 
-void client_print_table(FILE *f, const char *const *cells, size_t nrows, size_t ncols)
+void client_table_init(client_table *t, const char *const *head, size_t ncols)
 {
-    size_t *width = xcalloc(ncols, sizeof *width);
-    for (size_t r = 0; r < nrows; r++)
-        for (size_t k = 0; k < ncols; k++) {
-            size_t w = display_width(cells[r * ncols + k] ? cells[r * ncols + k] : "");
-            if (w > width[k])
-                width[k] = w;
-        }
-    for (size_t r = 0; r < nrows; r++) {
-        for (size_t k = 0; k < ncols; k++) {
-            const char *s = cells[r * ncols + k] ? cells[r * ncols + k] : "";
-            if (k + 1 == ncols)
+    *t = (client_table){.ncols = ncols};
+    client_table_add(t, head);
+}
+
+void client_table_add(client_table *t, const char *const *row)
+{
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->cells = xrealloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
+    }
+    for (size_t k = 0; k < t->ncols; k++)
+        t->cells[t->nrows * t->ncols + k] = xstrdup(row[k] ? row[k] : "");
+    t->nrows++;
+}
+
+void client_table_print(const client_table *t, FILE *f)
+{
+    size_t *width = xcalloc(t->ncols, sizeof *width);
+    for (size_t i = 0; i < t->nrows * t->ncols; i++) {
+        size_t w = display_width(t->cells[i]);
+        if (w > width[i % t->ncols])
+            width[i % t->ncols] = w;
+    }
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t k = 0; k < t->ncols; k++) {
+            const char *s = t->cells[r * t->ncols + k];
+            if (k + 1 == t->ncols)
                 fprintf(f, "%s\n", s);
             else
                 fprintf(f, "%s%*s  ", s, (int)(width[k] - display_width(s)), "");
         }
-    }
     free(width);
+}
+
+void client_table_free(client_table *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    *t = (client_table){0};
+}
+
+void client_print_json(json_t *j)
+{
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    putchar('\n');
+}
+
+#define CLIENT_PAGE 100   /* the API's largest page */
+
+int client_list(client *c, const char *path, const char *element, const char *const *lists, const char *const *head,
+                size_t ncols, void (*row)(const xml_node *item, const char **cells), bool json, const char *prog)
+{
+    int rc = CLIENT_EXIT_OK;
+    client_table t;
+    client_table_init(&t, head, ncols);
+    json_t *items = json_array();
+    const char **cells = xcalloc(ncols, sizeof *cells);
+    for (long page = 1; rc == CLIENT_EXIT_OK && !interrupted; page++) {
+        char pn[24], ps[16];
+        snprintf(pn, sizeof pn, "%ld", page);
+        snprintf(ps, sizeof ps, "%d", CLIENT_PAGE);
+        auth_kv q[] = {{"pageNumber", pn}, {"pageSize", ps}};
+        client_call call = {.method = "GET", .path = path, .query = q, .nquery = 2};
+        client_reply r;
+        if ((rc = client_request(c, &call, &r)) != CLIENT_EXIT_OK) {
+            if (rc != CLIENT_EXIT_INTERRUPTED)
+                fprintf(stderr, "%s: %s\n", prog, r.error);
+            client_reply_free(&r);
+            break;
+        }
+        long got = 0;
+        for (const xml_node *n = xml_child(r.root, element); n; n = xml_next_named(n), got++) {
+            if (json)
+                json_array_append_new(items, client_xml_json(n, lists));
+            else {
+                memset(cells, 0, ncols * sizeof *cells);
+                row(n, cells);
+                client_table_add(&t, cells);
+            }
+        }
+        const char *total = xml_path_text(r.root, "TotalCount");
+        long all = total ? strtol(total, NULL, 10) : 0;
+        client_reply_free(&r);
+        if (got == 0 || page * CLIENT_PAGE >= all)
+            break;
+    }
+    if (rc == CLIENT_EXIT_OK && json) {
+        json_t *o = json_object();
+        json_object_set(o, element, items);
+        client_print_json(o);
+        json_decref(o);
+    } else if (rc == CLIENT_EXIT_OK)
+        client_table_print(&t, stdout);
+    json_decref(items);
+    free(cells);
+    client_table_free(&t);
+    return rc;
+}
+
+bool client_cmd_parse(client_cmd *cc, const char *prog, int argc, char **argv, const char **pos, size_t npos_max,
+                      size_t *npos, const char *id_prefix, bool need_ids, void (*help)(void), int *rc)
+{
+    *rc = CLIENT_EXIT_USAGE;
+    if (!cli_parse(prog, argc, argv, cc->opts, cc->nopts, pos, npos_max, npos))
+        return false;
+    if (cc->help) {
+        help();
+        *rc = CLIENT_EXIT_OK;
+        return false;
+    }
+    const char *what = id_prefix && !strcmp(id_prefix, "s") ? "job" : "queue";
+    if (need_ids && !*npos) {
+        fprintf(stderr, "%s: name at least one %s id\n", prog, what);
+        return false;
+    }
+    for (size_t i = 0; id_prefix && i < *npos; i++)
+        if (!ids_valid(pos[i], id_prefix)) {
+            fprintf(stderr, "%s: \"%s\" is not a %s id (%s and 32 hex digits)\n", prog, pos[i], what, id_prefix);
+            return false;
+        }
+    return true;
+}
+
+int client_cmd_end(client *c, int rc)
+{
+    if (c && interrupted && rc == CLIENT_EXIT_OK)
+        rc = CLIENT_EXIT_INTERRUPTED;
+    client_close(c);
+    return rc;
 }

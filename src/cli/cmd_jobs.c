@@ -572,33 +572,25 @@ static void print_submitted(item *items, size_t n, bool json, bool wait, const c
             }
             json_array_append_new(a, o);
         }
-        json_dumpf(a, stdout, JSON_INDENT(2));
-        putchar('\n');
+        client_print_json(a);
         json_decref(a);
         return;
     }
-    const char **cells = xcalloc((n + 1) * 4, sizeof *cells);
-    char **paths = xcalloc(n, sizeof *paths);
-    cells[0] = "INPUT";
-    cells[1] = "JOB ID";
-    cells[2] = "STATE";
-    cells[3] = wait && dir ? "RESULT" : "";
+    const char *head[] = {"INPUT", "JOB ID", "STATE", wait && dir ? "RESULT" : ""};
+    client_table t;
+    client_table_init(&t, head, 4);
     for (size_t i = 0; i < n; i++) {
-        cells[(i + 1) * 4] = items[i].name;
-        cells[(i + 1) * 4 + 1] = items[i].job_id[0] ? items[i].job_id : "-";
-        cells[(i + 1) * 4 + 2] = items[i].state[0] ? items[i].state : "not submitted";
-        if (wait && dir && !strcmp(items[i].state, "Success")) {
-            paths[i] = xmalloc(strlen(dir) + strlen(items[i].result) + 2);
-            sprintf(paths[i], "%s/%s", dir, items[i].result);
-            cells[(i + 1) * 4 + 3] = paths[i];
-        } else if (items[i].code[0] && strcmp(items[i].state, "Success") != 0)
-            cells[(i + 1) * 4 + 3] = items[i].code;
+        char result[PATH_MAX + 600] = "";
+        if (wait && dir && !strcmp(items[i].state, "Success"))
+            snprintf(result, sizeof result, "%s/%s", dir, items[i].result);
+        else if (items[i].code[0] && strcmp(items[i].state, "Success") != 0)
+            snprintf(result, sizeof result, "%s", items[i].code);
+        const char *row[] = {items[i].name, items[i].job_id[0] ? items[i].job_id : "-",
+                             items[i].state[0] ? items[i].state : "not submitted", result};
+        client_table_add(&t, row);
     }
-    client_print_table(stdout, cells, n + 1, 4);
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
-    free(cells);
+    client_table_print(&t, stdout);
+    client_table_free(&t);
 }
 
 static const char *const FORMATS[] = {"txt", "srt", "vtt", "json", NULL};
@@ -807,8 +799,7 @@ static void print_json(const xml_node *root, const char *const *lists)
 {
     json_t *j = client_xml_json(root, lists);
     json_object_del(j, "RequestId");
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    putchar('\n');
+    client_print_json(j);
     json_decref(j);
 }
 
@@ -818,24 +809,31 @@ static const char *text_or(const xml_node *n, const char *path, const char *dflt
     return s && s[0] ? s : dflt;
 }
 
+static void job_row(const xml_node *jd, const char **cells, char pct[16])
+{
+    const char *pr = xml_path_text(jd, "Progress");
+    snprintf(pct, 16, "%d%%", (int)((pr && pr[0] ? strtod(pr, NULL) : 0) * 100 + 0.5));
+    const char *row[6] = {text_or(jd, "JobId", "-"), text_or(jd, "State", "-"), pr && pr[0] ? pct : "-",
+                          text_or(jd, "CreationTime", "-"), text_or(jd, "Operation/SpeechRecognition/EngineModelType", "-"),
+                          text_or(jd, "Input/Object", text_or(jd, "Input/Url", "-"))};
+    memcpy(cells, row, sizeof row);
+}
+
+/* GET /asr_jobs, one page or (all) every page by NextToken. */
 static int jobs_list(client *c, bool json, const char *queue, const char *states, const char *size,
                      const char *token, bool all, const char *prog)
 {
-    auth_kv q[6];
-    size_t nq = 0;
+    static const char *const head[] = {"JOB ID", "STATE", "PROGRESS", "CREATED", "ENGINE", "INPUT"};
+    client_table t;
+    client_table_init(&t, head, 6);
+    json_t *found = json ? json_array() : NULL;
     char next[512] = "";
     if (token)
         snprintf(next, sizeof next, "%s", token);
-    json_t *all_json = json ? json_array() : NULL;
-    size_t nrows = 0, cap = 64;
-    char **cells = xcalloc(cap * 6, sizeof *cells);
-    const char *head[] = {"JOB ID", "STATE", "PROGRESS", "CREATED", "ENGINE", "INPUT"};
-    for (int k = 0; k < 6; k++)
-        cells[k] = xstrdup(head[k]);
-    nrows = 1;
     int rc;
     do {
-        nq = 0;
+        auth_kv q[5];
+        size_t nq = 0;
         q[nq++] = (auth_kv){"tag", "SpeechRecognition"};
         if (queue)
             q[nq++] = (auth_kv){"queueId", queue};
@@ -854,47 +852,31 @@ static int jobs_list(client *c, bool json, const char *queue, const char *states
             break;
         }
         for (const xml_node *jd = xml_child(r.root, "JobsDetail"); jd; jd = xml_next_named(jd)) {
-            if (all_json) {
-                json_array_append_new(all_json, client_xml_json(jd, JOB_LISTS));
+            if (found) {
+                json_array_append_new(found, client_xml_json(jd, JOB_LISTS));
                 continue;
             }
-            if (nrows == cap) {
-                cells = xrealloc(cells, cap * 2 * 6 * sizeof *cells);
-                cap *= 2;
-            }
-            const char *pr = xml_path_text(jd, "Progress");
+            const char *cells[6];
             char pct[16];
-            snprintf(pct, sizeof pct, "%d%%", (int)((pr && pr[0] ? strtod(pr, NULL) : 0) * 100 + 0.5));
-            const char *row[6] = {text_or(jd, "JobId", "-"), text_or(jd, "State", "-"), pr && pr[0] ? pct : "-",
-                                  text_or(jd, "CreationTime", "-"),
-                                  text_or(jd, "Operation/SpeechRecognition/EngineModelType", "-"),
-                                  text_or(jd, "Input/Object", text_or(jd, "Input/Url", "-"))};
-            for (int k = 0; k < 6; k++)
-                cells[nrows * 6 + k] = xstrdup(row[k]);
-            nrows++;
+            job_row(jd, cells, pct);
+            client_table_add(&t, cells);
         }
         snprintf(next, sizeof next, "%s", text_or(r.root, "NextToken", ""));
         client_reply_free(&r);
     } while (all && next[0] && !client_interrupted(c));
-    if (rc == CLIENT_EXIT_OK) {
-        if (all_json) {
-            json_t *o = json_pack("{s:o}", "JobsDetail", all_json);
-            if (next[0] && !all)
-                json_object_set_new(o, "NextToken", json_string(next));
-            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            putchar('\n');
-            json_decref(o);
-            all_json = NULL;
-        } else {
-            client_print_table(stdout, (const char *const *)cells, nrows, 6);
-            if (next[0] && !all)
-                printf("(more: --next-token %s, or --all)\n", next);
-        }
+    if (rc == CLIENT_EXIT_OK && found) {
+        json_t *o = json_pack("{s:O}", "JobsDetail", found);
+        if (next[0] && !all)
+            json_object_set_new(o, "NextToken", json_string(next));
+        client_print_json(o);
+        json_decref(o);
+    } else if (rc == CLIENT_EXIT_OK) {
+        client_table_print(&t, stdout);
+        if (next[0] && !all)
+            printf("(more: --next-token %s, or --all)\n", next);
     }
-    json_decref(all_json);
-    for (size_t i = 0; i < nrows * 6; i++)
-        free(cells[i]);
-    free(cells);
+    json_decref(found);
+    client_table_free(&t);
     return rc;
 }
 
@@ -986,8 +968,7 @@ static int jobs_cancel(client *c, const char *const *ids, size_t n, bool json, c
         client_reply_free(&r);
     }
     if (a) {
-        json_dumpf(a, stdout, JSON_INDENT(2));
-        putchar('\n');
+        client_print_json(a);
         json_decref(a);
     }
     return rc;
@@ -1058,38 +1039,19 @@ int cmd_jobs(int argc, char **argv)
         client_cmd_add(&co, "--out", &out, NULL);
     const char **pos = xcalloc((size_t)argc + 1, sizeof *pos);
     size_t npos = 0;
-    int rc = CLIENT_EXIT_USAGE;
+    int rc;
     client *c = NULL;
-    if (!cli_parse(prog, argc - 1, argv + 1, co.opts, co.nopts, pos, list ? 0 : (size_t)argc, &npos))
-        goto out;
-    if (co.help) {
-        jobs_help();
-        rc = CLIENT_EXIT_OK;
-        goto out;
-    }
-    if (!list && !npos) {
-        fprintf(stderr, "%s: name at least one job id\n", prog);
-        goto out;
-    }
-    for (size_t i = 0; i < npos; i++)
-        if (!ids_valid(pos[i], "s")) {
-            fprintf(stderr, "%s: \"%s\" is not a job id (s and 32 hex digits)\n", prog, pos[i]);
-            goto out;
-        }
-    if (!(c = client_open(prog, &co.cs)))
-        goto out;
-    if (list)
+    if (client_cmd_parse(&co, prog, argc - 1, argv + 1, pos, list ? 0 : (size_t)argc, &npos, "s", !list, jobs_help,
+                         &rc))
+        c = client_open(prog, &co.cs);
+    if (c && list)
         rc = jobs_list(c, co.json, queue, states, size, token, all, prog);
-    else if (get)
+    else if (c && get)
         rc = jobs_get(c, pos, npos, co.json, prog);
-    else if (cancel)
+    else if (c && cancel)
         rc = jobs_cancel(c, pos, npos, co.json, prog);
-    else
+    else if (c)
         rc = jobs_watch(c, pos, npos, out, co.json, prog);
-    if (client_interrupted(c) && rc == CLIENT_EXIT_OK)
-        rc = CLIENT_EXIT_INTERRUPTED;
-out:
-    client_close(c);
     free(pos);
-    return rc;
+    return client_cmd_end(c, rc);
 }

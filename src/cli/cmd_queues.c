@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_PAGE "100"   /* the API's largest page */
-
 static const char *const QUEUE_LISTS[] = {"QueueList", "NonExistPIDs", NULL};
 
 static const char *text_or(const xml_node *n, const char *path, const char *dflt)
@@ -25,60 +23,19 @@ static int fail(const char *prog, client_reply *r, int rc)
     return rc;
 }
 
+static void queue_row(const xml_node *q, const char **cells)
+{
+    bool on = !strcmp(text_or(q, "NotifyConfig/State", ""), "On");
+    const char *row[6] = {text_or(q, "QueueId", "-"), text_or(q, "Name", "-"), text_or(q, "State", "-"),
+                          text_or(q, "MaxConcurrent", "-"), on ? text_or(q, "NotifyConfig/Url", "-") : "off",
+                          text_or(q, "UpdateTime", "-")};
+    memcpy(cells, row, sizeof row);
+}
+
 static int queues_list(client *c, bool json, const char *prog)
 {
-    json_t *all = json ? json_array() : NULL;
-    size_t nrows = 1, cap = 16;
-    char **cells = xcalloc(cap * 6, sizeof *cells);
-    const char *head[] = {"QUEUE ID", "NAME", "STATE", "MAX CONCURRENT", "CALLBACK", "UPDATED"};
-    for (int k = 0; k < 6; k++)
-        cells[k] = xstrdup(head[k]);
-    int rc = CLIENT_EXIT_OK;
-    for (int page = 1; rc == CLIENT_EXIT_OK && !client_interrupted(c); page++) {
-        char pn[16];
-        snprintf(pn, sizeof pn, "%d", page);
-        auth_kv q[] = {{"pageNumber", pn}, {"pageSize", QUEUE_PAGE}};
-        client_call call = {.method = "GET", .path = "/asrqueue", .query = q, .nquery = 2};
-        client_reply r;
-        if ((rc = client_request(c, &call, &r)) != CLIENT_EXIT_OK) {
-            fail(prog, &r, rc);
-            break;
-        }
-        size_t got = 0;
-        for (const xml_node *qn = xml_child(r.root, "QueueList"); qn; qn = xml_next_named(qn), got++) {
-            if (all) {
-                json_array_append_new(all, client_xml_json(qn, QUEUE_LISTS));
-                continue;
-            }
-            if (nrows == cap) {
-                cells = xrealloc(cells, cap * 2 * 6 * sizeof *cells);
-                cap *= 2;
-            }
-            bool on = !strcmp(text_or(qn, "NotifyConfig/State", ""), "On");
-            const char *row[6] = {text_or(qn, "QueueId", "-"), text_or(qn, "Name", "-"), text_or(qn, "State", "-"),
-                                  text_or(qn, "MaxConcurrent", "-"), on ? text_or(qn, "NotifyConfig/Url", "-") : "off",
-                                  text_or(qn, "UpdateTime", "-")};
-            for (int k = 0; k < 6; k++)
-                cells[nrows * 6 + k] = xstrdup(row[k]);
-            nrows++;
-        }
-        long total = strtol(text_or(r.root, "TotalCount", "0"), NULL, 10);
-        client_reply_free(&r);
-        if (got == 0 || (long)page * atol(QUEUE_PAGE) >= total)
-            break;
-    }
-    if (rc == CLIENT_EXIT_OK && all) {
-        json_t *o = json_pack("{s:O}", "QueueList", all);
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        putchar('\n');
-        json_decref(o);
-    } else if (rc == CLIENT_EXIT_OK)
-        client_print_table(stdout, (const char *const *)cells, nrows, 6);
-    json_decref(all);
-    for (size_t i = 0; i < nrows * 6; i++)
-        free(cells[i]);
-    free(cells);
-    return rc;
+    static const char *const head[] = {"QUEUE ID", "NAME", "STATE", "MAX CONCURRENT", "CALLBACK", "UPDATED"};
+    return client_list(c, "/asrqueue", "QueueList", QUEUE_LISTS, head, 6, queue_row, json, prog);
 }
 
 /* Sets one queue's State, keeping everything else it has. */
@@ -126,8 +83,7 @@ static int queue_set_state(client *c, const char *id, const char *state, bool js
     const xml_node *got = xml_child(r.root, "Queue");
     if (json) {
         json_t *o = client_xml_json(got ? got : r.root, QUEUE_LISTS);
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        putchar('\n');
+        client_print_json(o);
         json_decref(o);
     } else
         printf("%s  %s\n", id, got ? text_or(got, "State", state) : state);
@@ -163,29 +119,14 @@ int cmd_queues(int argc, char **argv)
     client_cmd_init(&cc);
     const char **pos = xcalloc((size_t)argc + 1, sizeof *pos);
     size_t npos = 0;
-    int rc = CLIENT_EXIT_USAGE;
+    int rc;
     client *c = NULL;
-    if (!cli_parse(prog, argc - 1, argv + 1, cc.opts, cc.nopts, pos, list ? 0 : (size_t)argc, &npos))
-        goto out;
-    if (cc.help) {
-        queues_help();
-        rc = CLIENT_EXIT_OK;
-        goto out;
-    }
-    if (!list && !npos) {
-        fprintf(stderr, "%s: name at least one queue id (see cicada queues list)\n", prog);
-        goto out;
-    }
-    for (size_t i = 0; i < npos; i++)
-        if (!ids_valid(pos[i], "p")) {
-            fprintf(stderr, "%s: \"%s\" is not a queue id (p and 32 hex digits)\n", prog, pos[i]);
-            goto out;
-        }
-    if (!(c = client_open(prog, &cc.cs)))
-        goto out;
-    if (list)
+    if (client_cmd_parse(&cc, prog, argc - 1, argv + 1, pos, list ? 0 : (size_t)argc, &npos, "p", !list, queues_help,
+                         &rc))
+        c = client_open(prog, &cc.cs);
+    if (c && list)
         rc = queues_list(c, cc.json, prog);
-    else {
+    else if (c) {
         rc = CLIENT_EXIT_OK;
         for (size_t i = 0; i < npos && !client_interrupted(c); i++) {
             int one = queue_set_state(c, pos[i], pause ? "Paused" : "Active", cc.json, prog);
@@ -193,10 +134,6 @@ int cmd_queues(int argc, char **argv)
                 rc = one;
         }
     }
-    if (client_interrupted(c) && rc == CLIENT_EXIT_OK)
-        rc = CLIENT_EXIT_INTERRUPTED;
-out:
-    client_close(c);
     free(pos);
-    return rc;
+    return client_cmd_end(c, rc);
 }
