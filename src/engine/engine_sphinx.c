@@ -3,7 +3,14 @@
  * and more only when several callers decode at once (at most one per CPU; callers beyond that wait
  * on a condvar). Each call decodes the whole utterance in one pass (full_utt), exactly as
  * pocketsphinx_batch does, then turns the word segmentation into timed segments split at long
- * silences. pocketsphinx's own logging is routed to our debug log. */
+ * silences. pocketsphinx's own logging is routed to our debug log.
+ *
+ * Times: the front end's voice activity detection (-remove_silence, on by default) drops the frames
+ * it judges silent before the search sees them, so the search numbers only the frames it kept and
+ * every stretch it dropped (leading silence or noise, a pause mid-window) would pull all later
+ * words early. We therefore run the decoder's own front end here, a frame at a time, note which
+ * audio frame each kept frame is, and hand the decoder those cepstra (ps_process_cep): the same
+ * frames and the same hypothesis as ps_process_raw, with times on the audio's own clock. */
 #include "engine/engine.h"
 
 #include "util/util.h"
@@ -14,7 +21,9 @@
 #include <pthread.h>
 #include <sphinxbase/cmd_ln.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/fe.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,21 +212,123 @@ static int16_t *float_to_s16(const float *pcm, size_t n)
     return out;
 }
 
-/* One whole utterance in one pass: features and CMN over the full buffer, no live VAD. A fresh
+/* The decoder's frames on the audio's clock: at[i] is the audio frame (from 0, at the frame rate)
+ * that the decoder's frame i was computed from. Increasing; a jump is a stretch the front end
+ * removed as silence. */
+typedef struct frame_map {
+    int32_t *at;
+    size_t n;
+} frame_map;
+
+static void frame_map_free(frame_map *m)
+{
+    free(m->at);
+    m->at = NULL;
+    m->n = 0;
+}
+
+/* The audio frame of decoder frame f. The search may name one frame past the last it was given
+ * (the end of the utterance): continue the clock from the last known frame. */
+static int64_t audio_frame(const frame_map *m, int f)
+{
+    if (f < 0 || m->n == 0)
+        return f < 0 ? 0 : f;
+    if ((size_t)f < m->n)
+        return m->at[f];
+    return (int64_t)m->at[m->n - 1] + (f - (int64_t)m->n + 1);
+}
+
+/* Cepstra of the whole utterance from the decoder's own front end, with the audio frame of each
+ * frame it keeps, in exactly the frames ps_process_raw(full_utt) would compute (same front end,
+ * same configuration, same state; the front end's output does not depend on how its input is
+ * split). Fed one frame of audio per call, so each call's output is known to end at the frame just
+ * read: nothing while in silence, that frame while in speech, or at the turn to speech the frames
+ * its pre-speech buffer held up to and including this one. Returns the frame count (0: all
+ * silence) with *cep_out (rows of fe_get_output_size values, one block) and map filled; -1 when
+ * the front end fails (nothing to free then). */
+static int compute_cepstra(fe_t *fe, const int16_t *raw, size_t n, mfcc_t ***cep_out, frame_map *map)
+{
+    int shift = 0, size = 0;
+    fe_get_input_size(fe, &shift, &size);
+    int dim = fe_get_output_size(fe);
+    if (shift <= 0 || size <= 0 || dim <= 0)
+        return -1;
+    /* At most one output frame per full input frame, plus the partial frame fe_end_utt makes. */
+    size_t rows = n / (size_t)shift + 2;
+    mfcc_t *block = xcalloc(rows * (size_t)dim, sizeof *block);
+    mfcc_t **cep = xmalloc(rows * sizeof *cep);
+    for (size_t i = 0; i < rows; i++)
+        cep[i] = block + i * (size_t)dim;
+    int32_t *at = xmalloc(rows * sizeof *at);
+
+    size_t fed = 0, nout = 0;
+    int64_t nin = 0;   /* full input frames read so far */
+    if (fe_start_utt(fe) < 0)
+        goto fail;
+    while (fed < n) {
+        size_t chunk = fed == 0 ? (size_t)size : (size_t)shift;
+        if (chunk > n - fed)
+            chunk = n - fed;
+        const int16 *p = raw + fed;
+        size_t left = chunk;
+        int32 nf = (int32)(rows - 1 - nout);   /* one row stays free for fe_end_utt */
+        if (fe_process_frames(fe, &p, &left, cep + nout, &nf, NULL) < 0)
+            goto fail;
+        fed += chunk;
+        nin = fed < (size_t)size ? 0 : 1 + (int64_t)((fed - (size_t)size) / (size_t)shift);
+        for (int32 k = 0; k < nf; k++)
+            at[nout + (size_t)k] = (int32_t)(nin - nf + k);
+        nout += (size_t)nf;
+    }
+    int32 ntail = 0;
+    if (fe_end_utt(fe, cep[nout], &ntail) < 0)
+        goto fail;
+    if (ntail > 0)
+        at[nout++] = (int32_t)nin;   /* the partial frame after the last full one */
+    *cep_out = cep;
+    map->at = at;
+    map->n = nout;
+    return (int)nout;
+fail:
+    free(at);
+    free(cep);
+    free(block);
+    return -1;
+}
+
+static void free_cepstra(mfcc_t **cep)
+{
+    if (cep) {
+        free(cep[0]);
+        free(cep);
+    }
+}
+
+/* One whole utterance in one pass: features and CMN over the full buffer, no live decoding (the
+ * front end still drops what it judges silence: see compute_cepstra). A fresh
  * stream first, as ps_decode_raw (pocketsphinx_batch) does, so that nothing from the decoder's
- * previous job (front-end state) leaks in: results do not depend on which pooled decoder ran. */
-static int decode_utterance(ps_decoder_t *ps, const int16_t *raw, size_t n, char *err, size_t errlen)
+ * previous job (front-end state) leaks in: results do not depend on which pooled decoder ran.
+ * On success map holds the audio frame of every frame the search saw (see compute_cepstra); on
+ * failure it is empty and err says why. */
+static int decode_utterance(ps_decoder_t *ps, const int16_t *raw, size_t n, frame_map *map, char *err,
+                            size_t errlen)
 {
     if (ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0) {
         snprintf(err, errlen, "pocketsphinx could not start an utterance");
         return -1;
     }
-    if (ps_process_raw(ps, raw, n, FALSE, TRUE) < 0) {
+    mfcc_t **cep = NULL;
+    int nfr = compute_cepstra(ps_get_fe(ps), raw, n, &cep, map);
+    if (nfr < 0 || (nfr > 0 && ps_process_cep(ps, cep, nfr, FALSE, TRUE) < 0)) {
         ps_end_utt(ps);
+        free_cepstra(cep);
+        frame_map_free(map);
         snprintf(err, errlen, "pocketsphinx failed to process %zu samples", n);
         return -1;
     }
+    free_cepstra(cep);
     if (ps_end_utt(ps) < 0) {
+        frame_map_free(map);
         snprintf(err, errlen, "pocketsphinx failed to finish the utterance");
         return -1;
     }
@@ -264,8 +375,28 @@ static void join_segment_text(engine_segment *s, bool without_spaces)
     }
 }
 
+/* The audio frames [*first, *last] of a word the search gave decoder frames sf..ef. Where the front
+ * end removed silence inside sf..ef, the word lies on the longest unbroken run of its frames: the
+ * decoder never heard the removed stretch, so it is no part of the word (a word of noise before a
+ * long removed pause would otherwise start seconds before the speech it joins). */
+static void word_frames(const frame_map *m, int sf, int ef, int64_t *first, int64_t *last)
+{
+    int64_t run = audio_frame(m, sf), prev = run;
+    *first = *last = run;
+    for (int f = sf + 1; f <= ef; f++) {
+        int64_t at = audio_frame(m, f);
+        if (at != prev + 1)
+            run = at;
+        if (at - run > *last - *first) {
+            *first = run;
+            *last = at;
+        }
+        prev = at;
+    }
+}
+
 /* Words in order with their times; a gap of silence/fillers >= segment_gap_ms opens a new segment. */
-static void collect_segments(const sphinx_engine *se, ps_decoder_t *ps, engine_result *out)
+static void collect_segments(const sphinx_engine *se, ps_decoder_t *ps, const frame_map *map, engine_result *out)
 {
     int frate = (int)cmd_ln_int32_r(ps_get_config(ps), "-frate");
     if (frate <= 0)
@@ -278,8 +409,10 @@ static void collect_segments(const sphinx_engine *se, ps_decoder_t *ps, engine_r
             continue;
         int sf = 0, ef = 0;
         ps_seg_frames(it, &sf, &ef);
-        int64_t start_ms = (int64_t)sf * 1000 / frate;
-        int64_t end_ms = (int64_t)(ef + 1) * 1000 / frate;
+        int64_t first, last;
+        word_frames(map, sf, ef, &first, &last);
+        int64_t start_ms = first * 1000 / frate;
+        int64_t end_ms = (last + 1) * 1000 / frate;
         if (!cur || start_ms - last_end_ms >= se->segment_gap_ms)
             cur = engine_result_add_segment(out, start_ms, end_ms);
         char *clean = xstrdup(word);
@@ -315,12 +448,14 @@ static int sphinx_transcribe(engine *e, const float *pcm, size_t n, const engine
     }
     if (o && o->seat)
         engine_seat_begin(o->seat, 1, false, (int64_t)n * 1000 / se->sample_rate);   /* one decoder, one thread */
-    int rc = decode_utterance(ps, raw, n, err, errlen);
+    frame_map map = {0};
+    int rc = decode_utterance(ps, raw, n, &map, err, errlen);
     if (o && o->seat)
         engine_seat_end(o->seat);
     if (rc == 0)
-        collect_segments(se, ps, out);
+        collect_segments(se, ps, &map, out);
     pool_release(se, ps);
+    frame_map_free(&map);
     free(raw);
     return rc;
 }
