@@ -12,6 +12,9 @@ PKGS=(build-essential cmake ninja-build pkg-config patch
       postgresql-15                  # scaling out: the tests start their own server (no systemd)
       python3-botocore               # test-only: cross-checks our SigV4 signer
       sctk                           # test-only: md-eval.pl scores diarization (DER)
+      prometheus                     # test-only: promtool checks the /metrics exposition
+      chromium                       # test-only: the web console's browser test (driven by puppeteer-core)
+      fonts-wqy-microhei             # test-only: Chinese text in the console's screenshots (else boxes)
       libopencore-amrnb-dev libvo-amrwbenc-dev)   # test-only: AMR test files (FFmpeg cannot encode AMR)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -33,6 +33,7 @@ api *api_new(const api_params *p, const api_deps *d)
         seal_key_random(&a->token_key);
     a->p.token_key = NULL;   /* the copy above is the one used */
     pthread_mutex_init(&a->queue_cache_mu, NULL);
+    pthread_mutex_init(&a->metrics_mu, NULL);
     return a;
 }
 
@@ -46,6 +47,8 @@ void api_free(api *a)
     if (!a)
         return;
     pthread_mutex_destroy(&a->queue_cache_mu);
+    pthread_mutex_destroy(&a->metrics_mu);
+    free(a->counts);
     free(a);
 }
 

@@ -51,6 +51,12 @@ api *api_new(const api_params *p, const api_deps *d);
 /* The largest buffered (XML) body this API takes: the http layer refuses longer ones unread. */
 size_t api_max_body(const api *a);
 void api_free(api *a);
+/* The service's metrics in Prometheus text (src/metrics): jobs and workers, callbacks, queues,
+ * engine types and cores; the HTTP layer adds its own. */
+void api_write_metrics(api *a, buf *out);
+/* Readiness for load balancers: the store answers (store_ping), the default bucket can be read,
+ * and no planned model failed to load. False with the first reason in why. */
+bool api_ready(api *a, char *why, size_t whylen);
 /* Late binding: the scheduler is created after the API. */
 void api_set_sched(api *a, sched *s);
 

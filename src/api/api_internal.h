@@ -25,6 +25,12 @@ typedef struct api_model_alias {
     char type[32];                 /* the EngineModelType it means */
 } api_model_alias;
 
+typedef struct api_job_counts {
+    char queue[40];
+    char engine[32];
+    uint64_t submitted, cancelled;
+} api_job_counts;
+
 struct api {
     api_params p;
     api_deps d;
@@ -35,7 +41,13 @@ struct api {
     api_queue_slot queue_cache[API_QUEUE_CACHE_SLOTS];
     api_model_alias aliases[API_OPENAI_MAX_ALIASES];   /* the operator's model names (openai.c) */
     size_t naliases;
+    pthread_mutex_t metrics_mu;    /* guards the counters below (metrics.c) */
+    api_job_counts *counts;        /* jobs submitted and cancelled by queue and EngineModelType */
+    size_t ncounts;
 };
+
+/* Counts a job submitted (cancelled false) or cancelled through this node (metrics.c). */
+void api_count_job(api *a, const store_job *j, bool cancelled);
 
 void api_xml_begin(api_response *r, xml_writer *w);
 xml_node *api_parse_body(api_response *r, const api_request *q);

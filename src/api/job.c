@@ -265,6 +265,8 @@ store_rc api_job_insert(api *a, const api_request *q, store_job *j)
     j->state = JOB_SUBMITTED;
     j->create_ms = time_now_ms();
     store_rc rc = store_job_insert(a->d.st, j);
+    if (rc == STORE_OK)
+        api_count_job(a, j, false);
     if (rc == STORE_OK && a->d.sched)
         sched_wake(a->d.sched);
     return rc;
@@ -458,6 +460,7 @@ void api_job_cancel(api *a, api_request *q, api_response *r, const char *id)
     } else {
         r->status = 200;
         r->content_type = NULL;
+        api_count_job(a, j, true);
         if (any)
             notify_kick(a->d.notify);
     }

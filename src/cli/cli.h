@@ -55,6 +55,7 @@ typedef struct config {
     char api_keys_file[1024];  /* CICADA_API_KEYS_FILE: lines "KEY [APPID]" */
     int openai_max_upload_mb;  /* CICADA_OPENAI_MAX_UPLOAD: MiB (25) */
     char openai_models[2048];  /* CICADA_OPENAI_MODELS: NAME=TYPE,... the operator's model names */
+    char metrics_token[256];   /* CICADA_METRICS_TOKEN: /metrics from other machines ("" = loopback only) */
     char config_file[1024];    /* --config / CICADA_CONFIG */
 } config;
 

@@ -378,6 +378,9 @@ static bool start_service(service *sv, char *err, size_t errlen)
     hp.listen = sv->listen;
     hp.threads = (unsigned)c->http_threads;
     hp.health_only = !sv->run_api;
+    hp.metrics_token = c->metrics_token;
+    hp.version = CICADA_VERSION;
+    hp.started_ms = time_now_ms();
     return (sv->http = http_start(&hp, sv->a, err, errlen)) != NULL;
 }
 

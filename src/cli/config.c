@@ -87,6 +87,8 @@ static const setting SETTINGS[] = {
       "largest /v1/audio upload, MiB (25)"),
     S("openai_models", "CICADA_OPENAI_MODELS", "--openai-models", openai_models, CLI_SERVE,
       "model names of the OpenAI-compatible endpoint: NAME=TYPE,... e.g. large-v3=16k_zh (none)"),
+    S("metrics_token", "CICADA_METRICS_TOKEN", "--metrics-token", metrics_token, CLI_SERVE,
+      "bearer token for GET /metrics from other machines (none: this machine only)"),
 };
 #define NSETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 

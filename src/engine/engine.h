@@ -225,11 +225,15 @@ engine_lookup engine_registry_get(engine_registry *r, const char *engine_model_t
 typedef struct engine_unavailable {
     const char *type;
     const char *why;            /* points into the registry: valid until engine_registry_free */
+    bool failed;                /* a model planned for it did not load (missing or broken), as opposed
+                                   to none being installed or configured */
 } engine_unavailable;
 /* Every EngineModelType without an engine here, in the spec's order (types left out by only_type are
  * not listed): a heap array (free()), n = its length; NULL with n = 0 when every type is served. */
 engine_unavailable *engine_registry_unavailable(const engine_registry *r, size_t *n);
 /* True for every EngineModelType in the spec. */
 bool engine_type_known(const char *engine_model_type);
+/* The spec's EngineModelTypes in its order: the i-th, NULL past the last. */
+const char *engine_type_name(size_t i);
 
 #endif

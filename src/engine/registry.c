@@ -81,6 +81,11 @@ bool engine_type_known(const char *engine_model_type)
     return find_type(engine_model_type) != NULL;
 }
 
+const char *engine_type_name(size_t i)
+{
+    return i < NTYPES ? k_types[i].type : NULL;
+}
+
 engine_registry_params engine_registry_default_params(void)
 {
     return (engine_registry_params){.sphinx_en_dir = CICADA_SPHINX_EN_DIR, .sphinx_zh_dir = NULL};
@@ -751,6 +756,7 @@ engine_unavailable *engine_registry_unavailable(const engine_registry *r, size_t
             out = xcalloc(NTYPES, sizeof *out);
         out[*n].type = e->type;
         out[*n].why = r->unavailable[i] ? r->unavailable[i] : e->remedy[0] ? e->remedy : e->hint;
+        out[*n].failed = r->unavailable[i] != NULL;
         (*n)++;
     }
     return out;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/api.h"
 
@@ -18,6 +19,9 @@ typedef struct http_params {
     unsigned timeout_s;            /* idle connection timeout; default 120 */
     unsigned threads;              /* epoll threads; default 128; 0 = one thread per connection */
     bool health_only;              /* a worker node: GET /health answers, everything else is 404 */
+    const char *metrics_token;     /* CICADA_METRICS_TOKEN: bearer token for /metrics from other machines */
+    const char *version;           /* cicada_build_info's version label */
+    int64_t started_ms;            /* cicada_up_since_seconds, wall clock ms */
 } http_params;
 http_params http_default_params(void);
 

@@ -28,6 +28,8 @@
  * and a buffered body that passes the limit is cut off where it passes it. Such a connection closes
  * by lingering (linger.c), so that the answer reaches a client still busy sending. */
 #include "http/http.h"
+#include "console/console.h"
+#include "http/ops.h"
 #include "http/linger.h"
 
 #include <arpa/inet.h>
@@ -66,6 +68,7 @@ struct http_server {
     req_ctx *parked;
     pthread_t waiter;
     bool waiter_started, stopping;
+    http_stats *stats;        /* requests by route and status, for /metrics */
 };
 
 #define WAIT_POLL_MS 100
@@ -74,6 +77,8 @@ enum { OPENAI_CALL_NONE, OPENAI_CALL_TRANSCRIBE, OPENAI_CALL_TRANSLATE, OPENAI_C
 
 struct req_ctx {
     http_server *srv;
+    int64_t start_ms;         /* monotonic: the request's first callback */
+    const char *label;        /* its route label for the metrics, once known (a literal) */
     route rt;
     api_request q;
     api_response r;
@@ -181,6 +186,38 @@ static void close_stream(void *cls)
     close((int)(intptr_t)cls);
 }
 
+/* The metrics' name of a request: its API operation, or the endpoint it asked for. */
+static const char *route_label(const req_ctx *c)
+{
+    static const char *const names[] = {
+        [ROUTE_NONE] = "other", [ROUTE_ASRBUCKET_OPEN] = "asrbucket_open", [ROUTE_ASRBUCKET_CLOSE] = "asrbucket_close",
+        [ROUTE_ASRBUCKET_LIST] = "asrbucket_list", [ROUTE_QUEUE_LIST] = "queue_list", [ROUTE_QUEUE_UPDATE] = "queue_update",
+        [ROUTE_JOB_SUBMIT] = "job_submit", [ROUTE_JOB_LIST] = "job_list", [ROUTE_JOB_DESCRIBE] = "job_describe",
+        [ROUTE_JOB_CANCEL] = "job_cancel", [ROUTE_HOTVOCAB_CREATE] = "hotvocab_create",
+        [ROUTE_HOTVOCAB_UPDATE] = "hotvocab_update", [ROUTE_HOTVOCAB_GET] = "hotvocab_get",
+        [ROUTE_HOTVOCAB_LIST] = "hotvocab_list", [ROUTE_HOTVOCAB_DELETE] = "hotvocab_delete",
+        [ROUTE_TEMPLATE_CREATE] = "template_create", [ROUTE_TEMPLATE_UPDATE] = "template_update",
+        [ROUTE_TEMPLATE_LIST] = "template_list", [ROUTE_TEMPLATE_DELETE] = "template_delete",
+        [ROUTE_BUCKET_CREATE] = "bucket_create", [ROUTE_BUCKET_HEAD] = "bucket_head", [ROUTE_OBJECT_LIST] = "object_list",
+        [ROUTE_OBJECT_PUT] = "object_put", [ROUTE_OBJECT_GET] = "object_get", [ROUTE_OBJECT_HEAD] = "object_head",
+        [ROUTE_OBJECT_DELETE] = "object_delete", [ROUTE_BAD_METHOD] = "bad_method",
+    };
+    if (c->label)
+        return c->label;
+    if (c->openai)
+        return c->openai == OPENAI_CALL_TRANSCRIBE ? "openai_transcriptions"
+             : c->openai == OPENAI_CALL_TRANSLATE  ? "openai_translations"
+                                                   : "openai_models";
+    if ((size_t)c->rt.id < sizeof names / sizeof names[0] && names[c->rt.id])
+        return names[c->rt.id];
+    return "other";
+}
+
+static void record(req_ctx *c)
+{
+    http_stats_record(c->srv->stats, route_label(c), c->r.status, (double)(time_mono_ms() - c->start_ms) / 1000.0);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, req_ctx *c)
 {
     api_response *r = &c->r;
@@ -204,6 +241,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, req_ctx *c)
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     c->answered = true;
+    record(c);
     return ok;
 }
 
@@ -220,6 +258,7 @@ static enum MHD_Result answer_now(struct MHD_Connection *conn, req_ctx *c)
     api_response *r = &c->r;
     c->close = true;
     c->answered = true;
+    record(c);
     if (!ci || r->fd >= 0)
         return MHD_NO;
     buf out;
@@ -370,6 +409,63 @@ static bool begin_openai(req_ctx *c, const char *method, const char *path)
     return true;
 }
 
+/* ---- the web console (src/console): GET/HEAD /console/..., before authentication ----
+ * Its files are public (the page signs its own API calls in the browser). A request that carries a
+ * COS signature is left to the API, as for /v1/: the default bucket may hold objects under
+ * console/. True, with the answer set in c->r, when it served the request. */
+#define CONSOLE_CSP "default-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; " \
+                    "frame-ancestors 'none'; form-action 'none'"
+
+static bool console_request(req_ctx *c, const char *method, const char *path)
+{
+    const api_request *q = &c->q;
+    const char *auth = api_header(q, "Authorization");
+    if ((strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) || strncmp(path, "/console", 8) != 0 ||
+        (path[8] != '\0' && path[8] != '/') || (auth && strncasecmp(auth, "q-sign-algorithm", 16) == 0) ||
+        api_param_present(q, "q-sign-algorithm"))
+        return false;
+    api_response *r = &c->r;
+    api_response_header(r, "Content-Security-Policy", CONSOLE_CSP);
+    api_response_header(r, "X-Content-Type-Options", "nosniff");
+    api_response_header(r, "Referrer-Policy", "no-referrer");
+    const unsigned char *data;
+    size_t len;
+    if (path[8] == '\0') {   /* relative links in the page need the slash */
+        r->status = 301;
+        api_response_header(r, "Location", "/console/");
+        return true;
+    }
+    if (!console_file(path + 9, &data, &len, &r->content_type)) {
+        r->status = 404;
+        r->content_type = "text/plain; charset=utf-8";
+        buf_printf(&r->body, "no such console file: %s\n", path);
+        return true;
+    }
+    const char *etag = console_file_etag(path + 9), *inm = api_header(q, "If-None-Match");
+    api_response_header(r, "Cache-Control", "no-cache");   /* revalidated each time: a new build shows at once */
+    api_response_header(r, "ETag", etag);
+    r->status = inm && strcmp(inm, etag) == 0 ? 304 : 200;
+    if (r->status == 200)
+        buf_append(&r->body, (const char *)data, len);
+    return true;
+}
+
+/* A peer on this machine: 127.0.0.0/8, ::1, or an IPv4-mapped loopback address. */
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a6))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127;
+    }
+    return false;
+}
+
 /* First callback: everything but the body is known. Returns false when an answer was set. */
 static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *method, const char *url,
                           const char *version)
@@ -417,7 +513,14 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
         api_error(&c->r, q, 400, "InvalidArgument", "the query parameter %s is given more than once", dup);
         return false;
     }
+    const union MHD_ConnectionInfo *peer = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (http_ops_request(c->srv->stats, c->srv->a, &c->srv->p, q, method, path, peer && is_loopback(peer->client_addr),
+                         &c->r)) {
+        c->label = strcmp(path, "/healthz") == 0 ? "healthz" : strcmp(path, "/readyz") == 0 ? "readyz" : "metrics";
+        return false;
+    }
     if (strcmp(path, "/health") == 0 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+        c->label = "health";
         /* unauthenticated liveness for load balancers and orchestrators: says nothing but that the
          * process serves, and which part of the service it runs */
         c->r.status = 200;
@@ -427,6 +530,10 @@ static bool begin_request(struct MHD_Connection *conn, req_ctx *c, const char *m
     }
     if (c->srv->p.health_only) {
         api_error(&c->r, q, 404, "NoSuchResource", "this node runs jobs only (role worker): send requests to an API node");
+        return false;
+    }
+    if (console_request(c, method, path)) {   /* the web console: public static files */
+        c->label = "console";
         return false;
     }
     c->openai = openai_call(q, path);
@@ -580,6 +687,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!c) {
         c = xcalloc(1, sizeof *c);
         c->srv = cls;
+        c->start_ms = time_mono_ms();
         api_response_init(&c->r);
         buf_init(&c->body);
         *con_cls = c;
@@ -667,6 +775,7 @@ http_server *http_start(const http_params *p, api *a, char *err, size_t errlen)
 {
     http_server *s = xcalloc(1, sizeof *s);
     s->p = p ? *p : http_default_params();
+    s->stats = http_stats_new();
     s->a = a;
     s->max_body = api_max_body(a);
     struct sockaddr_storage ss;
@@ -726,5 +835,6 @@ void http_stop(http_server *s)
     linger_stop(s->linger);
     pthread_mutex_destroy(&s->park_mu);   /* initialised by http_start before any http_stop */
     pthread_cond_destroy(&s->park_cv);
+    http_stats_free(s->stats);
     free(s);
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "fetch/fetch.h"
+#include "metrics/metrics.h"
 #include "render/render.h"
 #include "util/util.h"
 
@@ -474,6 +475,25 @@ void notify_kick(notifier *n)
     n->kicked = true;
     pthread_mutex_unlock(&n->mu);
     curl_multi_wakeup(n->multi);
+}
+
+void notify_write_metrics(notifier *n, buf *out)
+{
+    notify_stats st = notify_get_stats(n);
+    metrics_family(out, "cicada_callbacks_delivered_total", "counter", "Callbacks this node delivered (a 2xx answer).");
+    metrics_sample(out, "cicada_callbacks_delivered_total", "", (double)st.delivered);
+    metrics_family(out, "cicada_callbacks_retried_total", "counter", "Callback tries that failed and were scheduled again.");
+    metrics_sample(out, "cicada_callbacks_retried_total", "", (double)st.failed_attempts);
+    metrics_family(out, "cicada_callbacks_failed_total", "counter",
+                   "Callbacks given up (retries exhausted, refused by the address policy, or redirected).");
+    metrics_sample(out, "cicada_callbacks_failed_total", "", (double)st.given_up);
+    metrics_family(out, "cicada_callbacks_in_flight", "gauge", "Callback requests under way on this node.");
+    metrics_sample(out, "cicada_callbacks_in_flight", "", (double)st.in_flight);
+    int64_t pending = 0, given_up = 0;
+    if (store_outbox_count(n->st, &pending, &given_up) == STORE_OK) {
+        metrics_family(out, "cicada_callbacks_pending", "gauge", "Callbacks waiting in the outbox to be sent (every node's).");
+        metrics_sample(out, "cicada_callbacks_pending", "", (double)pending);
+    }
 }
 
 notify_stats notify_get_stats(notifier *n)

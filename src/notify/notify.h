@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/util.h"
 
 typedef struct notifier notifier;
 
@@ -102,5 +103,8 @@ typedef struct notify_stats {
     uint64_t in_flight;        /* requests under way now */
 } notify_stats;
 notify_stats notify_get_stats(notifier *n);
+/* This node's callback metrics in Prometheus text (metrics.h): deliveries, retries, give-ups,
+ * requests in flight, and the outbox rows waiting in the store (all nodes'). */
+void notify_write_metrics(notifier *n, buf *out);
 
 #endif

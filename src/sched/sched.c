@@ -22,7 +22,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "util/util.h"
+
+/* Jobs of one queue and EngineModelType as /metrics shows them (the API admits only the known
+ * types, and queues are few per bucket, so the table stays small; past SCHED_MAX_TYPES rows the
+ * rest count in the last row, labelled "other"). */
+#define SCHED_MAX_TYPES 256
+typedef struct type_metrics {
+    char type[32];
+    char queue[40];
+    uint64_t started;          /* attempts begun */
+    uint64_t succeeded, failed;
+    double audio_seconds;      /* audio recognised by successful attempts */
+    metrics_hist duration;     /* an attempt's run, claim to end, seconds */
+    metrics_hist rtf;          /* run time over audio time, successful attempts */
+} type_metrics;
 
 /* What the keeper needs to renew one running job's lease. */
 typedef struct lease_slot {
@@ -48,6 +63,8 @@ struct sched {
     bool stopping;             /* workers and the listener stop */
     bool keeper_stopping;      /* set once the workers are gone: their leases are kept to the end */
     sched_stats stats;
+    type_metrics types[SCHED_MAX_TYPES];   /* under mu */
+    size_t ntypes;
 };
 
 /* Least time between two claims of this node that found nothing: bounds the claims a stream of
@@ -88,6 +105,109 @@ sched_stats sched_get_stats(sched *s)
     return st;
 }
 
+/* The row of type t in queue q (created on first use); call under s->mu. */
+static type_metrics *type_row(sched *s, const char *t, const char *q)
+{
+    size_t i = 0;
+    while (i < s->ntypes && (strcmp(s->types[i].type, t) != 0 || strcmp(s->types[i].queue, q) != 0))
+        i++;
+    if (i == s->ntypes) {
+        if (s->ntypes == SCHED_MAX_TYPES)
+            return &s->types[SCHED_MAX_TYPES - 1];
+        if (s->ntypes == SCHED_MAX_TYPES - 1)
+            t = q = "other";
+        type_metrics *m = &s->types[s->ntypes++];
+        snprintf(m->type, sizeof m->type, "%s", t);
+        snprintf(m->queue, sizeof m->queue, "%s", q);
+        metrics_hist_init(&m->duration, METRICS_SECONDS_BUCKETS);
+        metrics_hist_init(&m->rtf, METRICS_RATIO_BUCKETS);
+    }
+    return &s->types[i];
+}
+
+/* An attempt began (end_state < 0) or ended as end_state after run_ms. */
+static void count_attempt(sched *s, const store_job *j, int end_state, int64_t run_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    type_metrics *m = type_row(s, j->params.engine_model_type[0] ? j->params.engine_model_type : "none", j->queue_id);
+    if (end_state < 0)
+        m->started++;
+    else {
+        double secs = (double)run_ms / 1000.0;
+        metrics_hist_observe(&m->duration, secs);
+        if (end_state == JOB_SUCCESS) {
+            m->succeeded++;
+            m->audio_seconds += j->audio_time;
+            if (j->audio_time > 0)
+                metrics_hist_observe(&m->rtf, secs / j->audio_time);
+        } else
+            m->failed++;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sched_write_metrics(sched *s, buf *out)
+{
+    pthread_mutex_lock(&s->mu);
+    buf l;
+    buf_init(&l);
+    metrics_family(out, "cicada_jobs_started_total", "counter", "Job attempts this node began, by queue and EngineModelType.");
+    for (size_t i = 0; i < s->ntypes; i++) {
+        buf_reset(&l);
+        metrics_label(&l, "queue", s->types[i].queue);
+        metrics_label(&l, "engine", s->types[i].type);
+        metrics_sample(out, "cicada_jobs_started_total", l.data, (double)s->types[i].started);
+    }
+    metrics_family(out, "cicada_jobs_finished_total", "counter",
+                   "Job attempts this node ended, by queue, EngineModelType and final state (Success or Failed).");
+    for (size_t i = 0; i < s->ntypes; i++)
+        for (int k = 0; k < 2; k++) {
+            buf_reset(&l);
+            metrics_label(&l, "queue", s->types[i].queue);
+            metrics_label(&l, "engine", s->types[i].type);
+            metrics_label(&l, "state", k ? "Failed" : "Success");
+            metrics_sample(out, "cicada_jobs_finished_total", l.data,
+                           (double)(k ? s->types[i].failed : s->types[i].succeeded));
+        }
+    metrics_family(out, "cicada_audio_recognised_seconds_total", "counter",
+                   "Seconds of audio in jobs that ended Success on this node, by queue and EngineModelType.");
+    for (size_t i = 0; i < s->ntypes; i++) {
+        buf_reset(&l);
+        metrics_label(&l, "queue", s->types[i].queue);
+        metrics_label(&l, "engine", s->types[i].type);
+        metrics_sample(out, "cicada_audio_recognised_seconds_total", l.data, s->types[i].audio_seconds);
+    }
+    metrics_family(out, "cicada_job_duration_seconds", "histogram",
+                   "How long an attempt ran on this node, from its claim to its end, by queue and EngineModelType.");
+    for (size_t i = 0; i < s->ntypes; i++) {
+        buf_reset(&l);
+        metrics_label(&l, "queue", s->types[i].queue);
+        metrics_label(&l, "engine", s->types[i].type);
+        metrics_hist_write(out, "cicada_job_duration_seconds", l.data, &s->types[i].duration);
+    }
+    metrics_family(out, "cicada_job_realtime_factor", "histogram",
+                   "Run time over audio time of successful attempts (below 1: faster than real time).");
+    for (size_t i = 0; i < s->ntypes; i++) {
+        buf_reset(&l);
+        metrics_label(&l, "queue", s->types[i].queue);
+        metrics_label(&l, "engine", s->types[i].type);
+        metrics_hist_write(out, "cicada_job_realtime_factor", l.data, &s->types[i].rtf);
+    }
+    metrics_family(out, "cicada_jobs_taken_over_total", "counter", "Jobs this node ran again after another node's lease expired.");
+    metrics_sample(out, "cicada_jobs_taken_over_total", "", (double)s->stats.taken_over);
+    metrics_family(out, "cicada_jobs_lease_lost_total", "counter", "Attempts this node dropped because its lease passed to another node.");
+    metrics_sample(out, "cicada_jobs_lease_lost_total", "", (double)s->stats.lost);
+    int busy = 0;
+    for (int i = 0; i < s->nthreads; i++)
+        busy += s->slots[i].active;
+    metrics_family(out, "cicada_workers", "gauge", "Worker threads of this node.");
+    metrics_sample(out, "cicada_workers", "", s->nthreads);
+    metrics_family(out, "cicada_workers_busy", "gauge", "Worker threads running a job now.");
+    metrics_sample(out, "cicada_workers_busy", "", busy);
+    pthread_mutex_unlock(&s->mu);
+    buf_free(&l);
+}
+
 static void count(sched *s, uint64_t *field)
 {
     pthread_mutex_lock(&s->mu);
@@ -118,8 +238,9 @@ static void drop_lost(sched *s, const store_job *j, const char *when)
     count(s, &s->stats.lost);
 }
 
-/* Finishes a job (with its callback in the same transaction) and kicks the notifier. */
-static void finish_job(sched *s, int slot, store_job *j)
+/* Finishes a job (with its callback in the same transaction) and kicks the notifier. Returns the
+ * state it ended in, or -1 when it was dropped or its end could not be recorded. */
+static int finish_job(sched *s, int slot, store_job *j)
 {
     j->end_ms = time_now_ms();
     store_callback cb = {0};
@@ -128,26 +249,27 @@ static void finish_job(sched *s, int slot, store_job *j)
     bool notify = notify_target(j, have_queue ? &q : NULL, &cb);
     if (slot_lost(s, slot)) {
         drop_lost(s, j, "before it ended");
-        return;
+        return -1;
     }
     store_rc rc = store_job_finish(s->d.st, j, notify ? &cb : NULL);
     if (rc == STORE_CONFLICT) {
         drop_lost(s, j, "before it ended");
-        return;
+        return -1;
     }
     if (rc != STORE_OK) {
         log_error("job %s: cannot record its end: %s", j->id, store_last_error());
-        return;
+        return -1;
     }
     count(s, j->state == JOB_SUCCESS ? &s->stats.succeeded : &s->stats.failed);
     log_info("job %s %s %s%s%s", j->id, job_state_name(j->state), j->code, j->message[0] ? ": " : "", j->message);
     if (notify && s->d.notify)
         notify_kick(s->d.notify);
+    return (int)j->state;
 }
 
 /* Runs a claimed job to its end: recognise (unless a staged result was taken over), stage,
- * publish, finish. */
-static void run_claimed(sched *s, int slot, store_job *j)
+ * publish, finish. Returns finish_job's answer, -1 when the attempt was dropped. */
+static int run_claimed(sched *s, int slot, store_job *j)
 {
     if (!j->staged) {
         log_info("job %s Running, attempt %d (%s, %s)", j->id, j->attempts, j->params.engine_model_type,
@@ -155,17 +277,17 @@ static void run_claimed(sched *s, int slot, store_job *j)
         pipeline_run_job(&s->d.pipeline, j);
         if (slot_lost(s, slot)) {
             drop_lost(s, j, "while it ran");
-            return;
+            return -1;
         }
         if (j->state == JOB_SUCCESS) {
             store_rc rc = store_job_stage(s->d.st, j);
             if (rc == STORE_CONFLICT) {
                 drop_lost(s, j, "before its result was recorded");
-                return;
+                return -1;
             }
             if (rc != STORE_OK) {
                 log_error("job %s: cannot record its result: %s", j->id, store_last_error());
-                return;   /* the lease runs out and the job runs again */
+                return -1;   /* the lease runs out and the job runs again */
             }
         }
     } else {
@@ -177,11 +299,11 @@ static void run_claimed(sched *s, int slot, store_job *j)
         j->message[0] = '\0';
         if (slot_lost(s, slot)) {
             drop_lost(s, j, "before publishing");
-            return;
+            return -1;
         }
         pipeline_publish(&s->d.pipeline, j);   /* Failed with OutputWriteFailed when the store refuses */
     }
-    finish_job(s, slot, j);
+    return finish_job(s, slot, j);
 }
 
 /* Sleeps up to ms unless *flag (read under s->mu) is set; false when it is. */
@@ -245,7 +367,11 @@ static void *worker_main(void *arg)
             if (j->attempts > 1 && j->start_ms < c.now_ms)
                 count(s, &s->stats.taken_over);
             slot_set(s, slot, j);
-            run_claimed(s, slot, j);
+            count_attempt(s, j, -1, 0);
+            int64_t t0 = time_mono_ms();
+            int end = run_claimed(s, slot, j);
+            if (end >= 0)
+                count_attempt(s, j, end, time_mono_ms() - t0);
             slot_set(s, slot, NULL);
             store_job_clear(j);
             free(j);

@@ -18,6 +18,7 @@
 #include "notify/notify.h"
 #include "store/store.h"
 #include "text/text.h"
+#include "util/util.h"
 
 /* ---- the pipeline, usable without a scheduler (`cicada transcribe`) ---- */
 
@@ -150,6 +151,10 @@ typedef struct sched_stats {
     uint64_t lost;             /* jobs dropped because their lease was lost (fenced out) */
 } sched_stats;
 sched_stats sched_get_stats(sched *s);
+/* This node's job metrics in Prometheus text (see metrics.h): attempts started and finished by
+ * EngineModelType and state, their run time and real-time factor, audio recognised, take-overs,
+ * lost leases, workers and busy workers. */
+void sched_write_metrics(sched *s, buf *out);
 
 sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t errlen);
 /* Something became runnable (a submit, a queue resumed): wake an idle worker. */

@@ -379,6 +379,14 @@ store_rc store_outbox_count(store *s, int64_t *pending, int64_t *given_up)
     return s->be->outbox_count(s->impl, pending ? pending : &a, given_up ? given_up : &b);
 }
 
+store_rc store_ping(store *s)
+{
+    if (s->be->ping)
+        return s->be->ping(s->impl);
+    int64_t a, b;
+    return s->be->outbox_count(s->impl, &a, &b);
+}
+
 store_rc store_outbox_of_job(store *s, const char *job_id, store_outbox *out, size_t max, size_t *n)
 {
     return s->be->outbox_of_job(s->impl, job_id, out, max, n);

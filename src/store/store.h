@@ -300,6 +300,10 @@ store_rc store_outbox_settle(store *s, const store_outbox *o, store_outbox_outco
                              const char *error);
 /* How many rows are pending (leased ones included) and given up (tests, metrics). */
 store_rc store_outbox_count(store *s, int64_t *pending, int64_t *given_up);
+/* Readiness: the database answers a query that touches no job row, and (SQLite) its file is still
+ * the database file at its path, so a file that was removed or replaced is noticed although open
+ * connections still read the old one. STORE_ERROR with the reason (store_last_error). */
+store_rc store_ping(store *s);
 /* Reads the rows of one job (any state), oldest first, up to max; *n gets how many (tests, audits). */
 store_rc store_outbox_of_job(store *s, const char *job_id, store_outbox *out, size_t max, size_t *n);
 

@@ -47,6 +47,9 @@ typedef struct store_backend {
     store_rc (*outbox_settle)(void *impl, const store_outbox *o, store_outbox_outcome how, int64_t next_ms,
                               const char *error);
     store_rc (*outbox_count)(void *impl, int64_t *pending, int64_t *given_up);
+    /* Whether the database is there and answers (a cheap query, no job row); NULL = the query
+     * alone. STORE_ERROR with the reason in the thread's store error. */
+    store_rc (*ping)(void *impl);
     store_rc (*outbox_of_job)(void *impl, const char *job_id, store_outbox *out, size_t max, size_t *n);
     store_rc (*setting_init)(void *impl, const char *name, const char *value_if_absent, char *out, size_t outlen);
     /* NULL when the backend has no cross-process wake-ups (store_wait_wakeup then sleeps) */

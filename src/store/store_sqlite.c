@@ -9,6 +9,7 @@
 
 #include "util/util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stddef.h>
@@ -1813,6 +1814,29 @@ static store_rc sq_outbox_count(void *impl, int64_t *pending, int64_t *given_up)
     return run_read(impl, false, outbox_count_body, &a);
 }
 
+/* The file at the path must still open and start with SQLite's header: the connections' own
+ * descriptors would keep reading a file that was deleted, replaced or made unreadable. */
+static store_rc sq_ping(void *impl)
+{
+    sq_store *sq = impl;
+    static const char magic[16] = "SQLite format 3";
+    char head[16] = {0};
+    FILE *f = fopen(sq->path, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    if (!f) {
+        store_set_error("sqlite %s: %s", sq->path, strerror(errno));
+        return STORE_ERROR;
+    }
+    if (got != sizeof head || memcmp(head, magic, sizeof magic) != 0) {
+        store_set_error("sqlite %s: not a database file any more", sq->path);
+        return STORE_ERROR;
+    }
+    int64_t pending, given_up;
+    return sq_outbox_count(impl, &pending, &given_up);
+}
+
 typedef struct outbox_of_job_args {
     const char *job_id;
     store_outbox *out;
@@ -2308,6 +2332,7 @@ const store_backend store_sqlite_backend = {
     .outbox_claim = sq_outbox_claim,
     .outbox_settle = sq_outbox_settle,
     .outbox_count = sq_outbox_count,
+    .ping = sq_ping,
     .outbox_of_job = sq_outbox_of_job,
     .setting_init = sq_setting_init,
     .wait_wakeup = NULL,
