@@ -33,6 +33,7 @@ typedef struct config {
     char vad_model[1024];      /* CICADA_VAD_MODEL, <model dir>/ggml-silero-v6.2.0.bin when present */
     char whisper_blacklist[1024]; /* CICADA_WHISPER_BLACKLIST, the engine's built-in list */
     char log_level[16];        /* CICADA_LOG, info */
+    char log_format[8];        /* CICADA_LOG_FORMAT: text or json (text) */
     char url_allow_private[8]; /* CICADA_URL_ALLOW_PRIVATE: Input/Url and callbacks may reach internal addresses (no) */
     char dirty_words[1024];    /* CICADA_DIRTY_WORDS: FilterDirty's word list (the built-in one) */
     char max_sign_lifetime[24];/* CICADA_MAX_SIGN_LIFETIME: 3600, 90m, 12h, 7d (7d) */

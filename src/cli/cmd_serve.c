@@ -519,6 +519,11 @@ int cmd_serve(int argc, char **argv)
         return 0;
     }
     log_set_level(parse_level(sv.cfg.log_level));
+    if (strcasecmp(sv.cfg.log_format, "json") != 0 && strcasecmp(sv.cfg.log_format, "text") != 0) {
+        fprintf(stderr, "cicada serve: log format must be text or json (got \"%s\")\n", sv.cfg.log_format);
+        return 2;
+    }
+    log_set_format(strcasecmp(sv.cfg.log_format, "json") == 0 ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
     int rc = check_listen(&sv);
     if (rc != 0)
         return rc;

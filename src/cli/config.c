@@ -62,6 +62,8 @@ static const setting SETTINGS[] = {
     S("max_sign_lifetime", "CICADA_MAX_SIGN_LIFETIME", "--max-sign-lifetime", max_sign_lifetime, CLI_SERVE,
       "longest validity window a request signature may claim: seconds, or Nm, Nh, Nd (7d)"),
     S("log", "CICADA_LOG", "--log", log_level, CLI_SERVE, "debug, info, warn or error (info)"),
+    S("log_format", "CICADA_LOG_FORMAT", "--log-format", log_format, CLI_SERVE,
+      "text, or json: one object per line with request_id, job_id, queue, state and durations (text)"),
     S("database_url", "CICADA_DATABASE_URL", "--database-url", database_url, CLI_SERVE | CLI_MIGRATE,
       "PostgreSQL shared by every node: libpq string or URI (SQLite in the data directory)"),
     S("s3_endpoint", "CICADA_S3_ENDPOINT", "--s3-endpoint", s3_endpoint, CLI_SERVE,
@@ -100,6 +102,7 @@ static void defaults(config *c)
     snprintf(c->appid, sizeof c->appid, "1250000000");
     snprintf(c->region, sizeof c->region, "ap-chongqing");
     snprintf(c->log_level, sizeof c->log_level, "info");
+    snprintf(c->log_format, sizeof c->log_format, "text");
     snprintf(c->role, sizeof c->role, "all");
     snprintf(c->s3_region, sizeof c->s3_region, "us-east-1");
     c->workers = fs_cpu_count();

@@ -213,9 +213,17 @@ static const char *route_label(const req_ctx *c)
     return "other";
 }
 
+/* Counts the answer for /metrics, and logs it at debug level (the route, never the path: object
+ * keys are the users'). */
 static void record(req_ctx *c)
 {
-    http_stats_record(c->srv->stats, route_label(c), c->r.status, (double)(time_mono_ms() - c->start_ms) / 1000.0);
+    int64_t ms = time_mono_ms() - c->start_ms;
+    http_stats_record(c->srv->stats, route_label(c), c->r.status, (double)ms / 1000.0);
+    char status[8], took[24];
+    snprintf(status, sizeof status, "%d", c->r.status);
+    snprintf(took, sizeof took, "%lld", (long long)ms);
+    const char *fields[] = {"route", route_label(c), "status", status, "duration_ms", took, NULL};
+    log_fields(LOG_DEBUG, fields, "%s answered %d", c->q.method ? c->q.method : "?", c->r.status);
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, req_ctx *c)
@@ -679,6 +687,9 @@ static void *waiter_main(void *arg)
     return NULL;
 }
 
+static enum MHD_Result continue_request(struct MHD_Connection *conn, req_ctx *c, const char *upload_data,
+                                        size_t *upload_data_size);
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -691,10 +702,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         api_response_init(&c->r);
         buf_init(&c->body);
         *con_cls = c;
-        if (!begin_request(conn, c, method, url, version))
-            return c->close ? answer_now(conn, c) : send_response(conn, c);
-        return MHD_YES;
+        bool go_on = begin_request(conn, c, method, url, version);   /* names the request id */
+        log_context_set("request_id", c->q.request_id);
+        enum MHD_Result rc = go_on ? MHD_YES : c->close ? answer_now(conn, c) : send_response(conn, c);
+        log_context_clear();
+        return rc;
     }
+    log_context_set("request_id", c->q.request_id);
+    enum MHD_Result rc = continue_request(conn, c, upload_data, upload_data_size);
+    log_context_clear();
+    return rc;
+}
+
+/* The calls after the first: body chunks, the end of the body, a resumed answer. */
+static enum MHD_Result continue_request(struct MHD_Connection *conn, req_ctx *c, const char *upload_data,
+                                        size_t *upload_data_size)
+{
     if (c->answered) {
         *upload_data_size = 0;
         return MHD_YES;

@@ -261,7 +261,13 @@ static int finish_job(sched *s, int slot, store_job *j)
         return -1;
     }
     count(s, j->state == JOB_SUCCESS ? &s->stats.succeeded : &s->stats.failed);
-    log_info("job %s %s %s%s%s", j->id, job_state_name(j->state), j->code, j->message[0] ? ": " : "", j->message);
+    char ran[32], audio[32];
+    snprintf(ran, sizeof ran, "%lld", (long long)(j->end_ms - j->start_ms));
+    snprintf(audio, sizeof audio, "%.3f", j->audio_time);
+    const char *fields[] = {"state", job_state_name(j->state), "code", j->code, "duration_ms", ran,
+                            "audio_seconds", audio, "engine", j->params.engine_model_type, NULL};
+    log_fields(LOG_INFO, fields, "job %s %s %s%s%s", j->id, job_state_name(j->state), j->code,
+               j->message[0] ? ": " : "", j->message);
     if (notify && s->d.notify)
         notify_kick(s->d.notify);
     return (int)j->state;
@@ -272,8 +278,11 @@ static int finish_job(sched *s, int slot, store_job *j)
 static int run_claimed(sched *s, int slot, store_job *j)
 {
     if (!j->staged) {
-        log_info("job %s Running, attempt %d (%s, %s)", j->id, j->attempts, j->params.engine_model_type,
-                 j->input_object[0] ? j->input_object : j->input_url);
+        char attempt[16];
+        snprintf(attempt, sizeof attempt, "%d", j->attempts);
+        const char *fields[] = {"state", "Running", "attempt", attempt, "engine", j->params.engine_model_type, NULL};
+        log_fields(LOG_INFO, fields, "job %s Running, attempt %d (%s, %s)", j->id, j->attempts,
+                   j->params.engine_model_type, j->input_object[0] ? j->input_object : j->input_url);
         pipeline_run_job(&s->d.pipeline, j);
         if (slot_lost(s, slot)) {
             drop_lost(s, j, "while it ran");
@@ -367,11 +376,14 @@ static void *worker_main(void *arg)
             if (j->attempts > 1 && j->start_ms < c.now_ms)
                 count(s, &s->stats.taken_over);
             slot_set(s, slot, j);
+            log_context_set("job_id", j->id);
+            log_context_set("queue", j->queue_id);
             count_attempt(s, j, -1, 0);
             int64_t t0 = time_mono_ms();
             int end = run_claimed(s, slot, j);
             if (end >= 0)
                 count_attempt(s, j, end, time_mono_ms() - t0);
+            log_context_clear();
             slot_set(s, slot, NULL);
             store_job_clear(j);
             free(j);

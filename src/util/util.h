@@ -133,6 +133,18 @@ void time_format_offset(int64_t ms, char out[32]);
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 void log_set_level(log_level lv);
 void log_msg(log_level lv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Record format (CICADA_LOG_FORMAT): text lines "TIME LEVEL message", or one JSON object per line
+ * {"time", "level", "msg", then the thread's context and the record's own fields}. */
+typedef enum { LOG_FORMAT_TEXT, LOG_FORMAT_JSON } log_format;
+void log_set_format(log_format f);
+/* What the calling thread works for, carried by its records until changed: key "request_id",
+ * "job_id" or "queue" (others are ignored); value NULL or "" clears it. */
+void log_context_set(const char *key, const char *value);
+void log_context_clear(void);
+/* A record with fields of its own: fields is key, value, key, value, ..., NULL. In JSON they are
+ * members (a value that reads as a number is written as one); in text they follow the message as
+ * key=value. */
+void log_fields(log_level lv, const char *const *fields, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -175,3 +175,42 @@ test('metrics: open to this machine, a bearer token from others', async () => {
     await srv.stop();
   }
 });
+
+test('CICADA_LOG_FORMAT=json: one object per line, joined up by request, job and queue', { skip: !fs.existsSync(JFK) && 'no jfk.wav' }, async () => {
+  const srv = await L.startServer({ env: { CICADA_LOG_FORMAT: 'json', CICADA_LOG: 'debug' } });
+  let job;
+  try {
+    const cos = L.client(srv.port);
+    await L.ci(cos, srv.port, 'POST', '/asrbucket');
+    await L.putFile(cos, 'in/jfk.wav', JFK);
+    const sub = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', body: L.submitXml() });
+    assert.equal(sub.status, 200, sub.body);
+    job = await L.waitJob(cos, srv.port, L.tag(sub.body, 'JobId'));
+    assert.equal(job.State, 'Success');
+  } finally {
+    await srv.stop();
+  }
+  const lines = srv.stderr().split('\n').filter(Boolean);
+  const records = lines.map((l) => { try { return JSON.parse(l); } catch { assert.fail(`not JSON: ${l}`); } return null; });
+  for (const r of records) {
+    assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(r.level));
+    assert.equal(typeof r.msg, 'string');
+  }
+  const mine = records.filter((r) => r.job_id === job.JobId);
+  const running = mine.find((r) => r.state === 'Running');
+  const done = mine.find((r) => r.state === 'Success');
+  assert.ok(running && done, JSON.stringify(mine));
+  assert.equal(running.queue, job.QueueId);
+  assert.equal(running.engine, '16k_en');
+  assert.equal(done.code, 'Success');
+  assert.equal(typeof done.duration_ms, 'number');
+  assert.ok(Math.abs(done.audio_seconds - Number(job.Operation.SpeechRecognitionResult.AudioTime)) < 0.01);
+  // every answered request is a debug record with its request id, route, status and duration
+  const submit = records.find((r) => r.route === 'job_submit');
+  assert.ok(submit, 'the submit is logged');
+  assert.match(submit.request_id, /^[0-9a-f]{32}$/);
+  assert.equal(submit.status, 200);
+  assert.equal(typeof submit.duration_ms, 'number');
+  assert.equal(submit.job_id, undefined, 'a request thread carries no job');
+});
