@@ -146,13 +146,15 @@ static void write_engines(api *a, buf *out)
         buf_reset(&l);
         metrics_label(&l, "engine", t);
         metrics_sample(&avail, "cicada_engine_available", l.data, a->d.engines && !why);
-        metrics_sample(&failed, "cicada_engine_model_failed", l.data, why && why->failed);
+        char model[512];
+        metrics_sample(&failed, "cicada_engine_model_failed", l.data,
+                       a->d.engines && !engine_registry_model_ok(a->d.engines, t, model, sizeof model));
     }
     free(u);
     metrics_family(out, "cicada_engine_available", "gauge", "1 when this node has an engine for the EngineModelType.");
     buf_append(out, avail.data ? avail.data : "", avail.len);
     metrics_family(out, "cicada_engine_model_failed", "gauge",
-                   "1 when a model planned for the EngineModelType did not load (missing or broken).");
+                   "1 when the model configured for the EngineModelType is not in use: missing, or it did not load.");
     buf_append(out, failed.data ? failed.data : "", failed.len);
     buf_free(&avail);
     buf_free(&failed);
@@ -193,21 +195,22 @@ bool api_ready(api *a, char *why, size_t whylen)
         err_printf(why, whylen, "object store: bucket %s cannot be read", a->default_bucket);
         return false;
     }
-    size_t nu = 0;
-    engine_unavailable *u = a->d.engines ? engine_registry_unavailable(a->d.engines, &nu) : NULL;
-    bool ok = true;
-    for (size_t i = 0; i < nu && ok; i++)
-        if (u[i].failed) {
-            err_printf(why, whylen, "engine: EngineModelType %s: %s", u[i].type, u[i].why);
-            ok = false;
+    if (!a->d.engines)
+        return true;
+    for (size_t i = 0; engine_type_name(i); i++) {
+        char model[512];
+        if (!engine_registry_model_ok(a->d.engines, engine_type_name(i), model, sizeof model)) {
+            err_printf(why, whylen, "engine: EngineModelType %s: %s", engine_type_name(i), model);
+            return false;
         }
-    size_t served = 0;
-    for (size_t i = 0; engine_type_name(i); i++)
-        served++;
-    if (ok && a->d.engines && nu >= served) {
-        err_printf(why, whylen, "engine: no EngineModelType has an engine");
-        ok = false;
     }
-    free(u);
-    return ok;
+    size_t nu = 0, ntypes = 0;
+    free(engine_registry_unavailable(a->d.engines, &nu));
+    while (engine_type_name(ntypes))
+        ntypes++;
+    if (nu >= ntypes) {
+        err_printf(why, whylen, "engine: no EngineModelType has an engine");
+        return false;
+    }
+    return true;
 }

@@ -199,6 +199,8 @@ typedef struct engine_plan_entry {
     char hint[768];             /* not installed: what is missing and how to install it */
     char remedy[256];           /* the same in a few words, for start-up lists: "set CICADA_SPHINX_ZH_MODEL or
                                    run `cicada models pull base`" */
+    char missing[512];          /* CICADA_ENGINES maps the type to a model that is not there (the type runs
+                                   on a fallback, or not at all): which and how to get it; "" otherwise */
 } engine_plan_entry;
 /* Returns a heap array of one entry per type (free()), n = its length; NULL with err on a bad
  * CICADA_ENGINES. */
@@ -225,12 +227,14 @@ engine_lookup engine_registry_get(engine_registry *r, const char *engine_model_t
 typedef struct engine_unavailable {
     const char *type;
     const char *why;            /* points into the registry: valid until engine_registry_free */
-    bool failed;                /* a model planned for it did not load (missing or broken), as opposed
-                                   to none being installed or configured */
 } engine_unavailable;
 /* Every EngineModelType without an engine here, in the spec's order (types left out by only_type are
  * not listed): a heap array (free()), n = its length; NULL with n = 0 when every type is served. */
 engine_unavailable *engine_registry_unavailable(const engine_registry *r, size_t *n);
+/* Whether the model the configuration asks for is the one in use for the type: false, with why,
+ * when it did not load (broken) or CICADA_ENGINES maps the type to a file that is not there. Types
+ * nobody configured a model for (served by a fallback or not at all) are fine. */
+bool engine_registry_model_ok(const engine_registry *r, const char *engine_model_type, char *why, size_t whylen);
 /* True for every EngineModelType in the spec. */
 bool engine_type_known(const char *engine_model_type);
 /* The spec's EngineModelTypes in its order: the i-th, NULL past the last. */

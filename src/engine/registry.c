@@ -81,6 +81,22 @@ bool engine_type_known(const char *engine_model_type)
     return find_type(engine_model_type) != NULL;
 }
 
+bool engine_registry_model_ok(const engine_registry *r, const char *engine_model_type, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < NTYPES; i++) {
+        if (strcmp(k_types[i].type, engine_model_type) != 0)
+            continue;
+        if (r->unavailable[i])
+            err_printf(why, whylen, "%s", r->unavailable[i]);
+        else if (r->plan[i].missing[0])
+            err_printf(why, whylen, "%s", r->plan[i].missing);
+        else
+            return true;
+        return false;
+    }
+    return true;
+}
+
 const char *engine_type_name(size_t i)
 {
     return i < NTYPES ? k_types[i].type : NULL;
@@ -415,6 +431,8 @@ static void plan_type(const plan_ctx *c, const type_info *t, engine_plan_entry *
     }
     if (m && plan_mapped_whisper(c, t, m, e))
         return;
+    if (m)
+        snprintf(e->missing, sizeof e->missing, "%s", e->remedy);
     char note[sizeof e->hint];
     snprintf(note, sizeof note, "%s", e->hint);
     const model_info *best = c->automatic ? models_best_installed(p->model_dir, t->language) : NULL;
@@ -756,7 +774,6 @@ engine_unavailable *engine_registry_unavailable(const engine_registry *r, size_t
             out = xcalloc(NTYPES, sizeof *out);
         out[*n].type = e->type;
         out[*n].why = r->unavailable[i] ? r->unavailable[i] : e->remedy[0] ? e->remedy : e->hint;
-        out[*n].failed = r->unavailable[i] != NULL;
         (*n)++;
     }
     return out;

@@ -151,6 +151,23 @@ test('readyz is 503 naming the model when a configured model did not load', asyn
   }
 });
 
+test('readyz is 503 when CICADA_ENGINES names a model that is not there, though a fallback serves the type', async () => {
+  const missing = path.join(L.tmpDir('cicada-ops-'), 'ggml-base.en.bin');
+  const srv = await L.startServer({ env: { CICADA_ENGINES: `16k_en=whisper:${missing}:en` } });
+  try {
+    const r = await get(srv.port, '/readyz');
+    assert.equal(r.status, 503);
+    assert.ok(r.body.startsWith(`engine: EngineModelType 16k_en: mapped to ${missing}: run \`cicada models pull base.en`), r.body);
+    const m = (await get(srv.port, '/metrics')).body;
+    assert.equal(sample(m, 'cicada_engine_available', { engine: '16k_en' }), 1, 'pocketsphinx serves it meanwhile');
+    assert.equal(sample(m, 'cicada_engine_model_failed', { engine: '16k_en' }), 1);
+    fs.writeFileSync(missing, '');   // a model appearing later is not picked up: still not ready until restarted
+    assert.equal((await get(srv.port, '/readyz')).status, 503);
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('metrics: open to this machine, a bearer token from others', async () => {
   const ip = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
   const srv = await L.startServer({ env: { CICADA_LISTEN: '0.0.0.0:0', CICADA_METRICS_TOKEN: 'scrape-token-123' } });
