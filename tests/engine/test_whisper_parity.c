@@ -73,7 +73,7 @@ static void run_cli(const parity_case *c, char *csv_path, size_t csv_len)
     snprintf(beam, sizeof beam, "%d", c->beam_size);
     snprintf(nth, sizeof nth, "%.2f", NO_SPEECH_THOLD);
     unlink(csv_path);
-    const char *argv[32] = {g_cli, "-m", model, "-f", c->audio, "-l", c->language, "-t", threads,
+    const char *argv[36] = {g_cli, "-m", model, "-f", c->audio, "-l", c->language, "-t", threads,
                             "-bs", beam, "-bo", BEST_OF, "-tp", TEMPERATURE, "-tpi", TEMPERATURE_INC,
                             "-et", ENTROPY_THOLD, "-lpt", LOGPROB_THOLD, "-nth", nth, "-fa", "-ng",
                             "-ocsv", "-ojf", "-of", out_base};
