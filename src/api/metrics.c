@@ -191,8 +191,9 @@ bool api_ready(api *a, char *why, size_t whylen)
         err_printf(why, whylen, "store: %s", store_last_error());
         return false;
     }
-    if (a->default_bucket[0] && !blob_bucket_exists(a->d.blobs, a->default_bucket)) {
-        err_printf(why, whylen, "object store: bucket %s cannot be read", a->default_bucket);
+    char blob_why[400];
+    if (a->default_bucket[0] && blob_bucket_check(a->d.blobs, a->default_bucket, blob_why, sizeof blob_why) != BLOB_OK) {
+        err_printf(why, whylen, "object store: %s", blob_why);
         return false;
     }
     if (!a->d.engines)

@@ -143,6 +143,17 @@ bool blob_bucket_exists(blob_store *bs, const char *bucket)
     return blob_bucket_valid(bucket) && bs->be->bucket_exists(bs->impl, bucket) == BLOB_OK;
 }
 
+blob_rc blob_bucket_check(blob_store *bs, const char *bucket, char *why, size_t whylen)
+{
+    if (whylen)
+        why[0] = '\0';
+    if (!blob_bucket_valid(bucket)) {
+        err_printf(why, whylen, "bucket %s: not a valid bucket name", bucket);
+        return BLOB_INVALID;
+    }
+    return bs->be->bucket_check(bs->impl, bucket, why, whylen);
+}
+
 /* ---- streaming put ---- */
 
 blob_rc blob_put_begin(blob_store *bs, const char *bucket, const char *key, size_t keylen, const char *content_type,

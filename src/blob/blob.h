@@ -94,6 +94,9 @@ typedef struct blob_info {
 /* Buckets. Creating an existing bucket is BLOB_OK. */
 blob_rc blob_bucket_create(blob_store *bs, const char *bucket);
 bool blob_bucket_exists(blob_store *bs, const char *bucket);
+/* For health checks: asks the storage itself now (bypassing what the backend caches) whether the
+ * bucket can be used. BLOB_OK, or another code with a one-line reason in why. */
+blob_rc blob_bucket_check(blob_store *bs, const char *bucket, char *why, size_t whylen);
 
 /* Streaming put: begin, write any number of chunks, then commit (or abort). Nothing is visible
  * before the commit, and the commit replaces the object atomically. A write past max_object_size

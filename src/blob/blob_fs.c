@@ -531,6 +531,26 @@ static blob_rc fs_bucket_exists(void *impl, const char *bucket)
     return found ? BLOB_OK : BLOB_NO_BUCKET;
 }
 
+static blob_rc fs_bucket_check(void *impl, const char *bucket, char *why, size_t whylen)
+{
+    fs_store *bs = impl;
+    const char *dirs[] = {bs->obj_dir, bs->tmp_dir};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (access(dirs[i], R_OK | W_OK | X_OK) != 0) {
+            err_printf(why, whylen, "%s: %s", dirs[i], strerror(errno));
+            return BLOB_IO;
+        }
+    }
+    pthread_mutex_lock(&bs->mu);
+    bool found = bucket_exists_locked(bs, bucket);
+    pthread_mutex_unlock(&bs->mu);
+    if (!found) {
+        err_printf(why, whylen, "bucket %s does not exist", bucket);
+        return BLOB_NO_BUCKET;
+    }
+    return BLOB_OK;
+}
+
 /* ---- streaming put ---- */
 
 static void fs_put_abort(void *wp)
@@ -924,6 +944,7 @@ const blob_backend blob_fs_backend = {
     .key_ok = NULL,
     .bucket_create = fs_bucket_create,
     .bucket_exists = fs_bucket_exists,
+    .bucket_check = fs_bucket_check,
     .put_begin = fs_put_begin,
     .put_write = fs_put_write,
     .put_commit = fs_put_commit,

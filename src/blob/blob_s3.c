@@ -226,6 +226,29 @@ static blob_rc s3_bucket_exists(void *impl, const char *bucket)
     return rc;
 }
 
+/* One HEAD of the bucket's marker, past the cache and without retries: a health probe wants
+ * the answer of now, and soon. */
+static blob_rc s3_bucket_check(void *impl, const char *bucket, char *why, size_t whylen)
+{
+    s3_store *st = impl;
+    size_t n;
+    char *mk = marker_key(st, bucket, &n);
+    s3_response r;
+    s3_response_init(&r);
+    blob_rc rc = BLOB_IO;
+    if (simple(st, "HEAD", mk, n, NULL, NULL, 0, NULL, 0, false, &r)) {
+        rc = BLOB_OK;
+    } else if (r.status == 404) {
+        err_printf(why, whylen, "bucket %s does not exist", bucket);
+        rc = BLOB_NO_BUCKET;
+    } else {
+        err_printf(why, whylen, "%s", r.err);
+    }
+    s3_response_free(&r);
+    free(mk);
+    return rc;
+}
+
 /* After a 404 on an object: was it the key or the whole bucket? */
 static blob_rc missing(s3_store *st, const char *bucket)
 {
@@ -1117,6 +1140,7 @@ const blob_backend blob_s3_backend = {
     .key_ok = s3_key_ok,
     .bucket_create = s3_bucket_create,
     .bucket_exists = s3_bucket_exists,
+    .bucket_check = s3_bucket_check,
     .put_begin = s3_put_begin,
     .put_write = s3_put_write,
     .put_commit = s3_put_commit,

@@ -135,6 +135,31 @@ static void test_bucket_names(void **state)
     assert_false(blob_bucket_exists(f->bs, "other-1250000000"));
 }
 
+/* The health check asks the storage now: a bucket known before reads as missing once it is gone
+ * from under the store (fs: the objects directory renamed away), and back once it returns. */
+static void test_bucket_check(void **state)
+{
+    bfixture *f = *state;
+    char why[400];
+    assert_int_equal(blob_bucket_check(f->bs, BUCKET, why, sizeof why), BLOB_OK);
+    assert_string_equal(why, "");
+    assert_int_equal(blob_bucket_check(f->bs, "other-1250000000", why, sizeof why), BLOB_NO_BUCKET);
+    assert_non_null(strstr(why, "other-1250000000"));
+    assert_int_equal(blob_bucket_check(f->bs, "Bad", why, sizeof why), BLOB_INVALID);
+    if (!bfx_s3()) {
+        char objects[256], away[256];
+        snprintf(objects, sizeof objects, "%s/objects", f->root);
+        snprintf(away, sizeof away, "%s/objects.away", f->root);
+        assert_int_equal(rename(objects, away), 0);
+        assert_int_equal(blob_bucket_check(f->bs, BUCKET, why, sizeof why), BLOB_IO);
+        assert_non_null(strstr(why, "objects"));
+        assert_non_null(strstr(why, "No such file"));
+        assert_true(blob_bucket_exists(f->bs, BUCKET)); /* the index alone still knows it */
+        assert_int_equal(rename(away, objects), 0);
+        assert_int_equal(blob_bucket_check(f->bs, BUCKET, why, sizeof why), BLOB_OK);
+    }
+}
+
 /* ---- objects ---- */
 
 static void test_put_head_read_delete(void **state)
@@ -871,6 +896,7 @@ int main(void)
         return 77;
     const struct CMUnitTest both[] = {
         cmocka_unit_test_setup_teardown(test_bucket_names, bfx_setup, bfx_teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_check, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_put_head_read_delete, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_missing_bucket_and_key, bfx_setup, bfx_teardown),
         cmocka_unit_test_setup_teardown(test_empty_object_and_default_type, bfx_setup, bfx_teardown),

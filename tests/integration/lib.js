@@ -238,6 +238,32 @@ function serverRssKb(proc, field = 'VmHWM') {
   return Number(s.match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
 }
 
-module.exports = { zlibSized, ROOT, BIN, SHARED, TESTDATA, SECRET_ID, SECRET_KEY, APPID, BUCKET, REGION, HOST, skipUnless, tmpDir,
+// CTest's pg_server and s3_server fixtures (tests/support): a PostgreSQL connection string without
+// dbname, and the directory holding s3rver's port file. Unset outside them.
+const TEST_PG = process.env.CICADA_TEST_PG;
+const TEST_S3_DIR = process.env.CICADA_TEST_S3_DIR;
+const haveS3 = () => Boolean(TEST_S3_DIR && fs.existsSync(path.join(TEST_S3_DIR, 'port')));
+
+function psql(db, sql) {
+  return execFileSync('psql', [`${TEST_PG} dbname=${db}`, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+}
+
+function s3Endpoint() {
+  return `http://127.0.0.1:${fs.readFileSync(path.join(TEST_S3_DIR, 'port'), 'utf8').trim()}`;
+}
+
+// s3rver checks no signature: a plain PUT creates the bucket.
+function createS3Bucket(name) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${s3Endpoint()}/${name}`, { method: 'PUT' }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`create bucket: ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+module.exports = { TEST_PG, haveS3, psql, s3Endpoint, createS3Bucket, zlibSized, ROOT, BIN, SHARED, TESTDATA, SECRET_ID, SECRET_KEY, APPID, BUCKET, REGION, HOST, skipUnless, tmpDir,
   startServer, client, ci, putFile, getObject, sign, raw, tag, submitXml, waitJob, refText, resultWords, serverRssKb, sphinxBatch,
   execFileSync };

@@ -11,16 +11,16 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const L = require('./lib');
 
-const PG = process.env.CICADA_TEST_PG;
-const S3DIR = process.env.CICADA_TEST_S3_DIR;
+const PG = L.TEST_PG;
+const { psql, s3Endpoint, createS3Bucket } = L;
 L.skipUnless(PG, 'CICADA_TEST_PG is not set (the pg_server fixture provides it)');
-L.skipUnless(S3DIR && fs.existsSync(path.join(S3DIR, 'port')), 'no s3rver (the s3_server fixture provides CICADA_TEST_S3_DIR)');
+L.skipUnless(L.haveS3(), 'no s3rver (the s3_server fixture provides CICADA_TEST_S3_DIR)');
 // short real speech (spoken digits, 0.6 s each) keeps 350 jobs on 2 cores within a few minutes
 const clipDir = path.join(L.TESTDATA, '8k', 'fsdd');
 const CLIPS = ['0_george_1.wav', '0_george_2.wav'].map((f) => path.join(clipDir, f));
@@ -33,10 +33,6 @@ const MAX_CONCURRENT = 2;
 const PAUSED_BUCKET = `pausedbucket-${L.APPID}`;
 const CAPPED_BUCKET = `cappedbucket-${L.APPID}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function psql(db, sql) {
-  return execFileSync('psql', [`${PG} dbname=${db}`, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
-}
 
 // One psql kept open for the frequent samples (a process per query would cost a core's quarter).
 function psqlSession(db) {
@@ -62,22 +58,6 @@ function psqlSession(db) {
     query: (sql) => { const r = chain.then(() => ask(sql)); chain = r; return r; },
     close: () => p.stdin.end(),
   };
-}
-
-function s3Endpoint() {
-  return `http://127.0.0.1:${fs.readFileSync(path.join(S3DIR, 'port'), 'utf8').trim()}`;
-}
-
-// s3rver checks no signature: a plain PUT creates the bucket.
-function createS3Bucket(name) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${s3Endpoint()}/${name}`, { method: 'PUT' }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`create bucket: ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 // A callback receiver that can go down and come back on the same port.

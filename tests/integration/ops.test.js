@@ -1,6 +1,7 @@
 // ops.test.js — what load balancers, orchestrators and Prometheus ask of a node: /healthz and
-// /readyz unauthenticated (readyz turning 503 with the reason when the database file goes away or a
-// configured model did not load), and /metrics in Prometheus text, checked by Prometheus's own
+// /readyz unauthenticated (readyz turning 503 with the reason when the database file goes away or is
+// no database, the object store's files go, a configured model did not load, or on PostgreSQL and S3
+// when either cannot be reached), and /metrics in Prometheus text, checked by Prometheus's own
 // `promtool check metrics`, whose counters move as a real job runs and its callback is delivered;
 // open to loopback, a bearer token from anywhere else.
 'use strict';
@@ -9,6 +10,7 @@ const assert = require('node:assert/strict');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const L = require('./lib');
@@ -126,10 +128,95 @@ test('healthz, readyz and metrics on a running server; counters move as a job ru
     assert.equal(down.status, 503);
     assert.match(down.body, /^store: sqlite .*cicada\.db: No such file or directory\n$/);
     assert.equal((await get(srv.port, '/healthz')).status, 200, 'alive all the same');
+    // something else in its place (a restore gone wrong) is not a database either
+    fs.writeFileSync(db, 'not a database\n'.repeat(10));
+    const junk = await get(srv.port, '/readyz');
+    assert.equal(junk.status, 503);
+    assert.match(junk.body, /^store: sqlite .*cicada\.db: not a database file any more\n$/);
     fs.renameSync(db + '.away', db);
     assert.equal((await get(srv.port, '/readyz')).status, 200);
+    // the object store's files gone: not ready, naming the directory (the index alone still knows the bucket)
+    const objects = path.join(srv.dataDir, 'objects', 'objects');
+    if (fs.existsSync(objects)) {
+      fs.renameSync(objects, objects + '.away');
+      const nob = await get(srv.port, '/readyz');
+      assert.equal(nob.status, 503);
+      assert.match(nob.body, /^object store: .*objects: No such file or directory\n$/);
+      fs.renameSync(objects + '.away', objects);
+      assert.equal((await get(srv.port, '/readyz')).status, 200);
+    } else assert.fail(`no ${objects}: where does the embedded store keep its files now?`);
   } finally {
     await srv.stop();
+  }
+});
+
+// The same on the scaled-out backends (the pg_server and s3_server fixtures): the counters come from
+// PostgreSQL-backed queues, and readiness follows the database and the S3 server, reached here
+// through a TCP relay the test can cut.
+test('on PostgreSQL and S3: metrics count the job; readyz follows the database and the S3 server', {
+  skip: (!L.TEST_PG && 'CICADA_TEST_PG is not set (the pg_server fixture provides it)') ||
+    (!L.haveS3() && 'no s3rver (the s3_server fixture provides CICADA_TEST_S3_DIR)') || (!fs.existsSync(JFK) && 'no jfk.wav'),
+}, async () => {
+  const db = `cicada_ops_${process.pid}`;
+  L.psql('postgres', `CREATE DATABASE ${db}`);
+  const s3bucket = `ops-${process.pid}`;
+  await L.createS3Bucket(s3bucket);
+  const target = new URL(L.s3Endpoint());
+  const socks = new Set();
+  const relay = net.createServer((c) => {
+    const up = net.connect(Number(target.port), target.hostname);
+    socks.add(c); socks.add(up);
+    c.pipe(up); up.pipe(c);
+    const end = () => { c.destroy(); up.destroy(); socks.delete(c); socks.delete(up); };
+    c.on('error', end); up.on('error', end); c.on('close', end); up.on('close', end);
+  });
+  await new Promise((ok) => relay.listen(0, '127.0.0.1', ok));
+  const relayPort = relay.address().port;
+  const srv = await L.startServer({ env: {
+    CICADA_DATABASE_URL: `${L.TEST_PG} dbname=${db}`,
+    CICADA_S3_ENDPOINT: `http://127.0.0.1:${relayPort}`, CICADA_S3_BUCKET: s3bucket,
+    CICADA_S3_ACCESS_KEY: 'S3RVER', CICADA_S3_SECRET_KEY: 'S3RVER', CICADA_WORKERS: '1',
+  } });
+  try {
+    assert.equal((await get(srv.port, '/readyz')).status, 200);
+    const cos = L.client(srv.port);
+    await L.ci(cos, srv.port, 'POST', '/asrbucket');
+    await L.putFile(cos, 'in/jfk.wav', JFK);
+    const sub = await L.raw(srv.port, { method: 'POST', pathname: '/asr_jobs', body: L.submitXml() });
+    assert.equal(sub.status, 200, sub.body);
+    const job = await L.waitJob(cos, srv.port, L.tag(sub.body, 'JobId'));
+    assert.equal(job.State, 'Success');
+    const m = (await get(srv.port, '/metrics')).body;
+    if (promtool) assert.equal((await promtoolCheck(m)).code, 0);
+    const qe = { queue: job.QueueId, engine: '16k_en' };
+    assert.equal(sample(m, 'cicada_jobs_submitted_total', qe), 1);
+    assert.equal(sample(m, 'cicada_jobs_finished_total', { ...qe, state: 'Success' }), 1);
+    assert.equal(sample(m, 'cicada_queue_jobs', { bucket: L.BUCKET, queue: job.QueueId, state: 'Submitted' }), 0);
+    assert.equal(sample(m, 'cicada_queue_jobs', { bucket: L.BUCKET, queue: job.QueueId, state: 'Running' }), 0);
+    assert.equal(sample(m, 'cicada_workers'), 1);
+
+    // the S3 server unreachable: not ready, at once, naming it; reachable again: ready
+    relay.close();
+    for (const s of socks) s.destroy();
+    const t0 = Date.now();
+    const cut = await get(srv.port, '/readyz');
+    assert.equal(cut.status, 503);
+    assert.match(cut.body, new RegExp(`^object store: S3 http://127\\.0\\.0\\.1:${relayPort}: HEAD ${s3bucket}`));
+    assert.ok(Date.now() - t0 < 3000, `readyz took ${Date.now() - t0} ms`);
+    await new Promise((ok) => relay.listen(relayPort, '127.0.0.1', ok));
+    assert.equal((await get(srv.port, '/readyz')).status, 200);
+
+    // the database gone: not ready, naming the store
+    L.psql('postgres', `DROP DATABASE ${db} WITH (FORCE)`);
+    const gone = await get(srv.port, '/readyz');
+    assert.equal(gone.status, 503);
+    assert.match(gone.body, /^store: /);
+    assert.equal((await get(srv.port, '/healthz')).status, 200, 'alive all the same');
+  } finally {
+    relay.close();
+    for (const s of socks) s.destroy();
+    await srv.stop().catch((e) => console.log(String(e)));
+    try { L.psql('postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); } catch { /* best effort */ }
   }
 });
 
