@@ -3,6 +3,8 @@
 # also fetches a whisper model when none is installed (scripts/first-model.sh).
 BUILD ?= build
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# ctest's slots: one per core. Integration tests hold two and run one at a time (tests/integration).
+CTEST_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 .PHONY: all build deps run test asan clean bench
 
@@ -24,7 +26,7 @@ run: deps
 
 test: deps
 	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS) $(CTEST_ARGS)
 
 # Whole suite under AddressSanitizer + UndefinedBehaviorSanitizer in its own build tree.
 asan: deps
