@@ -62,7 +62,10 @@ struct sched {
     int claiming;              /* workers inside a claim (each will look again if woken meanwhile) */
     bool stopping;             /* workers and the listener stop */
     bool keeper_stopping;      /* set once the workers are gone: their leases are kept to the end */
-    sched_stats stats;
+    struct {
+        uint64_t taken_over;   /* jobs run again after their node's lease ran out */
+        uint64_t lost;         /* attempts dropped because their lease was lost (fenced out) */
+    } stats;                   /* under mu */
     type_metrics types[SCHED_MAX_TYPES];   /* under mu */
     size_t ntypes;
 };
@@ -95,14 +98,6 @@ void sched_wake(sched *s)
     if (s->claiming == 0)
         pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
-}
-
-sched_stats sched_get_stats(sched *s)
-{
-    pthread_mutex_lock(&s->mu);
-    sched_stats st = s->stats;
-    pthread_mutex_unlock(&s->mu);
-    return st;
 }
 
 /* The row of type t in queue q (created on first use); call under s->mu. */
@@ -260,7 +255,6 @@ static int finish_job(sched *s, int slot, store_job *j)
         log_error("job %s: cannot record its end: %s", j->id, store_last_error());
         return -1;
     }
-    count(s, j->state == JOB_SUCCESS ? &s->stats.succeeded : &s->stats.failed);
     char ran[32], audio[32];
     snprintf(ran, sizeof ran, "%lld", (long long)(j->end_ms - j->start_ms));
     snprintf(audio, sizeof audio, "%.3f", j->audio_time);
@@ -372,7 +366,6 @@ static void *worker_main(void *arg)
             s->claiming--;
             pthread_mutex_unlock(&s->mu);
             sched_wake(s);   /* there may be more: let the next idle worker look */
-            count(s, &s->stats.claimed);
             if (j->attempts > 1 && j->start_ms < c.now_ms)
                 count(s, &s->stats.taken_over);
             slot_set(s, slot, j);

@@ -146,11 +146,6 @@ typedef struct sched_deps {
     notifier *notify;          /* kicked when a job ended with a callback; may be NULL */
 } sched_deps;
 
-typedef struct sched_stats {
-    uint64_t claimed, taken_over, succeeded, failed;
-    uint64_t lost;             /* jobs dropped because their lease was lost (fenced out) */
-} sched_stats;
-sched_stats sched_get_stats(sched *s);
 /* This node's job metrics in Prometheus text (see metrics.h): attempts started and finished by
  * EngineModelType and state, their run time and real-time factor, audio recognised, take-overs,
  * lost leases, workers and busy workers. */
