@@ -203,40 +203,16 @@ static blob_rc s3_bucket_create(void *impl, const char *bucket)
     return ok ? BLOB_OK : BLOB_IO;
 }
 
-static blob_rc s3_bucket_exists(void *impl, const char *bucket)
+/* One HEAD of the bucket's marker, retried (lookups) or not (health probes, which want the
+ * answer of now, and soon): BLOB_OK, BLOB_NO_BUCKET, or BLOB_IO with S3's error in why. */
+static blob_rc head_marker(s3_store *st, const char *bucket, bool retry, char *why, size_t whylen)
 {
-    s3_store *st = impl;
-    if (cached(st, bucket))
-        return BLOB_OK;
     size_t n;
     char *mk = marker_key(st, bucket, &n);
     s3_response r;
     s3_response_init(&r);
     blob_rc rc = BLOB_IO;
-    if (simple(st, "HEAD", mk, n, NULL, NULL, 0, NULL, 0, true, &r)) {
-        remember(st, bucket);
-        rc = BLOB_OK;
-    } else if (r.status == 404) {
-        rc = BLOB_NO_BUCKET;
-    } else {
-        log_error("blob: looking up bucket %s: %s", bucket, r.err);
-    }
-    s3_response_free(&r);
-    free(mk);
-    return rc;
-}
-
-/* One HEAD of the bucket's marker, past the cache and without retries: a health probe wants
- * the answer of now, and soon. */
-static blob_rc s3_bucket_check(void *impl, const char *bucket, char *why, size_t whylen)
-{
-    s3_store *st = impl;
-    size_t n;
-    char *mk = marker_key(st, bucket, &n);
-    s3_response r;
-    s3_response_init(&r);
-    blob_rc rc = BLOB_IO;
-    if (simple(st, "HEAD", mk, n, NULL, NULL, 0, NULL, 0, false, &r)) {
+    if (simple(st, "HEAD", mk, n, NULL, NULL, 0, NULL, 0, retry, &r)) {
         rc = BLOB_OK;
     } else if (r.status == 404) {
         err_printf(why, whylen, "bucket %s does not exist", bucket);
@@ -247,6 +223,26 @@ static blob_rc s3_bucket_check(void *impl, const char *bucket, char *why, size_t
     s3_response_free(&r);
     free(mk);
     return rc;
+}
+
+static blob_rc s3_bucket_exists(void *impl, const char *bucket)
+{
+    s3_store *st = impl;
+    if (cached(st, bucket))
+        return BLOB_OK;
+    char why[800];   /* s3_response.err and a little */
+    blob_rc rc = head_marker(st, bucket, true, why, sizeof why);
+    if (rc == BLOB_OK)
+        remember(st, bucket);
+    else if (rc == BLOB_IO)
+        log_error("blob: looking up bucket %s: %s", bucket, why);
+    return rc;
+}
+
+/* Past the cache: see blob_bucket_check. */
+static blob_rc s3_bucket_check(void *impl, const char *bucket, char *why, size_t whylen)
+{
+    return head_marker(impl, bucket, false, why, whylen);
 }
 
 /* After a 404 on an object: was it the key or the whole bucket? */
