@@ -336,7 +336,13 @@
           });
         }
       }
-      parts.push(h('h3', {}, t('audio')), audio, caption, h('h3', {}, t('result')), h('pre', { id: 'job-result' }, val(res, 'Result')),
+      // an Input/Url job: the page does not fetch a third party's URL (the CSP allows only this
+      // server's media), it links to it, without a Referer
+      const url = val(j, 'Input > Url');
+      const player = val(j, 'Input > Object') ? [audio, caption]
+        : h('p', { id: 'job-input-url' }, t('job.url') + ' ',
+          /^https?:\/\//i.test(url) ? h('a', { href: url, rel: 'noreferrer noopener', target: '_blank' }, url) : url);
+      parts.push(h('h3', {}, t('audio')), player, h('h3', {}, t('result')), h('pre', { id: 'job-result' }, val(res, 'Result')),
         sentences.length ? [h('h3', {}, t('sentences')), list] : null);
     }
     if (render(at, `${t('job.title')} ${id}`, ...parts) && !ended) schedule(() => pageJob(id), 2000);

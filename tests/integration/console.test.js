@@ -2,7 +2,8 @@
 // by puppeteer-core against a real server. Signs in (a wrong key first), uploads jfk.wav through the
 // submit page (and drops two files on it), watches the job run to Success on the jobs page, opens
 // its detail (transcript, parameters, an <audio> with a WebVTT <track> whose cues are the sentences,
-// a click on a sentence seeks), shows a failed job's error, pauses and resumes and edits a queue,
+// a click on a sentence seeks), shows a failed job's error, links an Input/Url job's URL (never
+// fetching it), pauses and resumes and edits a queue,
 // cancels a job waiting in the paused queue, pages with NextToken and filters by state and time,
 // edits a queue's callback (and shows the API's refusal of a bad URL), creates and edits a
 // hot-vocabulary table and a template, submits with the template, deletes them and closes and opens
@@ -12,6 +13,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
+const http = require('node:http');
 const path = require('node:path');
 const L = require('./lib');
 
@@ -26,7 +28,7 @@ const ARTIFACTS = process.env.CICADA_ARTIFACTS || path.join(L.ROOT, 'build', 'te
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
 test('web console in headless Chromium', { timeout: 300000 }, async (t) => {
-  const srv = await L.startServer();
+  const srv = await L.startServer({ env: { CICADA_URL_ALLOW_PRIVATE: 'yes' } });   // the Input/Url case's file server is local
   const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
     // the bucket host names reach the server, as a DNS name pointing at it would
     args: ['--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required', '--mute-audio',
@@ -146,6 +148,32 @@ test('web console in headless Chromium', { timeout: 300000 }, async (t) => {
     await page.goto(base + `#/job/${failed.JobId}`);
     await page.waitForSelector('#job-error');
     assert.equal(await text('#job-error'), `${failed.Code}: ${failed.Message}`);
+  });
+
+  await t.test('an Input/Url job: its URL is a link without a Referer, not fetched by the page', async () => {
+    const files = http.createServer((req, res) => { res.setHeader('Content-Type', 'audio/wav'); fs.createReadStream(jfk).pipe(res); });
+    await new Promise((ok) => files.listen(0, '127.0.0.1', ok));
+    const fetched = [];
+    const onRequest = (r) => fetched.push(r.url());
+    try {
+      const url = `http://127.0.0.1:${files.address().port}/talk.wav?a=1&b=%3Cb%3E`;
+      const body = `<Request><Tag>SpeechRecognition</Tag><Input><Url>${url.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</Url></Input>` +
+        '<Operation><SpeechRecognition><EngineModelType>16k_en</EngineModelType></SpeechRecognition></Operation></Request>';
+      const sub = await L.ci(cos, srv.port, 'POST', '/asr_jobs', { body });
+      const job = await L.waitJob(cos, srv.port, sub.Response.JobsDetail.JobId);
+      assert.equal(job.State, 'Success', JSON.stringify(job));
+      page.on('request', onRequest);
+      await page.goto(base + `#/job/${job.JobId}`);
+      await page.waitForSelector('#job-input-url a');
+      const a = await page.$eval('#job-input-url a', (e) => ({ href: e.getAttribute('href'), rel: e.rel, text: e.textContent }));
+      assert.deepEqual(a, { href: url, rel: 'noreferrer noopener', text: url });
+      assert.equal(await page.$('#player'), null);
+      assert.ok((await text('#job-result')).length > 0);
+      assert.deepEqual(fetched.filter((u) => u.includes(`:${files.address().port}/`)), [], 'the page fetched the input URL');
+    } finally {
+      page.off('request', onRequest);
+      files.close();
+    }
   });
 
   let queueId;
