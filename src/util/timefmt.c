@@ -33,24 +33,26 @@ void time_sleep_ms(int64_t ms)
         ;
 }
 
-/* The local UTC offset, looked up once per hour (and per TZ setting) per thread: localtime_r takes
+/* The local UTC offset, looked up once per minute (and per TZ setting) per thread: localtime_r takes
  * glibc's time-zone lock on every call, which serialised the HTTP threads rendering times.
- * Offsets change only on hour boundaries (DST), so the cache is exact. */
+ * Offsets change on whole minutes of UTC, not on whole hours: Lord Howe Island's DST starts at
+ * 15:30 UTC, Nepal's +0545 puts a local 02:00 at :15. Once a minute is exact for the rules of every
+ * zone in use, and still one lookup per thread per minute. */
 static long local_offset(time_t secs)
 {
-    static _Thread_local time_t cached_hour = -1;
+    static _Thread_local time_t cached_minute = -1;
     static _Thread_local long cached_off;
     static _Thread_local char cached_tz[64];
     const char *tz = getenv("TZ");
     if (!tz)
         tz = "";
-    time_t hour = secs / 3600;
-    if (hour != cached_hour || strncmp(tz, cached_tz, sizeof cached_tz) != 0) {
+    time_t minute = secs / 60;
+    if (minute != cached_minute || strncmp(tz, cached_tz, sizeof cached_tz) != 0) {
         struct tm tm;
         if (!localtime_r(&secs, &tm))
             return 0;
         cached_off = tm.tm_gmtoff;
-        cached_hour = hour;
+        cached_minute = minute;
         snprintf(cached_tz, sizeof cached_tz, "%s", tz);
     }
     return cached_off;

@@ -48,6 +48,19 @@ static void test_format_in_local_offset(void **state)
     assert_string_equal(out, "2020-01-20T04:43:01-0500");
 }
 
+/* Lord Howe Island's DST moves the clock by 30 minutes, at 15:30 UTC: a time after the change in
+ * the same UTC hour as one before it gets the new offset (the offset cache once held per hour). */
+static void test_format_half_hour_transition(void **state)
+{
+    (void)state;
+    use_tz("<+1030>-10:30<+11>-11,M10.1.0,M4.1.0");
+    char out[TIME_FMT_LEN];
+    time_format(1791040200000LL, out); /* 2026-10-03T15:10:00Z */
+    assert_string_equal(out, "2026-10-04T01:40:00+1030");
+    time_format(1791042300000LL, out); /* 2026-10-03T15:45:00Z, in the same thread */
+    assert_string_equal(out, "2026-10-04T02:45:00+1100");
+}
+
 static void test_format_unset_is_dash(void **state)
 {
     (void)state;
@@ -173,6 +186,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_in_local_offset),
+        cmocka_unit_test(test_format_half_hour_transition),
         cmocka_unit_test(test_format_unset_is_dash),
         cmocka_unit_test(test_parse_offset_forms),
         cmocka_unit_test(test_parse_without_offset_is_local),
