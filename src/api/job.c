@@ -51,6 +51,10 @@ static bool parse_job_level(api_response *r, const api_request *q, const xml_nod
     return true;
 }
 
+/* The keys a job names are object keys: the record must hold the longest the object store takes. */
+_Static_assert(sizeof(((store_job *)0)->input_object) >= BLOB_MAX_KEY + 1, "store_job.input_object holds a key");
+_Static_assert(sizeof(((store_job *)0)->output_object) >= BLOB_MAX_KEY - 7, "store_job.output_object holds a key");
+
 static bool parse_input(api *a, api_response *r, const api_request *q, const xml_node *root, store_job *j)
 {
     if (!api_take_text(r, q, root, "Input/Object", j->input_object, BLOB_MAX_KEY + 1) ||
