@@ -52,11 +52,6 @@ void api_free(api *a)
     free(a);
 }
 
-void api_set_sched(api *a, sched *s)
-{
-    a->d.sched = s;
-}
-
 void api_response_init(api_response *r)
 {
     memset(r, 0, sizeof *r);

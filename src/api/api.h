@@ -57,8 +57,6 @@ void api_write_metrics(api *a, buf *out);
 /* Readiness for load balancers: the store answers (store_ping), the default bucket can be read,
  * and no planned model failed to load. False with the first reason in why. */
 bool api_ready(api *a, char *why, size_t whylen);
-/* Late binding: the scheduler is created after the API. */
-void api_set_sched(api *a, sched *s);
 
 typedef struct api_request {
     const char *method;            /* "GET", "PUT", ... */

@@ -344,18 +344,6 @@ static bool start_service(service *sv, char *err, size_t errlen)
     np.region = c->region;
     if (!(sv->notify = notify_start(&np, sv->st, err, errlen)))
         return false;
-    api_params ap = api_default_params();
-    ap.region = c->region;
-    ap.default_bucket = c->default_bucket;
-    ap.token_key = &sv->token_key;
-    if (c->max_sign_lifetime_s > 0)
-        ap.max_sign_lifetime_s = c->max_sign_lifetime_s;
-    ap.openai_max_upload = (size_t)c->openai_max_upload_mb << 20;
-    api_deps ad = {.st = sv->st, .blobs = sv->blobs, .engines = sv->engines, .keys = sv->keys, .notify = sv->notify,
-                   .bearer_keys = sv->bearer};
-    sv->a = api_new(&ap, &ad);
-    if (!api_openai_set_models(sv->a, c->openai_models, err, errlen))
-        return false;
     int released = 0;
     if (sv->node_own && store_job_release(sv->st, sv->node, &released) != STORE_OK) {
         snprintf(err, errlen, "cannot hand back the jobs of this node's last run: %s", store_last_error());
@@ -371,9 +359,22 @@ static bool start_service(service *sv, char *err, size_t errlen)
                      .pipeline = {.blobs = sv->blobs, .engines = sv->engines, .texts = sv->texts, .tmp_dir = sv->tmp_dir,
                                   .max_audio_ms = 5LL * 3600 * 1000, .max_input_bytes = 512LL << 20,
                                   .url_allow_private = config_flag(c->url_allow_private)}};
-    if (!(sv->sched = sched_start(&sp, &sd, err, errlen)))
+    if (!(sv->sched = sched_new(&sp, &sd, err, errlen)))
         return false;
-    api_set_sched(sv->a, sv->sched);
+    api_params ap = api_default_params();
+    ap.region = c->region;
+    ap.default_bucket = c->default_bucket;
+    ap.token_key = &sv->token_key;
+    if (c->max_sign_lifetime_s > 0)
+        ap.max_sign_lifetime_s = c->max_sign_lifetime_s;
+    ap.openai_max_upload = (size_t)c->openai_max_upload_mb << 20;
+    api_deps ad = {.st = sv->st, .blobs = sv->blobs, .engines = sv->engines, .keys = sv->keys, .notify = sv->notify,
+                   .bearer_keys = sv->bearer, .sched = sv->sched};
+    sv->a = api_new(&ap, &ad);
+    if (!api_openai_set_models(sv->a, c->openai_models, err, errlen))
+        return false;
+    if (!sched_start(sv->sched, err, errlen))   /* once every setting has been checked */
+        return false;
     http_params hp = http_default_params();
     hp.listen = sv->listen;
     hp.threads = (unsigned)c->http_threads;

@@ -462,7 +462,7 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t errlen)
+sched *sched_new(const sched_params *p, const sched_deps *d, char *err, size_t errlen)
 {
     sched *s = xcalloc(1, sizeof *s);
     s->p = p ? *p : sched_default_params();
@@ -489,14 +489,18 @@ sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t
     pthread_cond_init(&s->stop_cv, NULL);
     s->threads = xcalloc((size_t)s->p.workers + 1, sizeof *s->threads);
     s->slots = xcalloc((size_t)s->p.workers + 1, sizeof *s->slots);
+    return s;
+}
+
+bool sched_start(sched *s, char *err, size_t errlen)
+{
     for (int i = 0; i < s->p.workers; i++) {
         worker_arg *wa = xmalloc(sizeof *wa);
         *wa = (worker_arg){s, i};
         if (pthread_create(&s->threads[i], NULL, worker_main, wa) != 0) {
             free(wa);
             snprintf(err, errlen, "cannot start worker thread %d", i);
-            sched_stop(s);
-            return NULL;
+            return false;
         }
         s->nthreads++;
     }
@@ -506,11 +510,10 @@ sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t
             store_has_wakeups(s->d.st) && pthread_create(&s->listener, NULL, listener_main, s) == 0;
         if (!s->keeper_started) {
             snprintf(err, errlen, "cannot start the lease keeper thread");
-            sched_stop(s);
-            return NULL;
+            return false;
         }
     }
-    return s;
+    return true;
 }
 
 void sched_stop(sched *s)

@@ -151,10 +151,15 @@ typedef struct sched_deps {
  * lost leases, workers and busy workers. */
 void sched_write_metrics(sched *s, buf *out);
 
-sched *sched_start(const sched_params *p, const sched_deps *d, char *err, size_t errlen);
+/* Creates the scheduler without starting anything, so that it can be handed to those who wake it
+ * (the API) before it runs; NULL with the reason in err on bad params. */
+sched *sched_new(const sched_params *p, const sched_deps *d, char *err, size_t errlen);
+/* Starts the workers, the lease keeper and the wake-up listener. On false (err says why) the
+ * threads already started run on: sched_stop stops them and frees s, as always. */
+bool sched_start(sched *s, char *err, size_t errlen);
 /* Something became runnable (a submit, a queue resumed): wake an idle worker. */
 void sched_wake(sched *s);
-/* Stops claiming new jobs and waits for running ones to finish. */
+/* Stops claiming new jobs, waits for running ones to finish, and frees s (started or not). */
 void sched_stop(sched *s);
 
 #endif
