@@ -151,7 +151,10 @@ blob_rc blob_bucket_check(blob_store *bs, const char *bucket, char *why, size_t 
         err_printf(why, whylen, "bucket %s: not a valid bucket name", bucket);
         return BLOB_INVALID;
     }
-    return bs->be->bucket_check(bs->impl, bucket, why, whylen);
+    blob_rc rc = bs->be->bucket_check(bs->impl, bucket, why, whylen);
+    if (rc == BLOB_NO_BUCKET)
+        err_printf(why, whylen, "bucket %s does not exist", bucket);
+    return rc;
 }
 
 /* ---- streaming put ---- */

@@ -541,14 +541,7 @@ static blob_rc fs_bucket_check(void *impl, const char *bucket, char *why, size_t
             return BLOB_IO;
         }
     }
-    pthread_mutex_lock(&bs->mu);
-    bool found = bucket_exists_locked(bs, bucket);
-    pthread_mutex_unlock(&bs->mu);
-    if (!found) {
-        err_printf(why, whylen, "bucket %s does not exist", bucket);
-        return BLOB_NO_BUCKET;
-    }
-    return BLOB_OK;
+    return fs_bucket_exists(impl, bucket);   /* the index: never cached */
 }
 
 /* ---- streaming put ---- */

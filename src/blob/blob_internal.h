@@ -22,8 +22,8 @@ typedef struct blob_backend {
     blob_rc (*bucket_create)(void *impl, const char *bucket);
     /* BLOB_OK (exists), BLOB_NO_BUCKET, or BLOB_IO */
     blob_rc (*bucket_exists)(void *impl, const char *bucket);
-    /* Asks the storage itself now, no cache: OK when the bucket can be read and written. On
-     * another answer why says what failed. */
+    /* Asks the storage itself now, no cache: OK when the bucket can be read and written,
+     * BLOB_NO_BUCKET, or BLOB_IO with what failed in why. */
     blob_rc (*bucket_check)(void *impl, const char *bucket, char *why, size_t whylen);
     /* The bucket is known to exist. content_type is never NULL or "". */
     blob_rc (*put_begin)(void *impl, const char *bucket, const char *key, size_t keylen,

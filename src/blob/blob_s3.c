@@ -215,7 +215,6 @@ static blob_rc head_marker(s3_store *st, const char *bucket, bool retry, char *w
     if (simple(st, "HEAD", mk, n, NULL, NULL, 0, NULL, 0, retry, &r)) {
         rc = BLOB_OK;
     } else if (r.status == 404) {
-        err_printf(why, whylen, "bucket %s does not exist", bucket);
         rc = BLOB_NO_BUCKET;
     } else {
         err_printf(why, whylen, "%s", r.err);
